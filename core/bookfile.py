@@ -1,0 +1,239 @@
+"""The book file (TOML): read with checks, write back keeping the user's comments."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from core.atomic import atomic_write_text
+from core.model import (DEFAULT_LAYERS, DEFAULT_STRESS, HEDGE_KINDS, AlvhSettings, Book,
+                        Condor, Hedge, HedgeLeg, LayerTemplate, ModelSettings, Stress)
+from core.tomlsrc import SourceMap, Table, parse_toml, read_text
+
+_POS = (lambda v: v > 0, "must be above zero")
+_INSTRUMENTS = ("vix_call", "vix_call_spread", "vix_call_butterfly", "vix_future", "vxx_call")
+
+
+def load_book(path: str | Path, *, demo: bool = False) -> Book:
+    return parse_book(read_text(path), str(path), demo=demo)
+
+
+def parse_book(text: str, source: str = "<book>", *, demo: bool = False) -> Book:
+    root = Table(parse_toml(text, source), (), SourceMap(text), source, "")
+    account = _table(root, "account", required=True)
+    equity = account.get("equity", "num", check=_POS[0], why=_POS[1])
+    account.finish()
+    condors = tuple(_condor(t) for t in root.tables("condor"))
+    hedges = tuple(_hedge(t) for t in root.tables("hedge"))
+    _unique_ids(root, condors, hedges)
+    stress = tuple(_stress(t) for t in root.tables("stress")) or DEFAULT_STRESS
+    model = _model(_table(root, "model"))
+    alvh = _alvh(_table(root, "alvh"), stress)
+    root.finish()
+    return Book(equity=equity, condors=condors, hedges=hedges, model=model, stress=stress,
+                alvh=alvh, source=source, demo=demo)
+
+
+def _table(root: Table, key: str, required: bool = False) -> Table:
+    root.used.add(key)
+    if key not in root.data:
+        if required:
+            raise root.error(key, "missing table")
+        return Table({}, (key,), root.src, root.file, key)
+    if not isinstance(root.data[key], dict):
+        raise root.error(key, "must be a table")
+    return root.sub(key)
+
+
+def _condor(t: Table) -> Condor:
+    cid = t.get("id", "str", check=lambda v: v.strip() != "", why="must not be empty")
+    expiry = t.get("expiry", "date")
+    qty = t.get("quantity", "int", check=_POS[0], why=_POS[1])
+    names = ("long_put", "short_put", "short_call", "long_call")
+    strikes = [t.get(n, "num", check=_POS[0], why=_POS[1]) for n in names]
+    for lo, hi, a, b in zip(strikes, strikes[1:], names, names[1:]):
+        if not lo < hi:
+            raise t.error(b, f"strikes must rise long_put < short_put < short_call < long_call;"
+                             f" {a} {lo:g} >= {b} {hi:g}")
+    credit = t.get("credit", "num", check=_POS[0], why=_POS[1])
+    width = max(strikes[1] - strikes[0], strikes[3] - strikes[2])
+    if credit >= width:
+        raise t.error("credit", f"credit {credit:g} must be below the wing width {width:g}")
+    t.finish()
+    return Condor(cid, expiry, qty, *strikes, credit=credit, line=t.src.line(t.path))
+
+
+def _hedge(t: Table) -> Hedge:
+    hid = t.get("id", "str", check=lambda v: v.strip() != "", why="must not be empty")
+    layer = t.get("layer", "int", check=lambda v: v in (1, 2, 3), why="must be 1, 2 or 3")
+    qty = t.get("quantity", "int", check=_POS[0], why=_POS[1])
+    legs = tuple(_leg(lt) for lt in t.tables("leg"))
+    if not legs:
+        raise t.error("leg", "a hedge needs at least one [[hedge.leg]]")
+    t.finish()
+    return Hedge(hid, layer, qty, legs, line=t.src.line(t.path))
+
+
+def _leg(t: Table) -> HedgeLeg:
+    kind = t.get("kind", "str", check=lambda v: v in HEDGE_KINDS,
+                 why="must be one of " + ", ".join(HEDGE_KINDS))
+    expiry = t.get("expiry", "date")
+    if kind == "vix_future":
+        if "strike" in t.data:
+            raise t.error("strike", "a future has no strike")
+        strike = None
+    else:
+        strike = t.get("strike", "num", check=_POS[0], why=_POS[1])
+    ratio = t.get("ratio", "num", default=1.0, check=lambda v: v != 0, why="must not be zero")
+    price = t.get("price", "num", check=_POS[0], why=_POS[1])
+    t.finish()
+    return HedgeLeg(kind, expiry, strike, ratio, price)
+
+
+def _unique_ids(root: Table, condors, hedges) -> None:
+    seen: set[str] = set()
+    for key, items in (("condor", condors), ("hedge", hedges)):
+        for i, item in enumerate(items):
+            if item.id in seen:
+                raise root.sub(key, i).error("id", f"duplicate id {item.id!r}")
+            seen.add(item.id)
+
+
+def _stress(t: Table) -> Stress:
+    s = Stress(
+        name=t.get("name", "str", check=lambda v: v.strip() != "", why="must not be empty"),
+        spx_move=t.get("spx_move", "num", check=lambda v: -1 < v < 1,
+                       why="is a fraction (-0.10 is -10%) between -1 and 1"),
+        days=t.get("days", "num", default=0.0, check=lambda v: v >= 0, why="must not be negative"),
+        vix=t.get("vix", "num", default=None, check=_POS[0], why=_POS[1]))
+    t.finish()
+    return s
+
+
+def _model(t: Table) -> ModelSettings:
+    d = ModelSettings()
+    beta = t.get("beta", "num", default=None, check=lambda v: v <= 0,
+                 why="spot-vol beta must be zero or negative (VIX moves against SPX)")
+    m = ModelSettings(
+        beta=d.beta if beta is None else beta,
+        kappa=t.get("kappa", "num", default=d.kappa, check=lambda v: v >= 0, why="must not be negative"),
+        vxx_exponent=t.get("vxx_exponent", "num", default=d.vxx_exponent, check=_POS[0], why=_POS[1]),
+        beta_source=t.get("beta_source", "str", default="book" if beta is not None else d.beta_source))
+    t.finish()
+    return m
+
+
+def _alvh(t: Table, stress: tuple[Stress, ...]) -> AlvhSettings:
+    d = AlvhSettings()
+    nonneg = (lambda v: v >= 0, "must not be negative")
+    weights = tuple(t.get("weights", "list", default=list(d.weights)))
+    if len(weights) != 2 or not all(isinstance(w, (int, float)) and w >= 0 for w in weights) \
+            or abs(sum(weights) - 1) > 1e-9:
+        raise t.error("weights", f"must be two shares [L1, L3] that sum to 1, got {list(weights)}")
+    ref = t.get("reference_stress", "str", default=d.reference_stress)
+    if ref not in {s.name for s in stress}:
+        raise t.error("reference_stress", f"names no [[stress]]: {ref!r}")
+    layers = dict(DEFAULT_LAYERS)
+    for key in list(t.data):
+        if key.startswith("layer"):
+            n = key[5:]
+            if n not in ("1", "2", "3"):
+                raise t.error(key, "unknown layer: use layer1, layer2 or layer3")
+            layers[int(n)] = _layer(t, key, layers[int(n)])
+    a = AlvhSettings(
+        base_ratio=t.get("base_ratio", "num", default=d.base_ratio, check=nonneg[0], why=nonneg[1]),
+        l2_budget_pct=t.get("l2_budget_pct", "num", default=d.l2_budget_pct, check=nonneg[0], why=nonneg[1]),
+        weights=(float(weights[0]), float(weights[1])),
+        drag_budget_pct=t.get("drag_budget_pct", "num", default=d.drag_budget_pct, check=_POS[0], why=_POS[1]),
+        reference_stress=ref,
+        ppi_hot=t.get("ppi_hot", "bool", default=d.ppi_hot),
+        usd_strong=t.get("usd_strong", "bool", default=d.usd_strong),
+        macro_strength=t.get("macro_strength", "num", default=d.macro_strength,
+                             check=lambda v: 1.15 <= v <= 1.25, why="must be from 1.15 to 1.25"),
+        event_days=t.get("event_days", "num", default=d.event_days, check=_POS[0], why=_POS[1]),
+        layers=layers)
+    t.finish()
+    return a
+
+
+def _layer(parent: Table, key: str, d: LayerTemplate) -> LayerTemplate:
+    parent.used.add(key)
+    t = parent.sub(key)
+    lt = LayerTemplate(
+        instrument=t.get("instrument", "str", default=d.instrument, check=lambda v: v in _INSTRUMENTS,
+                         why="must be one of " + ", ".join(_INSTRUMENTS)),
+        min_days=t.get("min_days", "num", default=d.min_days, check=lambda v: v >= 0, why="must not be negative"),
+        max_days=t.get("max_days", "num", default=d.max_days, check=_POS[0], why=_POS[1]),
+        strike_mult=t.get("strike_mult", "num", default=d.strike_mult, check=_POS[0], why=_POS[1]),
+        width=t.get("width", "num", default=d.width, check=_POS[0], why=_POS[1]),
+        roll_below_days=t.get("roll_below_days", "num", default=d.roll_below_days,
+                              check=lambda v: v >= 0, why="must not be negative"))
+    if lt.max_days is not None and lt.max_days < lt.min_days:
+        raise t.error("max_days", f"must be at least min_days {lt.min_days:g}")
+    t.finish()
+    return lt
+
+
+# ---- writing -------------------------------------------------------------
+
+def book_to_toml(book: Book, previous: str | None = None) -> str:
+    """The book as TOML. With the previous file text, everything the app does not
+    own (comments, settings, stress) is kept and unchanged positions keep their comments."""
+    import tomlkit
+
+    doc = tomlkit.parse(previous) if previous else tomlkit.document()
+    if "account" not in doc:
+        doc["account"] = tomlkit.table()
+    doc["account"]["equity"] = book.equity
+    old = {t.get("id"): t for key in ("condor", "hedge") for t in doc.get(key, [])}
+    for key, items, to_table in (("condor", book.condors, _condor_table),
+                                 ("hedge", book.hedges, _hedge_table)):
+        aot = tomlkit.aot()
+        for item in items:
+            fresh = to_table(item)
+            kept = old.get(item.id)
+            aot.append(kept if kept is not None and kept.unwrap() == fresh.unwrap() else fresh)
+        if key in doc:
+            del doc[key]
+        if items:
+            doc.append(key, aot)
+    return tomlkit.dumps(doc)
+
+
+def _condor_table(c: Condor):
+    import tomlkit
+    t = tomlkit.table()
+    for k in ("id", "expiry", "quantity", "long_put", "short_put", "short_call", "long_call", "credit"):
+        t[k] = _plain(getattr(c, k))
+    return t
+
+
+def _hedge_table(h: Hedge):
+    import tomlkit
+    t = tomlkit.table()
+    t["id"], t["layer"], t["quantity"] = h.id, h.layer, h.quantity
+    legs = tomlkit.aot()
+    for leg in h.legs:
+        lt = tomlkit.table()
+        lt["kind"], lt["expiry"] = leg.kind, leg.expiry
+        if leg.strike is not None:
+            lt["strike"] = _plain(leg.strike)
+        lt["ratio"], lt["price"] = _plain(leg.ratio), leg.price
+        legs.append(lt)
+    t["leg"] = legs
+    return t
+
+
+def _plain(v):
+    """Whole strikes and ratios are written as people write them: 5400, not 5400.0."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def save_book(book: Book, path: str | Path) -> Book:
+    """Write atomically (previous version kept as .bak); returns the book as re-read."""
+    path = Path(path)
+    previous = path.read_text(encoding="utf-8") if path.exists() else None
+    text = book_to_toml(book, previous)
+    reread = parse_book(text, str(path), demo=False)  # never write a file we could not read back
+    atomic_write_text(path, text)
+    return replace(reread, source=str(path))
+

@@ -1,0 +1,80 @@
+"""Break-evens: exact roots of piecewise-linear expiry payoffs, and robust roots
+of smooth P&L curves (grid scan, then a vectorized bracketing solver)."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+# f(rows, S) -> P&L; rows: (m,) curve indices, S: (m, p) levels -> (m, p) dollars
+Curves = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+TOLERANCE = 1e-4  # dollars: well inside the cent the report promises
+
+
+def condor_expiry_roots(long_put, short_put, short_call, long_call, credit):
+    """Each condor's expiry break-evens: short_put - credit and short_call + credit,
+    where the credit is below that side's width (else that side never loses)."""
+    put = np.where(credit < short_put - long_put, short_put - credit, np.nan)
+    call = np.where(credit < long_call - short_call, short_call + credit, np.nan)
+    return [tuple(float(x) for x in pair if np.isfinite(x)) for pair in zip(put, call)]
+
+
+def piecewise_roots(kinks: np.ndarray, values: np.ndarray) -> tuple[float, ...]:
+    """Roots of a continuous piecewise-linear function given at its kinks (sorted),
+    flat beyond both ends. A segment lying on zero gives both of its ends."""
+    roots: list[float] = []
+    for x0, x1, y0, y1 in zip(kinks[:-1], kinks[1:], values[:-1], values[1:]):
+        if y0 == 0:
+            roots.append(float(x0))
+        if y0 * y1 < 0:
+            roots.append(float(x0 + (x1 - x0) * y0 / (y0 - y1)))
+    if len(values) and values[-1] == 0:
+        roots.append(float(kinks[-1]))
+    return tuple(sorted(set(roots)))
+
+
+def smooth_roots(f: Curves, grids: np.ndarray) -> list[tuple[float, ...]]:
+    """All sign changes of each curve along its grid (rows of `grids`), each refined
+    by the Illinois method inside its bracket. Returns sorted roots per curve."""
+    k = grids.shape[0]
+    values = f(np.arange(k), grids)
+    exact = values[:, :-1] == 0
+    crossing = values[:, :-1] * values[:, 1:] < 0
+    rows, cols = np.nonzero(crossing)
+    a, b = grids[rows, cols], grids[rows, cols + 1]
+    fa, fb = values[rows, cols], values[rows, cols + 1]
+    x = _illinois(f, rows, a, b, fa, fb)
+    out: list[list[float]] = [[] for _ in range(k)]
+    for r, root in zip(rows, x):
+        out[r].append(float(root))
+    for r, c in zip(*np.nonzero(exact)):
+        out[r].append(float(grids[r, c]))
+    last = np.nonzero(values[:, -1] == 0)[0]
+    for r in last:
+        out[r].append(float(grids[r, -1]))
+    return [tuple(sorted(set(o))) for o in out]
+
+
+def _illinois(f: Curves, rows, a, b, fa, fb, iterations: int = 100):
+    """Regula falsi with the Illinois fix: bracketed, so it cannot leave the interval."""
+    x = (a + b) / 2
+    active = np.ones(len(rows), dtype=bool)
+    side = np.zeros(len(rows))
+    for _ in range(iterations):
+        if not active.any():
+            break
+        i = np.nonzero(active)[0]
+        xi = (a[i] * fb[i] - b[i] * fa[i]) / (fb[i] - fa[i])
+        fx = f(rows[i], xi[:, None])[:, 0]
+        x[i] = xi
+        done = (np.abs(fx) < TOLERANCE) | (b[i] - a[i] < 1e-10 * np.maximum(1.0, np.abs(xi)))
+        left = fx * fa[i] < 0  # root is in [a, x]
+        # the end that stays twice in a row has its value halved (Illinois)
+        b[i] = np.where(left, xi, b[i])
+        fb[i] = np.where(left, fx, np.where(side[i] == 1, fb[i] / 2, fb[i]))
+        a[i] = np.where(left, a[i], xi)
+        fa[i] = np.where(left, np.where(side[i] == -1, fa[i] / 2, fa[i]), fx)
+        side[i] = np.where(left, -1, 1)
+        active[i] = ~done
+    return x

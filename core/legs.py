@@ -1,0 +1,230 @@
+"""The book flattened into leg arrays, and the market state they are priced in.
+
+`build_legs` resolves everything that depends only on the live market (each
+leg's implied vol, the VIX future it prices on); `market_state` applies a
+scenario through the spot-vol map; `leg_values` prices all legs at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+
+from core.errors import InputError
+from core.marketfile import NEW_YORK
+from core.model import Book, Market, ModelSettings, VolSurface
+from core.pricing import Greeks, bsm, implied_vol_black, implied_vol_bsm
+
+YEAR = 365.0 * 86400.0
+SPX, VIX_OPT, VIX_FUT, VXX_OPT = 0, 1, 2, 3
+SPX_SETTLE = time(16, 0)  # SPX settles 16:00 New York
+VIX_SETTLE = time(9, 30)  # VIX legs settle 09:30 New York
+MULT = {SPX: 100.0, VIX_OPT: 100.0, VIX_FUT: 1000.0, VXX_OPT: 100.0}
+_KIND = {"vix_call": (VIX_OPT, True), "vix_put": (VIX_OPT, False), "vix_future": (VIX_FUT, False),
+         "vxx_call": (VXX_OPT, True), "vxx_put": (VXX_OPT, False)}
+
+
+def settle_time(expiry: date, underlying: int) -> float:
+    when = VIX_SETTLE if underlying in (VIX_OPT, VIX_FUT) else SPX_SETTLE
+    return datetime.combine(expiry, when, NEW_YORK).timestamp()
+
+
+@dataclass(frozen=True)
+class Legs:
+    underlying: np.ndarray  # SPX, VIX_OPT, VIX_FUT, VXX_OPT
+    is_call: np.ndarray
+    strike: np.ndarray  # nan for futures
+    settle: np.ndarray  # POSIX seconds
+    units: np.ndarray  # signed contracts: quantity x ratio (condor shorts negative)
+    mult: np.ndarray
+    owner: np.ndarray  # position index: condors first, then hedges
+    vol: np.ndarray  # live implied vol
+    fut: np.ndarray  # live VIX future of the leg's expiry (nan if not a VIX leg)
+    fut_decay: np.ndarray  # exp(-kappa * T): share of a spot-VIX move the future takes
+    entry: np.ndarray  # entry value of each position, $ (condors: -credit)
+    n_condors: int
+    notes: tuple[str, ...]  # assumptions made while resolving (interpolated futures, ...)
+
+
+@dataclass(frozen=True)
+class MarketState:
+    """Where the market is in a scenario; fields may be arrays to price many at once."""
+    t: float  # valuation time, POSIX seconds
+    spx: np.ndarray | float
+    vix: np.ndarray | float
+    vol_scale: np.ndarray | float  # SPX implied vols x this (VIX'/VIX)
+    dvix: np.ndarray | float  # VIX' - VIX, passed to futures by fut_decay
+    vxx: np.ndarray | float
+    rate: float
+    dividend_yield: float
+
+
+def market_state(market: Market, model: ModelSettings, spx_move=0.0, vix_move=0.0,
+                 days: float = 0.0, vix_fixed: float | None = None) -> MarketState:
+    """The vol-coordinated scenario: VIX' = VIX (SPX'/SPX)^beta (+ vix_move), unless fixed."""
+    spx_move = np.asarray(spx_move, dtype=float)
+    spx = market.spx * (1.0 + spx_move)
+    vix = market.vix * (1.0 + spx_move) ** model.beta if vix_fixed is None \
+        else np.full_like(spx_move, vix_fixed)
+    vix = np.maximum(vix + vix_move, 0.01)
+    ratio = vix / market.vix
+    vxx = market.vxx * ratio ** model.vxx_exponent if market.vxx else np.nan
+    return MarketState(t=market.as_of.timestamp() + days * 86400.0, spx=spx, vix=vix,
+                       vol_scale=ratio, dvix=vix - market.vix, vxx=vxx,
+                       rate=market.rate, dividend_yield=market.dividend_yield)
+
+
+def leg_values(legs: Legs, st: MarketState, spx=None) -> Greeks:
+    """Unit price and Greeks of every leg in `st`; `spx` overrides the SPX level
+    with vols held per strike. State arrays of shape (n, 1) give (n, legs) results."""
+    u = legs.underlying
+    spx = st.spx if spx is None else spx
+    fut = legs.fut + np.asarray(st.dvix)[..., None] * legs.fut_decay if np.ndim(st.dvix) \
+        else legs.fut + st.dvix * legs.fut_decay
+    vxx = np.asarray(st.vxx)[..., None] if np.ndim(st.vxx) else st.vxx
+    spx = np.asarray(spx)[..., None] if np.ndim(spx) else spx
+    scale = np.asarray(st.vol_scale)[..., None] if np.ndim(st.vol_scale) else st.vol_scale
+    S = np.where(u == SPX, spx, np.where(u == VXX_OPT, vxx, fut))
+    sigma = np.where(u == SPX, legs.vol * scale, legs.vol)
+    q = np.where(u == SPX, st.dividend_yield, np.where(u == VXX_OPT, 0.0, st.rate))
+    T = (legs.settle - st.t) / YEAR
+    g = bsm(legs.is_call, S, np.where(u == VIX_FUT, 1.0, legs.strike), T, st.rate, q, sigma)
+    is_fut = u == VIX_FUT
+    if not is_fut.any():
+        return g
+    zero = np.zeros_like(g.price)
+    return Greeks(np.where(is_fut, S, g.price), np.where(is_fut, 1.0, g.delta),
+                  np.where(is_fut, zero, g.gamma), np.where(is_fut, zero, g.theta),
+                  np.where(is_fut, zero, g.vega))
+
+
+def build_legs(book: Book, market: Market) -> Legs:
+    rows: list[tuple] = []  # (underlying, is_call, strike, expiry, units, owner, where)
+    entry: list[float] = []
+    as_of = market.as_of.timestamp()
+    for i, c in enumerate(book.condors):
+        where = (c.line, f"condor {c.id}: expiry")
+        if settle_time(c.expiry, SPX) <= as_of:
+            raise _err(book, where, f"expiry {c.expiry} is not after as_of {market.as_of:%Y-%m-%d %H:%M}")
+        q = c.quantity
+        for strike, is_call, sign in ((c.long_put, False, 1), (c.short_put, False, -1),
+                                      (c.short_call, True, -1), (c.long_call, True, 1)):
+            rows.append((SPX, is_call, strike, c.expiry, sign * q, i, where))
+        entry.append(-c.credit * q * MULT[SPX])
+    for j, h in enumerate(book.hedges):
+        owner = len(book.condors) + j
+        value = 0.0
+        for k, leg in enumerate(h.legs):
+            u, is_call = _KIND[leg.kind]
+            where = (h.line, f"hedge {h.id} leg {k + 1}: expiry")
+            if settle_time(leg.expiry, u) <= as_of:
+                raise _err(book, where, f"expiry {leg.expiry} is not after as_of {market.as_of:%Y-%m-%d %H:%M}")
+            units = h.quantity * leg.ratio
+            rows.append((u, is_call, np.nan if leg.strike is None else leg.strike, leg.expiry, units, owner, where))
+            value += units * MULT[u] * leg.price
+        entry.append(value)
+
+    notes: list[str] = []
+    futures = _FutureCurve(market, notes)
+    vols = _Vols(book, market, notes)
+    n = len(rows)
+    arr = {k: np.empty(n) for k in ("strike", "settle", "units", "mult", "vol", "fut", "decay")}
+    und = np.empty(n, dtype=int)
+    is_call = np.empty(n, dtype=bool)
+    owner = np.empty(n, dtype=int)
+    for i, (u, call, strike, expiry, units, own, where) in enumerate(rows):
+        und[i], is_call[i], owner[i] = u, call, own
+        arr["strike"][i], arr["units"][i], arr["mult"][i] = strike, units, MULT[u]
+        arr["settle"][i] = settle_time(expiry, u)
+        T = (arr["settle"][i] - as_of) / YEAR
+        arr["fut"][i] = futures.at(expiry, book, where) if u in (VIX_OPT, VIX_FUT) else np.nan
+        arr["decay"][i] = np.exp(-book.model.kappa * T) if u in (VIX_OPT, VIX_FUT) else 0.0
+        arr["vol"][i] = vols.vol(u, call, strike, expiry, T, arr["fut"][i], where) if u != VIX_FUT else 0.0
+    return Legs(und, is_call, arr["strike"], arr["settle"], arr["units"], arr["mult"], owner,
+                arr["vol"], arr["fut"], arr["decay"], np.array(entry), len(book.condors),
+                tuple(dict.fromkeys(notes)))
+
+
+def _err(book: Book, where, message: str) -> InputError:
+    line, field = where
+    return InputError(message, file=book.source, line=line, field=field)
+
+
+class _FutureCurve:
+    """The VIX future of an expiry: listed, or interpolated in time from spot VIX (flagged)."""
+
+    def __init__(self, market: Market, notes: list[str]):
+        self.market, self.notes = market, notes
+        self.listed = dict(market.vix_futures)
+        self.t0 = market.as_of.timestamp()
+        self.times = [settle_time(d, VIX_FUT) for d, _ in market.vix_futures]
+        self.prices = [p for _, p in market.vix_futures]
+
+    def at(self, expiry: date, book: Book, where) -> float:
+        if expiry in self.listed:
+            return self.listed[expiry]
+        t = settle_time(expiry, VIX_FUT)
+        if not self.times or t > self.times[-1]:
+            last = f" (last listed {self.market.vix_futures[-1][0]})" if self.times else ""
+            raise _err(book, where,
+                       f"no VIX future to price on for {expiry}{last}: add it under [vix_futures]"
+                       f" in {self.market.source or 'the market file'}")
+        price = float(np.interp(t, [self.t0] + self.times, [self.market.vix] + self.prices))
+        self.notes.append(f"VIX future {expiry} interpolated in time: {price:.2f}")
+        return price
+
+
+class _Vols:
+    """Each leg's live implied vol: a mark's implied vol, a strike override, or the surface."""
+
+    def __init__(self, book: Book, market: Market, notes: list[str]):
+        self.book, self.market, self.notes = book, market, notes
+        self.marks = {(m.kind, m.expiry, m.strike): m.price for m in market.marks}
+
+    def vol(self, u: int, is_call: bool, strike: float, expiry: date, T: float, fut: float, where) -> float:
+        m = self.market
+        name = {SPX: "spx", VIX_OPT: "vix", VXX_OPT: "vxx"}[u]
+        mark = self.marks.get((f"{name}_{'call' if is_call else 'put'}", expiry, strike))
+        if u == SPX:
+            fwd, surface, label = m.spx * np.exp((m.rate - m.dividend_yield) * T), m.spx_vol, "spx_vol"
+        elif u == VIX_OPT:
+            fwd, surface, label = fut, m.vix_vol, "vix_vol"
+        else:
+            if m.vxx is None:
+                raise _err(self.book, (where[0], where[1].replace("expiry", "kind")),
+                           f"a VXX leg needs vxx in {m.source or 'the market file'}")
+            fwd, surface, label = m.vxx * np.exp(m.rate * T), m.vxx_vol, "vxx_vol"
+            if surface is None and m.vix_vol is not None:
+                surface = VolSurface(m.vix_vol.atm * self.book.model.vxx_exponent, m.vix_vol.skew)
+                self.notes.append(f"VXX vol = VIX vol x {self.book.model.vxx_exponent:g} (no [vxx_vol])")
+        if mark is not None:
+            return self._implied(u, is_call, strike, T, fwd, mark, name, expiry)
+        if surface is None:
+            raise InputError(f"needed to price a {name.upper()} option; add [{label}] atm",
+                             file=m.source, field=f"{label}.atm")
+        vol = dict(surface.overrides).get(strike)
+        if vol is None:
+            vol = surface.atm + surface.skew * np.log(strike / fwd)
+        if not vol > 0:
+            raise InputError(f"gives a vol of {vol:.4f} at strike {strike:g}: lower the skew"
+                             " or add an override", file=m.source, field=f"{label}.skew")
+        return float(vol)
+
+    def _implied(self, u, is_call, strike, T, fwd, price, name, expiry) -> float:
+        m = self.market
+        try:
+            if u == VIX_OPT:
+                vol = implied_vol_black(price, fwd, strike, T, m.rate, is_call)
+            else:
+                S, q = (m.spx, m.dividend_yield) if u == SPX else (m.vxx, 0.0)
+                vol = implied_vol_bsm(price, S, strike, T, m.rate, q, is_call)
+        except Exception as exc:  # vollib raises its own types for prices below intrinsic etc.
+            vol, why = np.nan, str(exc) or type(exc).__name__
+        else:
+            why = "no implied vol"
+        if not (np.isfinite(vol) and vol > 0):
+            raise InputError(f"mark {price:g} for {name} {strike:g} {expiry} has {why}"
+                             " (below intrinsic or above the upper bound?)", file=m.source, field="mark.price")
+        self.notes.append(f"{name.upper()} {strike:g} {expiry}: vol {vol:.2%} implied from mark")
+        return vol

@@ -1,0 +1,93 @@
+"""The market file (TOML): levels, rates, vol surfaces, VIX futures and option marks."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from core.model import MARK_KINDS, Mark, Market, VolSurface
+from core.tomlsrc import SourceMap, Table, parse_toml, read_text
+
+NEW_YORK = ZoneInfo("America/New_York")
+_POS = (lambda v: v > 0, "must be above zero")
+_RATE = (lambda v: -0.2 < v < 0.5, "is a continuous annual rate as a fraction (0.04 is 4%)")
+
+
+def load_market(path: str | Path, *, demo: bool = False) -> Market:
+    return parse_market(read_text(path), str(path), demo=demo)
+
+
+def parse_market(text: str, source: str = "<market>", *, demo: bool = False) -> Market:
+    root = Table(parse_toml(text, source), (), SourceMap(text), source, "")
+    as_of = root.get("as_of", "datetime")
+    as_of = as_of.replace(tzinfo=NEW_YORK) if as_of.tzinfo is None else as_of.astimezone(NEW_YORK)
+    vix = root.get("vix", "num", check=_POS[0], why=_POS[1])
+    market = Market(
+        as_of=as_of,
+        spx=root.get("spx", "num", check=_POS[0], why=_POS[1]),
+        vix=vix,
+        vix3m=root.get("vix3m", "num", default=None, check=_POS[0], why=_POS[1]),
+        vxx=root.get("vxx", "num", default=None, check=_POS[0], why=_POS[1]),
+        rate=root.get("rate", "num", default=0.0, check=_RATE[0], why=_RATE[1]),
+        dividend_yield=root.get("dividend_yield", "num", default=0.0, check=_RATE[0], why=_RATE[1]),
+        spx_vol=_surface(root, "spx_vol", default_atm=vix / 100),
+        vix_futures=_futures(root, as_of.date()),
+        vix_vol=_surface(root, "vix_vol"),
+        vxx_vol=_surface(root, "vxx_vol"),
+        marks=tuple(_mark(t) for t in root.tables("mark")),
+        source=source,
+        demo=demo,
+    )
+    root.finish()
+    return market
+
+
+def _surface(root: Table, key: str, default_atm: float | None = None) -> VolSurface | None:
+    root.used.add(key)
+    if key not in root.data:
+        return VolSurface(default_atm) if default_atm is not None else None
+    t = root.sub(key)
+    vol = (lambda v: 0 < v < 10, "is an annual vol as a fraction (0.16 is 16%) and must be above zero")
+    atm = t.get("atm", "num", **({"default": default_atm} if default_atm is not None else {}),
+                check=vol[0], why=vol[1])
+    skew = t.get("skew", "num", default=0.0)
+    overrides = []
+    if "overrides" in t.data:
+        t.used.add("overrides")
+        o = t.sub("overrides")
+        for k in o.data:
+            try:
+                strike = float(k)
+            except ValueError:
+                raise o.error(k, "override keys are strikes, like \"5400\" = 0.24") from None
+            overrides.append((strike, o.get(k, "num", check=vol[0], why=vol[1])))
+    t.finish()
+    return VolSurface(atm, skew, tuple(sorted(overrides)))
+
+
+def _futures(root: Table, today: date) -> tuple[tuple[date, float], ...]:
+    root.used.add("vix_futures")
+    if "vix_futures" not in root.data:
+        return ()
+    t = root.sub("vix_futures")
+    out = []
+    for k in t.data:
+        try:
+            expiry = date.fromisoformat(k)
+        except ValueError:
+            raise t.error(k, "keys are expiry dates, like 2026-12-16 = 17.6") from None
+        price = t.get(k, "num", check=_POS[0], why=_POS[1])
+        if expiry < today:
+            raise t.error(k, f"future expired before as_of {today}")
+        out.append((expiry, price))
+    return tuple(sorted(out))
+
+
+def _mark(t: Table) -> Mark:
+    m = Mark(
+        kind=t.get("kind", "str", check=lambda v: v in MARK_KINDS, why="must be one of " + ", ".join(MARK_KINDS)),
+        expiry=t.get("expiry", "date"),
+        strike=t.get("strike", "num", check=_POS[0], why=_POS[1]),
+        price=t.get("price", "num", check=_POS[0], why=_POS[1]))
+    t.finish()
+    return m

@@ -1,0 +1,139 @@
+"""Reading hand-edited TOML with errors that name file, line and field.
+
+tomllib gives plain values without positions, so `SourceMap` scans the text
+for table headers and keys to find the line of each field.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import date, datetime
+from pathlib import Path
+
+from core.errors import InputError
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
+_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)\s*=""")
+
+
+class SourceMap:
+    """Line numbers of tables and keys, by table path like ("hedge", 1, "leg", 0)."""
+
+    def __init__(self, text: str):
+        self.tables: dict[tuple, int] = {}
+        self.keys: dict[tuple, dict[str, int]] = {}
+        counts: dict[tuple, int] = {}
+        current: tuple = ()
+        self.keys[current] = {}
+        for n, line in enumerate(text.splitlines(), start=1):
+            m = _HEADER.match(line)
+            if m:
+                parts = [p.strip().strip('"\'') for p in m.group(2).split(".")]
+                current = self._resolve(parts, m.group(1) == "[[", counts)
+                self.tables[current] = n
+                self.keys.setdefault(current, {})
+                continue
+            m = _KEY.match(line)
+            if m:
+                self.keys[current].setdefault(m.group(1).strip('"\''), n)
+
+    def _resolve(self, parts: list[str], is_array: bool, counts: dict) -> tuple:
+        # An array table's children attach to its latest element: hedge.leg -> ("hedge", i, "leg", j).
+        path: tuple = ()
+        for i, name in enumerate(parts):
+            path = path + (name,)
+            last = i == len(parts) - 1
+            if last and is_array:
+                idx = counts.get(path, 0)
+                counts[path] = idx + 1
+                for k in [k for k in counts if len(k) > len(path) and k[:len(path)] == path]:
+                    del counts[k]  # a new element restarts its children's numbering
+                path = path + (idx,)
+            elif path in counts:
+                path = path + (counts[path] - 1,)
+        return path
+
+    def line(self, path: tuple, key: str | None = None) -> int | None:
+        if key is not None and key in self.keys.get(path, {}):
+            return self.keys[path][key]
+        return self.tables.get(path)
+
+
+def parse_toml(text: str, source: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise InputError(f"malformed TOML: {msg}", file=source,
+                         line=int(m.group(1)) if m else None) from None
+
+
+def read_text(path: str | Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+
+
+_TYPES = {
+    "str": (str,), "int": (int,), "num": (int, float), "bool": (bool,),
+    "date": (date,), "datetime": (datetime,), "table": (dict,), "list": (list,),
+}
+_NAMES = {"str": "text", "int": "a whole number", "num": "a number", "bool": "true or false",
+          "date": "a date like 2026-12-18", "datetime": "a date-time like 2026-11-20T16:15:00",
+          "table": "a table", "list": "a list"}
+_MISSING = object()
+
+
+class Table:
+    """One TOML table with its position, handing out checked fields."""
+
+    def __init__(self, data: dict, path: tuple, src: SourceMap, file: str, label: str):
+        self.data, self.path, self.src, self.file, self.label = data, path, src, file, label
+        self.used: set[str] = set()
+
+    def error(self, key: str | None, message: str) -> InputError:
+        field = f"{self.label}.{key}" if key and self.label else (key or self.label)
+        return InputError(message, file=self.file, line=self.src.line(self.path, key), field=field)
+
+    def get(self, key: str, kind: str, default=_MISSING, check=None, why: str = ""):
+        self.used.add(key)
+        if key not in self.data:
+            if default is _MISSING:
+                raise self.error(key, "missing")
+            return default
+        value = self.data[key]
+        ok = isinstance(value, _TYPES[kind]) and not (kind in ("int", "num") and isinstance(value, bool))
+        if kind == "date" and isinstance(value, datetime):
+            ok = False
+        if not ok:
+            raise self.error(key, f"must be {_NAMES[kind]}, got {value!r}")
+        if kind == "num":
+            value = float(value)
+        if check is not None and not check(value):
+            raise self.error(key, f"{why}, got {value!r}")
+        return value
+
+    def sub(self, key: str, index: int | None = None) -> Table:
+        data = self.data[key] if index is None else self.data[key][index]
+        path = self.path + (key,) + (() if index is None else (index,))
+        label = f"{self.label}.{key}" if self.label else key
+        if index is not None:
+            label += f"[{index + 1}]"
+        return Table(data, path, self.src, self.file, label)
+
+    def tables(self, key: str) -> list[Table]:
+        self.used.add(key)
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.error(key, f"must be [[{key}]] tables")
+        return [self.sub(key, i) for i in range(len(value))]
+
+    def finish(self) -> None:
+        """Unknown keys are typos until proven otherwise."""
+        for key in self.data:
+            if key not in self.used:
+                raise self.error(key, "unknown field")
