@@ -1,0 +1,172 @@
+"""`alvh data import|status|calibrate` and `alvh market from-history`.
+
+`add_parsers(subparsers)` registers the commands; each sets `args.func(args)`,
+which returns the exit code (2 for bad input, printed as one line).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from core import history
+from core.atomic import atomic_write_text
+from core.errors import InputError
+
+
+def add_parsers(subparsers) -> None:
+    data = subparsers.add_parser("data", help="the market history store")
+    sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("import", help="import a CSV file (one transaction)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--series", required=True, choices=history.SERIES)
+    _db_option(p)
+    p.set_defaults(func=_guarded(cmd_import))
+
+    p = sub.add_parser("status", help="stored series, their dates and last import")
+    _db_option(p)
+    p.set_defaults(func=_guarded(cmd_status))
+
+    p = sub.add_parser("calibrate", help="spot-vol beta of VIX to SPX from the store")
+    p.add_argument("--window", type=float, default=None, metavar="YEARS",
+                   help="years of history ending at the last close (default 5)")
+    p.add_argument("--save", action="store_true", help="write beta into the book's [model]")
+    p.add_argument("--book", type=Path, default=None, help="book file (default: your book)")
+    _db_option(p)
+    p.set_defaults(func=_guarded(cmd_calibrate))
+
+    market = subparsers.add_parser("market", help="the market file")
+    sub = market.add_subparsers(dest="market_command", required=True, metavar="COMMAND")
+    p = sub.add_parser("from-history", help="market file from the store's closes")
+    p.add_argument("--date", type=_iso_date, default=None, help="closes of this day (YYYY-MM-DD)")
+    p.add_argument("-o", "--output", type=Path, default=None, help="write here (default stdout)")
+    _db_option(p)
+    p.set_defaults(func=_guarded(cmd_from_history))
+
+
+def _db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=None,
+                   help=f"history database (default {history.default_db()})")
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
+
+
+def _guarded(command):
+    def run(args) -> int:
+        try:
+            return command(args)
+        except InputError as exc:
+            print(f"alvh: {exc}", file=sys.stderr)
+            return 2
+    return run
+
+
+def cmd_import(args) -> int:
+    r = history.import_file(args.file, args.series, args.db)
+    print(f"{r.series}: {r.inserted} inserted, {r.updated} updated, {r.unchanged} unchanged"
+          f" from {r.file}" + ("" if r.changed else " (store not changed)"))
+    return 0
+
+
+def cmd_status(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    db = args.db or history.default_db()
+    rows = history.status(db)
+    console = Console()
+    if not rows:
+        console.print(f"{db}: empty. The cockpit shows the DEMO history until you import data"
+                      " with `alvh data import FILE --series NAME`.")
+        return 0
+    table = Table(title=str(db))
+    for col in ("series", "first", "last", "rows", "last import"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    for s in rows:
+        last = "-"
+        if s.last_import:
+            r = s.last_import
+            when = s.imported_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            last = (f"{when} {Path(r.file).name}: +{r.inserted} ~{r.updated} "
+                    f"={r.unchanged}")
+        table.add_row(s.series, str(s.first), str(s.last), str(s.rows), last)
+    console.print(table)
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from core.calibrate import DEFAULT_YEARS, calibrate
+
+    series = history.load_all(args.db)
+    if "vix" not in series or "spx" not in series:
+        raise InputError("the history has no VIX and SPX closes; import them first",
+                         field="history")
+    years = args.window if args.window is not None else DEFAULT_YEARS
+    if years <= 0:
+        raise InputError("must be a positive number of years", field="--window")
+    c = calibrate(series["vix"], series["spx"], years=years, vx1=series.get("vx1"))
+    print(f"beta (d ln VIX / d ln SPX) {c.beta:.2f}  R² {c.r2:.2f}  "
+          f"{c.n} days {c.start} to {c.end}")
+    print(f"  down days {c.beta_down:.2f}, up days {c.beta_up:.2f}")
+    if c.front_beta is not None:
+        print(f"  front future VX1 to VIX {c.front_beta:.2f} over {c.front_n} days"
+              " (days next to an expiry left out)")
+    else:
+        print("  front future: no VX1 settles in the window")
+    if args.save:
+        book = args.book or _user_book()
+        save_beta(book, c.beta, f"calibrated {years:g}y to {c.end}")
+        print(f"saved beta {round(c.beta, 3)} to {book}")
+    return 0
+
+
+def _user_book() -> Path:
+    from core.paths import user_book
+    return user_book()
+
+
+def save_beta(book: Path, beta: float, source: str) -> None:
+    """Set [model] beta and beta_source, keeping the rest of the file as written."""
+    import tomlkit
+    from tomlkit.exceptions import ParseError
+
+    try:
+        text = Path(book).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(book)) from None
+    try:
+        doc = tomlkit.parse(text)
+    except ParseError as exc:
+        raise InputError(str(exc), file=str(book), line=exc.line) from None
+    if "model" not in doc:
+        doc["model"] = tomlkit.table()
+    doc["model"]["beta"] = round(beta, 3)
+    doc["model"]["beta_source"] = source
+    _write(book, tomlkit.dumps(doc))
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", file=str(path)) from None
+
+
+def cmd_from_history(args) -> int:
+    from core.marketgen import market_from_history
+
+    series = history.load_all(args.db)
+    text = market_from_history(series, args.date)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    _write(args.output, text)
+    print(f"wrote {args.output}")
+    return 0
