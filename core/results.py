@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.model import Book, Condor, Hedge, Market, WhatIf
+import numpy as np
+
+from core.model import Book, Condor, Hedge, HedgeLeg, Market, SignalInputs, WhatIf
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,104 @@ class Valuation:
 
 
 @dataclass(frozen=True)
+class StressResult:
+    name: str
+    spx_move: float  # fraction
+    days: float
+    vix: float  # spot VIX in the scenario
+    book_pnl: float  # condors
+    hedge_pnl: float
+    layer_pnl: tuple[float, float, float]  # hedges of L1, L2, L3
+    package_pnl: float
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    name: str  # "R1 breadth + vol momentum", ...
+    fired: bool | None  # None: an input is unknown, so it does not fire
+    effect: str  # what it does when fired: "+0.35", "x1.15", "L1 target 0", "L1 active"
+    inputs: str  # the values it read, in words
+
+
+@dataclass(frozen=True)
+class HedgeRatio:
+    current: float | None  # hedge P&L / |condor P&L| in the reference stress; None: n/a
+    target: float
+    base: float
+    multiplier: float
+    reference: str  # stress name
+    rules: tuple[RuleResult, ...]
+
+
+@dataclass(frozen=True)
+class Trade:
+    action: str  # "buy", "sell" or "hold"
+    contracts: int  # whole position units, never negative
+    instrument: str  # e.g. "VIX 2027-01-20 20/30 call spread"
+    legs: tuple[HedgeLeg, ...]  # per position unit, priced at the live mark
+    cost: float  # $ paid (negative: received)
+
+
+@dataclass(frozen=True)
+class RollAlert:
+    hedge_id: str
+    layer: int
+    expiry: str  # the leg's expiry, ISO
+    days_left: float
+    roll_to: str  # suggested expiry, ISO
+    cost: float  # estimated $ to roll the whole position (negative: credit)
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    layer: int
+    name: str  # "short-term engine", ...
+    instrument: str  # the template's instrument at today's market
+    held: float  # position units held in this layer (per hedge quantity summed)
+    target: int
+    trade: Trade
+    dormant: bool  # R3 set the target to zero
+    stress_pnl_held: float  # in the reference stress
+    stress_pnl_target: float
+    theta: float  # $/day of what is held
+    drag_pct: float  # theta x 365 as % of equity, per year (positive = cost)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RiskCurve:
+    """Package P&L along SPX with the spot-vol map (for the risk graph)."""
+    spx: np.ndarray
+    t0: np.ndarray
+    horizon: np.ndarray  # at the horizon date, VIX legs at their remaining time
+    expiry: np.ndarray  # condors at their own expiry payoff, hedges at the horizon
+
+
+@dataclass(frozen=True)
+class ParityBreak:
+    underlying: str  # "SPX" or "VIX"
+    expiry: str
+    strike: float
+    deviation: float  # (C - P) - parity value, points
+
+
+@dataclass(frozen=True)
+class AlvhResult:
+    stress: tuple[StressResult, ...]
+    ratio: HedgeRatio
+    layers: tuple[LayerResult, LayerResult, LayerResult]
+    drag_pct: float  # all hedges, %/yr of equity
+    drag_warning: str | None
+    rolls: tuple[RollAlert, ...]
+    horizon: str  # ISO date of the package horizon
+    breakevens_t0: tuple[float, ...]  # package (condors + hedges)
+    breakevens_horizon: tuple[float, ...]
+    curve: RiskCurve
+    parity: tuple[ParityBreak, ...]
+    signals: SignalInputs
+
+
+@dataclass(frozen=True)
 class Analysis:
     book: Book
     market: Market
@@ -83,3 +183,4 @@ class Analysis:
     hedges: tuple[HedgeResult, ...]
     totals: BookResult
     assumptions: tuple[str, ...]
+    alvh: AlvhResult | None = None  # the hedge engine's view; None without condors or hedges

@@ -1,0 +1,64 @@
+"""An analysis as plain JSON-ready data (numbers in the units of core.results)."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+
+from core.results import Analysis, GreekSet
+
+
+def _greeks(g: GreekSet) -> dict:
+    return asdict(g)
+
+
+def analysis_to_dict(a: Analysis) -> dict:
+    m, w, t = a.market, a.whatif, a.totals
+    out = {
+        "demo": bool(a.book.demo or m.demo),
+        "as_of": m.as_of.isoformat(),
+        "valued_at": a.at.time.isoformat(),
+        "market": {"spx": a.at.spx, "vix": a.at.vix, "vix3m": m.vix3m, "vxx": a.at.vxx,
+                   "rate": m.rate, "dividend_yield": m.dividend_yield},
+        "whatif": {"spx_move": w.spx_move, "vix_move": w.vix_move, "days": w.days},
+        "units": {"delta": "$ per point of the underlying (beta-weighted: per SPX point)",
+                  "gamma": "delta change per point", "theta": "$ per calendar day",
+                  "vega": "$ per vol point", "mark": "index points per unit", "pnl": "$"},
+        "condors": [{
+            "id": c.condor.id, "expiry": c.condor.expiry.isoformat(), "quantity": c.condor.quantity,
+            "strikes": [c.condor.long_put, c.condor.short_put, c.condor.short_call, c.condor.long_call],
+            "credit": c.condor.credit, "dte": c.dte, "mark": c.mark, "pnl": c.pnl,
+            "max_profit": c.max_profit, "max_loss": c.max_loss,
+            "breakevens": {"expiry": list(c.breakevens_expiry), "t0": list(c.breakevens_t0)},
+            "distance": {"pct": c.distance_pct, "sd": c.distance_sd, "short": c.nearest_short},
+            "greeks": _greeks(c.greeks),
+        } for c in a.condors],
+        "hedges": [{
+            "id": h.hedge.id, "layer": h.hedge.layer, "quantity": h.hedge.quantity,
+            "days_left": h.days_left, "mark": h.mark, "entry": h.entry, "value": h.value,
+            "pnl": h.pnl, "greeks": _greeks(h.greeks), "beta_weighted_delta": h.beta_delta,
+            "legs": [{"kind": leg.kind, "expiry": leg.expiry.isoformat(), "strike": leg.strike,
+                      "ratio": leg.ratio, "entry": leg.price, "underlying": u, "vol": v, "price": p}
+                     for leg, (u, v, p) in zip(h.hedge.legs, h.legs)],
+        } for h in a.hedges],
+        "book": {
+            "pnl": t.pnl, "condor_pnl": t.condor_pnl, "hedge_pnl": t.hedge_pnl,
+            "greeks": _greeks(t.greeks), "beta_weighted_delta": t.beta_weighted_delta,
+            "condor_greeks": _greeks(t.condor_greeks), "hedge_greeks": _greeks(t.hedge_greeks),
+            "breakevens": {"expiry": list(t.breakevens_expiry), "t0": list(t.breakevens_t0)},
+        },
+        "assumptions": list(a.assumptions),
+    }
+    return clean(out)
+
+
+def clean(value):
+    """Strict JSON: numpy scalars become floats, a non-finite number becomes null."""
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
