@@ -1,0 +1,341 @@
+"""Market signals: pure functions of the stored series (pandas), no I/O.
+
+`compute_signals(series, as_of)` reads the `history.load_all` dict (vix, vix3m,
+spx, vx1, vx2, breadth = net advances, fomc, cpi, ppi) using data up to as_of
+only. A series whose last value is older than `stale_days` before as_of counts
+as missing: its signals say "unknown" rather than show an old value as today's.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+from core.errors import InputError
+from core.model import SignalInputs
+
+EVENT_NAMES = {"fomc": "FOMC", "cpi": "CPI", "ppi": "PPI"}
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    rsi_high: float = 70.0
+    rsi_low: float = 30.0
+    percentile_high: float = 80.0
+    percentile_low: float = 20.0
+    vix_dormant: float = 13.0
+    vix_elevated: float = 20.0
+    vix_crisis: float = 30.0
+    backwardation: float = 1.0  # VIX/VIX3M or VX1/VX2 above this
+    event_days: int = 7  # an event this close is "imminent"
+    high_days: int = 20  # closing-high window of the A/D divergence
+    stale_days: int = 10
+    event_horizon_days: int = 366  # how far ahead events are listed
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    value: float | str | None  # None: unknown
+    threshold: float | None
+    state: str
+    as_of: date | None  # date of the last data used
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SignalSet:
+    signals: tuple[Signal, ...]
+    regime: str
+    regime_note: str
+    beta: float | None  # calibrated d ln VIX / d ln SPX, None without data
+    as_of: date | None
+    events: tuple[tuple[str, date], ...] = ()  # upcoming (name, date), sorted
+    term_rsi_source: str = "VIX/VIX3M"
+    demo: bool = False
+
+    def __getitem__(self, name: str) -> Signal:
+        return next(s for s in self.signals if s.name == name)
+
+    def to_json(self) -> dict:
+        out: dict = {s.name: {"value": _plain(s.value), "threshold": _plain(s.threshold),
+                              "state": s.state,
+                              "as_of": s.as_of.isoformat() if s.as_of else None,
+                              "note": s.note}
+                     for s in self.signals}
+        out.update(regime=self.regime, regime_note=self.regime_note, beta=_plain(self.beta),
+                   demo=self.demo)
+        return out
+
+    def to_inputs(self) -> SignalInputs:
+        ad, term, vx = self["ad_divergence"], self["term_structure"], self["vx1_vx2"]
+        slope = term if term.value is not None else vx
+        return SignalInputs(
+            as_of=self.as_of,
+            ad_divergence=ad.value,
+            term_rsi=self["term_rsi"].value,
+            term_rsi_source=self.term_rsi_source,
+            vix_percentile=self["vix_percentile"].value,
+            contango=None if slope.value is None else slope.value < 1.0,
+            events=self.events,
+            demo=self.demo)
+
+
+def _plain(x):
+    """JSON-safe scalar: numpy floats to float, NaN to None."""
+    if isinstance(x, float) or hasattr(x, "dtype"):
+        x = float(x)
+        return None if math.isnan(x) else x
+    return x
+
+
+# ---- indicators --------------------------------------------------------------
+
+def _smooth(s: pd.Series, n: int, alpha: float) -> pd.Series:
+    """Exponential smoothing seeded with the simple mean of the first n values."""
+    s = s.dropna()
+    if len(s) < n:
+        return s.iloc[:0]
+    seed = pd.Series([s.iloc[:n].mean()], index=s.index[n - 1:n])
+    return pd.concat([seed, s.iloc[n:]]).ewm(alpha=alpha, adjust=False).mean()
+
+
+def ema(s: pd.Series, n: int) -> pd.Series:
+    return _smooth(s, n, 2 / (n + 1))
+
+
+def rsi(s: pd.Series, n: int = 14) -> pd.Series:
+    """Wilder's RSI: gains and losses smoothed with alpha 1/n after an n-day mean."""
+    change = s.dropna().diff().iloc[1:]
+    gain = _smooth(change.clip(lower=0), n, 1 / n)
+    loss = _smooth((-change).clip(lower=0), n, 1 / n)
+    out = 100 - 100 / (1 + gain / loss)  # loss 0: RSI 100
+    return out.where((gain > 0) | (loss > 0), 50.0)
+
+
+def macd(s: pd.Series, fast: int = 12, slow: int = 26, signal: int = 9):
+    """(MACD line, signal line): EMA(fast) - EMA(slow) and its EMA(signal)."""
+    line = (ema(s, fast) - ema(s, slow)).dropna()
+    return line, ema(line, signal)
+
+
+def ad_divergence(spx: pd.Series, net_advances: pd.Series, days: int = 20) -> str | None:
+    """"bearish": SPX closes at a `days`-day high while the A/D line does not;
+    "bullish": SPX closes at a `days`-day low while the A/D line does not; else "none".
+    None when there are fewer than `days` common days."""
+    ad_line = net_advances.dropna().cumsum()
+    both = pd.concat([spx, ad_line], axis=1, join="inner").dropna().iloc[-days:]
+    if len(both) < days:
+        return None
+    price, ad = both.iloc[:, 0], both.iloc[:, 1]
+    if price.iloc[-1] >= price.max() and ad.iloc[-1] < ad.max():
+        return "bearish"
+    if price.iloc[-1] <= price.min() and ad.iloc[-1] > ad.min():
+        return "bullish"
+    return "none"
+
+
+def realized_vol(spx: pd.Series, days: int = 20) -> float | None:
+    """Annualized root-mean-square of the last `days` daily log returns, in VIX points."""
+    closes = spx.dropna().iloc[-(days + 1):]
+    if len(closes) <= days:
+        return None
+    r = (closes / closes.shift(1)).iloc[1:].map(math.log)
+    return math.sqrt(252 * float((r * r).mean())) * 100
+
+
+def percentile_rank(s: pd.Series, days: int = 365) -> float | None:
+    """Share of the past `days` calendar days' values at or below the last one, 0-100."""
+    s = s.dropna()
+    if s.empty:
+        return None
+    window = s[s.index > s.index[-1] - pd.Timedelta(days=days)]
+    return float((window <= s.iloc[-1]).mean() * 100)
+
+
+def upcoming_events(series: dict, as_of: date, horizon_days: int = 366):
+    """(name, date) of the stored events after as_of and within the horizon, sorted."""
+    start, stop = pd.Timestamp(as_of), pd.Timestamp(as_of + timedelta(days=horizon_days))
+    out = [(EVENT_NAMES[k], d.date()) for k in EVENT_NAMES if k in series
+           for d in series[k].index if start < d <= stop]
+    return tuple(sorted(out, key=lambda e: (e[1], e[0])))
+
+
+def events_inside(expiries, events, as_of: date) -> dict[date, tuple[tuple[str, date], ...]]:
+    """For each condor expiry, the events after as_of and on or before the expiry
+    (an event on expiry day still moves the settlement)."""
+    return {e: tuple(ev for ev in events if as_of < ev[1] <= e) for e in expiries}
+
+
+def regime(vix: float | None, percentile: float | None, ratio: float | None,
+           t: Thresholds = Thresholds()) -> tuple[str, str]:
+    """(regime, reason) from VIX level, its one-year percentile and the term ratio
+    (VIX/VIX3M, or VX1/VX2 without VIX3M)."""
+    if vix is None:
+        return UNKNOWN, "no VIX data"
+    back = ratio is not None and ratio > t.backwardation
+    pct = percentile if percentile is not None else 50.0
+    if vix >= t.vix_crisis:
+        return "crisis", f"VIX {vix:.1f} >= {t.vix_crisis:g}"
+    if back and vix >= t.vix_elevated:
+        return "crisis", f"backwardation with VIX {vix:.1f} >= {t.vix_elevated:g}"
+    if vix >= t.vix_elevated:
+        return "elevated", f"VIX {vix:.1f} >= {t.vix_elevated:g}"
+    if back:
+        return "elevated", f"backwardation (term ratio {ratio:.2f})"
+    level = f"VIX {vix:.1f}, one-year percentile {pct:.0f}"
+    if pct >= t.percentile_high and vix >= t.vix_dormant:
+        return "elevated", level
+    if vix < t.vix_dormant:
+        return "dormant", level
+    return "normal", level
+
+
+# ---- the set -------------------------------------------------------------------
+
+def _unknown(name: str, threshold, note: str) -> Signal:
+    return Signal(name, None, threshold, UNKNOWN, None, note)
+
+
+def _day(s: pd.Series) -> date:
+    return s.index[-1].date()
+
+
+def _band(value: float, high: float, low: float, names=("high", "low", "normal")) -> str:
+    return names[0] if value >= high else names[1] if value <= low else names[2]
+
+
+def compute_signals(series: dict, as_of: date | None = None,
+                    thresholds: Thresholds = Thresholds()) -> SignalSet:
+    """Every signal from the data up to as_of (default: the last VIX close).
+
+    Series tagged attrs["demo"] (see `history.demo_series`) make a DEMO set.
+    """
+    from core.calibrate import calibrate
+
+    t = thresholds
+    demo = any(s.attrs.get("demo") for s in series.values())
+    prices = {k: series[k].dropna().sort_index() for k in ("vix", "vix3m", "spx", "vx1", "vx2",
+                                                          "breadth") if k in series}
+    if as_of is None:
+        last = [prices[k].index[-1] for k in ("vix", "spx") if k in prices and len(prices[k])]
+        as_of = last[0].date() if last else None
+    if as_of is None:
+        note = "no VIX or SPX data"
+        names = ("vix_rsi", "term_rsi", "term_structure", "vx1_vx2", "vix_percentile", "vrp",
+                 "macd", "ad_divergence", "next_fomc", "next_cpi", "next_ppi")
+        return SignalSet(tuple(_unknown(n, None, note) for n in names), UNKNOWN, note, None,
+                         None, demo=demo)
+
+    oldest = pd.Timestamp(as_of - timedelta(days=t.stale_days))
+    fresh = {}  # series up to as_of whose last value is recent enough
+    for k, s in prices.items():
+        s = s.loc[:pd.Timestamp(as_of)]
+        if len(s) and s.index[-1] >= oldest:
+            fresh[k] = s
+    vix, vix3m, spx = fresh.get("vix"), fresh.get("vix3m"), fresh.get("spx")
+    out = []
+
+    if vix is not None:
+        r = rsi(vix)
+        out.append(Signal("vix_rsi", float(r.iloc[-1]), t.rsi_high,
+                          _band(r.iloc[-1], t.rsi_high, t.rsi_low,
+                                ("overbought", "oversold", "neutral")), _day(vix), "RSI(14) of VIX"))
+    else:
+        out.append(_unknown("vix_rsi", t.rsi_high, "no recent VIX"))
+
+    ratio = None
+    if vix is not None and vix3m is not None:
+        ratio = (vix / vix3m).dropna()
+        r = rsi(ratio)
+        out.append(Signal("term_rsi", float(r.iloc[-1]), t.rsi_high,
+                          _band(r.iloc[-1], t.rsi_high, t.rsi_low,
+                                ("overbought", "oversold", "neutral")),
+                          _day(ratio), "RSI(14) of VIX/VIX3M"))
+        value = float(ratio.iloc[-1])
+        out.append(Signal("term_structure", value, t.backwardation,
+                          "backwardation" if value > t.backwardation else "contango",
+                          _day(ratio), "VIX/VIX3M; above 1 is backwardation"))
+        term_source = "VIX/VIX3M"
+    else:
+        term_source = "VIX"
+        prev = out[-1]
+        out.append(Signal("term_rsi", prev.value, prev.threshold, prev.state, prev.as_of,
+                          "RSI(14) of VIX: no recent VIX3M"))
+        out.append(_unknown("term_structure", t.backwardation, "no recent VIX3M"))
+
+    vx1, vx2 = fresh.get("vx1"), fresh.get("vx2")
+    if vx1 is not None and vx2 is not None and _day(vx1) == _day(vx2):
+        value = float(vx1.iloc[-1] / vx2.iloc[-1])
+        out.append(Signal("vx1_vx2", value, t.backwardation,
+                          "backwardation" if value > t.backwardation else "contango", _day(vx1),
+                          f"VX1 {vx1.iloc[-1]:.2f} / VX2 {vx2.iloc[-1]:.2f}"))
+    else:
+        out.append(_unknown("vx1_vx2", t.backwardation, "no recent VX1 and VX2 settles"))
+
+    pct = percentile_rank(vix) if vix is not None else None
+    if pct is not None:
+        out.append(Signal("vix_percentile", pct, t.percentile_high,
+                          _band(pct, t.percentile_high, t.percentile_low), _day(vix),
+                          "VIX rank among the past year's closes"))
+    else:
+        out.append(_unknown("vix_percentile", t.percentile_high, "no recent VIX"))
+
+    rv = realized_vol(spx) if spx is not None else None
+    if rv is not None and vix is not None:
+        value = float(vix.iloc[-1]) - rv
+        out.append(Signal("vrp", value, 0.0, "positive" if value > 0 else "negative",
+                          min(_day(vix), _day(spx)),
+                          f"VIX {vix.iloc[-1]:.2f} minus 20-day realized SPX vol {rv:.2f}"))
+    else:
+        out.append(_unknown("vrp", 0.0, "no recent VIX and SPX"))
+
+    breadth = fresh.get("breadth")
+    base, label = (breadth.cumsum(), "of the A/D line") if breadth is not None else (
+        spx, "of SPX (no breadth data)")
+    line, sig = macd(base) if base is not None else (None, None)
+    if sig is not None and len(sig):
+        value, signal_value = float(line.iloc[-1]), float(sig.iloc[-1])
+        out.append(Signal("macd", value, signal_value,
+                          "bullish" if value > signal_value else "bearish", _day(line),
+                          f"MACD(12,26,9) {label}; threshold is the signal line"))
+    else:
+        out.append(_unknown("macd", None, "not enough breadth or SPX data"))
+
+    div = ad_divergence(spx, breadth, t.high_days) if (
+        spx is not None and breadth is not None) else None
+    if div is not None:
+        out.append(Signal("ad_divergence", div, float(t.high_days),
+                          div, min(_day(spx), _day(breadth)),
+                          f"SPX vs A/D line at {t.high_days}-day closing highs and lows"))
+    else:
+        out.append(_unknown("ad_divergence", float(t.high_days),
+                            "no recent breadth data" if breadth is None else "too little data"))
+
+    events = upcoming_events(series, as_of, t.event_horizon_days)
+    for key, name in EVENT_NAMES.items():
+        nxt = next((d for n, d in events if n == name), None)
+        if nxt is None:
+            why = f"no {name} dates stored" if key not in series else f"no {name} date ahead"
+            out.append(_unknown(f"next_{key}", float(t.event_days), why))
+            continue
+        days = (nxt - as_of).days
+        out.append(Signal(f"next_{key}", float(days), float(t.event_days),
+                          "imminent" if days <= t.event_days else "clear", as_of,
+                          f"{name} {nxt.isoformat()}, days ahead"))
+
+    term = next((s.value for s in out  # VIX/VIX3M first, else VX1/VX2
+                 if s.name in ("term_structure", "vx1_vx2") and s.value is not None), None)
+    vix_now = float(vix.iloc[-1]) if vix is not None else None
+    state, reason = regime(vix_now, pct, term, t)
+
+    beta = None
+    if "vix" in prices and "spx" in prices:
+        try:
+            beta = calibrate(prices["vix"], prices["spx"], end=as_of).beta
+        except InputError:
+            pass  # too little common history: no calibrated beta
+    return SignalSet(tuple(out), state, reason, beta, as_of, events, term_source, demo)
