@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from core.calibrate import calibrate
 from core.errors import InputError
 from core.model import SignalInputs
 
@@ -208,14 +209,45 @@ def _band(value: float, high: float, low: float, names=("high", "low", "normal")
     return names[0] if value >= high else names[1] if value <= low else names[2]
 
 
+def _rsi_signal(name: str, s: pd.Series | None, label: str, t: Thresholds) -> Signal:
+    r = rsi(s) if s is not None else None
+    if r is None or r.empty:
+        return _unknown(name, t.rsi_high, f"no recent {label}, or too little for RSI(14)")
+    return Signal(name, float(r.iloc[-1]), t.rsi_high,
+                  _band(r.iloc[-1], t.rsi_high, t.rsi_low, ("overbought", "oversold", "neutral")),
+                  _day(r), f"RSI(14) of {label}")
+
+
+def _ratio_signal(name: str, ratio: pd.Series | None, label: str, t: Thresholds) -> Signal:
+    if ratio is None or ratio.empty:
+        return _unknown(name, t.backwardation, f"no recent {label}")
+    value = float(ratio.iloc[-1])
+    return Signal(name, value, t.backwardation,
+                  "backwardation" if value > t.backwardation else "contango", _day(ratio),
+                  f"{label}; above {t.backwardation:g} is backwardation")
+
+
+def _event_signals(series: dict, events, as_of: date, t: Thresholds) -> list[Signal]:
+    out = []
+    for key, name in EVENT_NAMES.items():
+        nxt = next((d for n, d in events if n == name), None)
+        if nxt is None:
+            why = f"no {name} dates stored" if key not in series else f"no {name} date ahead"
+            out.append(_unknown(f"next_{key}", float(t.event_days), why))
+            continue
+        days = (nxt - as_of).days
+        out.append(Signal(f"next_{key}", float(days), float(t.event_days),
+                          "imminent" if days <= t.event_days else "clear", as_of,
+                          f"{name} {nxt.isoformat()}, days ahead"))
+    return out
+
+
 def compute_signals(series: dict, as_of: date | None = None,
                     thresholds: Thresholds = Thresholds()) -> SignalSet:
     """Every signal from the data up to as_of (default: the last VIX close).
 
     Series tagged attrs["demo"] (see `history.demo_series`) make a DEMO set.
     """
-    from core.calibrate import calibrate
-
     t = thresholds
     demo = any(s.attrs.get("demo") for s in series.values())
     prices = {k: series[k].dropna().sort_index() for k in ("vix", "vix3m", "spx", "vx1", "vx2",
@@ -236,45 +268,22 @@ def compute_signals(series: dict, as_of: date | None = None,
         s = s.loc[:pd.Timestamp(as_of)]
         if len(s) and s.index[-1] >= oldest:
             fresh[k] = s
-    vix, vix3m, spx = fresh.get("vix"), fresh.get("vix3m"), fresh.get("spx")
-    out = []
+    vix, spx, breadth = fresh.get("vix"), fresh.get("spx"), fresh.get("breadth")
+    ratios = {}
+    for key, a, b in (("term", "vix", "vix3m"), ("futures", "vx1", "vx2")):
+        if a in fresh and b in fresh:
+            r = (fresh[a] / fresh[b]).dropna()
+            ratios[key] = r if len(r) and r.index[-1] >= oldest else None
 
-    if vix is not None:
-        r = rsi(vix)
-        out.append(Signal("vix_rsi", float(r.iloc[-1]), t.rsi_high,
-                          _band(r.iloc[-1], t.rsi_high, t.rsi_low,
-                                ("overbought", "oversold", "neutral")), _day(vix), "RSI(14) of VIX"))
-    else:
-        out.append(_unknown("vix_rsi", t.rsi_high, "no recent VIX"))
-
-    ratio = None
-    if vix is not None and vix3m is not None:
-        ratio = (vix / vix3m).dropna()
-        r = rsi(ratio)
-        out.append(Signal("term_rsi", float(r.iloc[-1]), t.rsi_high,
-                          _band(r.iloc[-1], t.rsi_high, t.rsi_low,
-                                ("overbought", "oversold", "neutral")),
-                          _day(ratio), "RSI(14) of VIX/VIX3M"))
-        value = float(ratio.iloc[-1])
-        out.append(Signal("term_structure", value, t.backwardation,
-                          "backwardation" if value > t.backwardation else "contango",
-                          _day(ratio), "VIX/VIX3M; above 1 is backwardation"))
+    out = [_rsi_signal("vix_rsi", vix, "VIX", t)]
+    if ratios.get("term") is not None:
+        out.append(_rsi_signal("term_rsi", ratios["term"], "VIX/VIX3M", t))
         term_source = "VIX/VIX3M"
     else:
+        out.append(_rsi_signal("term_rsi", vix, "VIX (no recent VIX3M)", t))
         term_source = "VIX"
-        prev = out[-1]
-        out.append(Signal("term_rsi", prev.value, prev.threshold, prev.state, prev.as_of,
-                          "RSI(14) of VIX: no recent VIX3M"))
-        out.append(_unknown("term_structure", t.backwardation, "no recent VIX3M"))
-
-    vx1, vx2 = fresh.get("vx1"), fresh.get("vx2")
-    if vx1 is not None and vx2 is not None and _day(vx1) == _day(vx2):
-        value = float(vx1.iloc[-1] / vx2.iloc[-1])
-        out.append(Signal("vx1_vx2", value, t.backwardation,
-                          "backwardation" if value > t.backwardation else "contango", _day(vx1),
-                          f"VX1 {vx1.iloc[-1]:.2f} / VX2 {vx2.iloc[-1]:.2f}"))
-    else:
-        out.append(_unknown("vx1_vx2", t.backwardation, "no recent VX1 and VX2 settles"))
+    out.append(_ratio_signal("term_structure", ratios.get("term"), "VIX/VIX3M", t))
+    out.append(_ratio_signal("vx1_vx2", ratios.get("futures"), "VX1/VX2 settles", t))
 
     pct = percentile_rank(vix) if vix is not None else None
     if pct is not None:
@@ -293,7 +302,6 @@ def compute_signals(series: dict, as_of: date | None = None,
     else:
         out.append(_unknown("vrp", 0.0, "no recent VIX and SPX"))
 
-    breadth = fresh.get("breadth")
     base, label = (breadth.cumsum(), "of the A/D line") if breadth is not None else (
         spx, "of SPX (no breadth data)")
     line, sig = macd(base) if base is not None else (None, None)
@@ -303,7 +311,7 @@ def compute_signals(series: dict, as_of: date | None = None,
                           "bullish" if value > signal_value else "bearish", _day(line),
                           f"MACD(12,26,9) {label}; threshold is the signal line"))
     else:
-        out.append(_unknown("macd", None, "not enough breadth or SPX data"))
+        out.append(_unknown("macd", None, "too little recent breadth or SPX data"))
 
     div = ad_divergence(spx, breadth, t.high_days) if (
         spx is not None and breadth is not None) else None
@@ -316,21 +324,11 @@ def compute_signals(series: dict, as_of: date | None = None,
                             "no recent breadth data" if breadth is None else "too little data"))
 
     events = upcoming_events(series, as_of, t.event_horizon_days)
-    for key, name in EVENT_NAMES.items():
-        nxt = next((d for n, d in events if n == name), None)
-        if nxt is None:
-            why = f"no {name} dates stored" if key not in series else f"no {name} date ahead"
-            out.append(_unknown(f"next_{key}", float(t.event_days), why))
-            continue
-        days = (nxt - as_of).days
-        out.append(Signal(f"next_{key}", float(days), float(t.event_days),
-                          "imminent" if days <= t.event_days else "clear", as_of,
-                          f"{name} {nxt.isoformat()}, days ahead"))
+    out += _event_signals(series, events, as_of, t)
 
     term = next((s.value for s in out  # VIX/VIX3M first, else VX1/VX2
                  if s.name in ("term_structure", "vx1_vx2") and s.value is not None), None)
-    vix_now = float(vix.iloc[-1]) if vix is not None else None
-    state, reason = regime(vix_now, pct, term, t)
+    state, reason = regime(float(vix.iloc[-1]) if vix is not None else None, pct, term, t)
 
     beta = None
     if "vix" in prices and "spx" in prices:

@@ -241,3 +241,11 @@ def test_empty_store_is_all_unknown():
     assert s.as_of is None and s.regime == "unknown" and s.beta is None
     assert {x.state for x in s.signals} == {"unknown"}
     assert s.to_inputs().term_rsi is None
+
+
+def test_short_history_is_unknown_not_an_error():
+    idx = days(10)
+    s = compute_signals({"vix": pd.Series(15.0, index=idx), "vix3m": pd.Series(17.0, index=idx),
+                         "spx": pd.Series(5000.0, index=idx)})
+    assert s["vix_rsi"].state == s["term_rsi"].state == s["macd"].state == "unknown"
+    assert s["term_structure"].state == "contango" and s.beta is None
