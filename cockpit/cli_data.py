@@ -47,8 +47,14 @@ def add_parsers(subparsers) -> None:
 
 
 def _db_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=None,
+    # SUPPRESS keeps a --db given before the command (`alvh --db X data status`)
+    p.add_argument("--db", type=Path, default=argparse.SUPPRESS,
                    help=f"history database (default {history.default_db()})")
+
+
+def _db(args) -> Path | None:
+    db = getattr(args, "db", None)
+    return Path(db) if db else None
 
 
 def _iso_date(text: str) -> date:
@@ -69,7 +75,7 @@ def _guarded(command):
 
 
 def cmd_import(args) -> int:
-    r = history.import_file(args.file, args.series, args.db)
+    r = history.import_file(args.file, args.series, _db(args))
     print(f"{r.series}: {r.inserted} inserted, {r.updated} updated, {r.unchanged} unchanged"
           f" from {r.file}" + ("" if r.changed else " (store not changed)"))
     return 0
@@ -79,7 +85,7 @@ def cmd_status(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    db = args.db or history.default_db()
+    db = _db(args) or history.default_db()
     rows = history.status(db)
     console = Console()
     if not rows:
@@ -94,8 +100,7 @@ def cmd_status(args) -> int:
         if s.last_import:
             r = s.last_import
             when = s.imported_at.astimezone().strftime("%Y-%m-%d %H:%M")
-            last = (f"{when} {Path(r.file).name}: +{r.inserted} ~{r.updated} "
-                    f"={r.unchanged}")
+            last = f"{when} {Path(r.file).name} ({r.inserted} new, {r.updated} updated)"
         table.add_row(s.series, str(s.first), str(s.last), str(s.rows), last)
     console.print(table)
     return 0
@@ -104,7 +109,7 @@ def cmd_status(args) -> int:
 def cmd_calibrate(args) -> int:
     from core.calibrate import DEFAULT_YEARS, calibrate
 
-    series = history.load_all(args.db)
+    series = history.load_all(_db(args))
     if "vix" not in series or "spx" not in series:
         raise InputError("the history has no VIX and SPX closes; import them first",
                          field="history")
@@ -162,7 +167,7 @@ def _write(path: Path, text: str) -> None:
 def cmd_from_history(args) -> int:
     from core.marketgen import market_from_history
 
-    series = history.load_all(args.db)
+    series = history.load_all(_db(args))
     text = market_from_history(series, args.date)
     if args.output is None:
         sys.stdout.write(text)

@@ -113,7 +113,7 @@ def _columns(series: str, kind: str, header: list[str], file: str):
     def need(*names):
         col = find(*names)
         if col is None:
-            raise InputError(f"no {' or '.join(names)} column in header", file=file, line=1,
+            raise InputError(f"no {' or '.join(names)} column", file=file, line=1,
                              field="header")
         return col
 
@@ -131,7 +131,7 @@ def _columns(series: str, kind: str, header: list[str], file: str):
     if value_col is None and len(header) == 2:  # plain `date,<value>`
         value_col = 1 - date_col
     if value_col is None:
-        raise InputError("no close column in header", file=file, line=1, field="header")
+        raise InputError("no close column", file=file, line=1, field="header")
     return date_col, contract_col, [(value_col, _parse_price)]
 
 

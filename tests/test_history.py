@@ -224,3 +224,11 @@ def test_cli_bad_file_exits_2_with_one_line(tmp_path, capsys):
 def test_cli_status_of_empty_store(tmp_path, capsys):
     assert run("data", "status", "--db", str(tmp_path / "h.sqlite")) == 0
     assert "DEMO" in capsys.readouterr().out
+
+
+def test_db_given_before_the_command_is_kept(data, tmp_path, capsys):
+    cli = pytest.importorskip("cockpit.cli")
+    db = tmp_path / "h.sqlite"
+    assert cli.main(["--db", str(db), "data", "import", str(data / "cpi_release_dates.csv"),
+                     "--series", "cpi"]) == 0
+    assert [s.series for s in history.status(db)] == ["cpi"]
