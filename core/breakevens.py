@@ -9,7 +9,7 @@ import numpy as np
 # f(rows, S) -> P&L; rows: (m,) curve indices, S: (m, p) levels -> (m, p) dollars
 Curves = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
-TOLERANCE = 1e-4  # dollars: well inside the cent the report promises
+TOLERANCE = 1e-3  # dollars: ten times inside the cent the report promises
 
 
 def condor_expiry_roots(long_put, short_put, short_call, long_call, credit):
@@ -34,17 +34,19 @@ def piecewise_roots(kinks: np.ndarray, values: np.ndarray) -> tuple[float, ...]:
     return tuple(sorted(set(roots)))
 
 
-def smooth_roots(f: Curves, grids: np.ndarray) -> list[tuple[float, ...]]:
+def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None
+                 ) -> list[tuple[float, ...]]:
     """All sign changes of each curve along its grid (rows of `grids`), each refined
-    by the Illinois method inside its bracket. Returns sorted roots per curve."""
+    by the Illinois method inside its bracket. Returns sorted roots per curve.
+    `values` are f on the grids when the caller has them already."""
     k = grids.shape[0]
-    values = f(np.arange(k), grids)
+    values = f(np.arange(k), grids) if values is None else values
     exact = values[:, :-1] == 0
     crossing = values[:, :-1] * values[:, 1:] < 0
     rows, cols = np.nonzero(crossing)
     a, b = grids[rows, cols], grids[rows, cols + 1]
     fa, fb = values[rows, cols], values[rows, cols + 1]
-    x = _illinois(f, rows, a, b, fa, fb)
+    x = _illinois(f, rows, a.copy(), b.copy(), fa.copy(), fb.copy())
     out: list[list[float]] = [[] for _ in range(k)]
     for r, root in zip(rows, x):
         out[r].append(float(root))

@@ -10,20 +10,22 @@ import numpy as np
 
 from core.breakevens import condor_expiry_roots, piecewise_roots, smooth_roots
 from core.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, \
-    leg_values, market_state
+    leg_prices, leg_values, market_state, merge_legs
 from core.marketfile import NEW_YORK
-from core.model import Book, Market, WhatIf
+from core.model import Book, Market, SignalInputs, WhatIf
 from core.pricing import bsm_price
 from core.results import (Analysis, BookResult, CondorResult, GreekSet, HedgeResult,
                           Valuation)
 
-GRID_CONDOR = 80  # scan points per condor for T+0 break-evens
-GRID_BOOK = 400
+GRID_CONDOR = 48  # scan points per condor for T+0 break-evens
+GRID_BOOK = 120
 
 
-def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf()) -> Analysis:
+def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
+            signals: SignalInputs = SignalInputs()) -> Analysis:
+    """Price every leg, sum Greeks, find break-evens and run the hedge engine."""
     legs = build_legs(book, market)
-    st = market_state(market, book.model, whatif.spx_move, whatif.vix_move, whatif.days)
+    st = market_state(market, book.model, whatif)
     g = leg_values(legs, st)
     scale = legs.units * legs.mult
     npos = len(book.condors) + len(book.hedges)
@@ -67,8 +69,12 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf()) -> Analysis:
         breakevens_t0=_book_t0_roots(book, legs, st))
     at = Valuation(time=datetime.fromtimestamp(st.t, NEW_YORK), spx=float(st.spx), vix=float(st.vix),
                    vxx=float(st.vxx) if market.vxx else None, vol_scale=float(st.vol_scale))
+    alvh = None
+    if book.condors or book.hedges:
+        from core.alvh import run_alvh
+        alvh = run_alvh(book, market, whatif, legs, signals, {h.hedge.id: h.greeks.theta for h in hedges})
     return Analysis(book, market, whatif, at, tuple(condors), tuple(hedges), totals,
-                    _assumptions(book, market, legs))
+                    _assumptions(book, market, legs), alvh)
 
 
 def _spx_sensitivity(legs: Legs, st: MarketState, beta: float, vxx_exp: float) -> np.ndarray:
@@ -159,22 +165,16 @@ def _book_t0_roots(book: Book, legs: Legs, st: MarketState) -> tuple[float, ...]
     nc = len(book.condors)
     if not nc:
         return ()
-    call, K, settle, scale, vol = _condor_arrays(legs, nc)
-    # the same option held in several condors is priced once
-    keys = np.stack([call.ravel(), K.ravel(), settle.ravel(), vol.ravel()], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    units = np.bincount(inverse.ravel(), weights=scale.ravel(), minlength=len(uniq))
-    u_call, u_K, u_settle, u_vol = uniq[:, 0] > 0, uniq[:, 1], uniq[:, 2], uniq[:, 3] * st.vol_scale
-    u_T = (u_settle - st.t) / YEAR
-    entry = legs.entry[:nc].sum()
+    merged = merge_legs(legs, slice(0, 4 * nc))
+    entry = merged.entry[0]
 
     def curve(rows, S):
-        price = bsm_price(u_call, S[:, :, None], u_K, u_T, st.rate, st.dividend_yield, u_vol)
-        return np.sum(price * units, axis=2) - entry
+        return (leg_prices(merged, st, spx=S.reshape(-1, 1)) @ merged.units - entry).reshape(S.shape)
 
+    _, K, settle, _, vol = _condor_arrays(legs, nc)
     T = (settle[:, 0] - st.t) / YEAR
-    grids = _grids(K, (vol[:, 1:3] * st.vol_scale).mean(axis=1), T, st.spx, 2)
-    grid = np.linspace(grids[:, 0].min(), grids[:, 1].max(), GRID_BOOK)[None, :]
+    ends = _grids(K, (vol[:, 1:3] * st.vol_scale).mean(axis=1), T, st.spx, 2)
+    grid = np.linspace(ends[:, 0].min(), ends[:, 1].max(), GRID_BOOK)[None, :]
     return smooth_roots(curve, grid)[0]
 
 
@@ -193,6 +193,8 @@ def _assumptions(book: Book, market: Market, legs: Legs) -> tuple[str, ...]:
         out.append("VIX options: Black-76 on the VIX future of the same expiry, settle 09:30 New York")
     if (legs.underlying == VXX_OPT).any():
         out.append(f"VXX: BSM on VXX, VXX' = VXX x (VIX'/VIX)^{m.vxx_exponent:g}")
+    out.append(f"Hedge ratio: hedge P&L / condor loss in \"{book.alvh.reference_stress}\";"
+               f" target = base {book.alvh.base_ratio:g} x rule multiplier; stress P&L = change from now")
     if market.demo or book.demo:
         out.append("DEMO data: bundled example book and market, not real positions")
     return tuple(out) + legs.notes

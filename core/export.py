@@ -46,9 +46,36 @@ def analysis_to_dict(a: Analysis) -> dict:
             "condor_greeks": _greeks(t.condor_greeks), "hedge_greeks": _greeks(t.hedge_greeks),
             "breakevens": {"expiry": list(t.breakevens_expiry), "t0": list(t.breakevens_t0)},
         },
-        "assumptions": list(a.assumptions),
+        "assumptions": {"beta": a.book.model.beta, "beta_source": a.book.model.beta_source,
+                        "kappa": a.book.model.kappa, "vxx_exponent": a.book.model.vxx_exponent,
+                        "base_ratio": a.book.alvh.base_ratio, "notes": list(a.assumptions)},
     }
+    if a.alvh:
+        out.update(_alvh(a.alvh))
     return clean(out)
+
+
+def _alvh(x) -> dict:
+    r = x.ratio
+    return {
+        "stress": [asdict(s) for s in x.stress],
+        "hedge_ratio": {"current": r.current, "target": r.target, "base": r.base,
+                        "multiplier": r.multiplier, "reference": r.reference,
+                        "rules": [asdict(rule) for rule in r.rules]},
+        "layers": [{
+            "layer": l.layer, "name": l.name, "instrument": l.instrument, "held": l.held,
+            "target": l.target, "dormant": l.dormant, "note": l.note,
+            "trade": {"action": l.trade.action, "contracts": l.trade.contracts,
+                      "instrument": l.trade.instrument, "cost": l.trade.cost},
+            "drag_pct": l.drag_pct, "theta": l.theta,
+            "stress_pnl": {"held": l.stress_pnl_held, "target": l.stress_pnl_target},
+        } for l in x.layers],
+        "drag": {"total_pct": x.drag_pct, "warning": x.drag_warning},
+        "rolls": [asdict(r) for r in x.rolls],
+        "package": {"horizon": x.horizon,
+                    "breakevens": {"t0": list(x.breakevens_t0), "horizon": list(x.breakevens_horizon)}},
+        "parity_breaks": [asdict(p) for p in x.parity],
+    }
 
 
 def clean(value):

@@ -7,14 +7,15 @@ scenario through the spot-vol map; `leg_values` prices all legs at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
 from core.errors import InputError
 from core.marketfile import NEW_YORK
-from core.model import Book, Market, ModelSettings, VolSurface
-from core.pricing import Greeks, bsm, implied_vol_black, implied_vol_bsm
+from core.model import Book, Market, ModelSettings, VolSurface, WhatIf
+from core.pricing import Greeks, bsm, bsm_price, implied_vol_black, implied_vol_bsm
 
 YEAR = 365.0 * 86400.0
 SPX, VIX_OPT, VIX_FUT, VXX_OPT = 0, 1, 2, 3
@@ -25,6 +26,7 @@ _KIND = {"vix_call": (VIX_OPT, True), "vix_put": (VIX_OPT, False), "vix_future":
          "vxx_call": (VXX_OPT, True), "vxx_put": (VXX_OPT, False)}
 
 
+@lru_cache(maxsize=4096)
 def settle_time(expiry: date, underlying: int) -> float:
     when = VIX_SETTLE if underlying in (VIX_OPT, VIX_FUT) else SPX_SETTLE
     return datetime.combine(expiry, when, NEW_YORK).timestamp()
@@ -49,8 +51,9 @@ class Legs:
 
 @dataclass(frozen=True)
 class MarketState:
-    """Where the market is in a scenario; fields may be arrays to price many at once."""
-    t: float  # valuation time, POSIX seconds
+    """Where the market is in a scenario. Fields are floats, or arrays of shape (n,)
+    to price n scenarios at once (results then have shape (n, legs))."""
+    t: np.ndarray | float  # valuation time, POSIX seconds
     spx: np.ndarray | float
     vix: np.ndarray | float
     vol_scale: np.ndarray | float  # SPX implied vols x this (VIX'/VIX)
@@ -60,43 +63,93 @@ class MarketState:
     dividend_yield: float
 
 
-def market_state(market: Market, model: ModelSettings, spx_move=0.0, vix_move=0.0,
-                 days: float = 0.0, vix_fixed: float | None = None) -> MarketState:
-    """The vol-coordinated scenario: VIX' = VIX (SPX'/SPX)^beta (+ vix_move), unless fixed."""
-    spx_move = np.asarray(spx_move, dtype=float)
-    spx = market.spx * (1.0 + spx_move)
-    vix = market.vix * (1.0 + spx_move) ** model.beta if vix_fixed is None \
-        else np.full_like(spx_move, vix_fixed)
-    vix = np.maximum(vix + vix_move, 0.01)
+def market_state(market: Market, model: ModelSettings, whatif: WhatIf = WhatIf(),
+                 spx_move=0.0, days=0.0, vix_fixed=np.nan) -> MarketState:
+    """The vol-coordinated scenario, on top of the what-if: SPX' = SPX (1 + move),
+    VIX' = VIX (SPX'/SPX)^beta (+ the what-if's VIX points) unless fixed (not nan),
+    futures move exp(-kappa T) of spot VIX's move, SPX vols scale with VIX'/VIX,
+    VXX' = VXX (VIX'/VIX)^exponent. Moves, days and fixed VIX may be arrays."""
+    spx_w = market.spx * (1.0 + whatif.spx_move)
+    vix_w = max(market.vix * (1.0 + whatif.spx_move) ** model.beta + whatif.vix_move, 0.01)
+    growth = 1.0 + np.asarray(spx_move, dtype=float)
+    vix = np.where(np.isnan(vix_fixed), vix_w * growth ** model.beta, vix_fixed)
     ratio = vix / market.vix
-    vxx = market.vxx * ratio ** model.vxx_exponent if market.vxx else np.nan
-    return MarketState(t=market.as_of.timestamp() + days * 86400.0, spx=spx, vix=vix,
-                       vol_scale=ratio, dvix=vix - market.vix, vxx=vxx,
+    vxx = market.vxx * ratio ** model.vxx_exponent if market.vxx else np.full_like(ratio, np.nan)
+    t = market.as_of.timestamp() + (whatif.days + np.asarray(days, dtype=float)) * 86400.0
+    return MarketState(t=_plain(t), spx=_plain(spx_w * growth), vix=_plain(vix),
+                       vol_scale=_plain(ratio), dvix=_plain(vix - market.vix), vxx=_plain(vxx),
                        rate=market.rate, dividend_yield=market.dividend_yield)
+
+
+def _plain(x):
+    """0-d arrays become floats, so a single scenario prices as one row."""
+    x = np.asarray(x, dtype=float)
+    return float(x) if x.ndim == 0 else x
+
+
+def _col(x):
+    return x[:, None] if np.ndim(x) else x
+
+
+def _blocks(legs: Legs, st: MarketState, spx):
+    """Pricing inputs per underlying class, so no 2-D selection is needed:
+    yields (leg indices, is_call, S, K, T, q, sigma) for each class present."""
+    u = legs.underlying
+    t = _col(st.t)
+    for code in (SPX, VIX_OPT, VIX_FUT, VXX_OPT):
+        i = np.nonzero(u == code)[0]
+        if not len(i):
+            continue
+        if code == SPX:
+            S = _col(st.spx) if spx is None else spx
+            q, sigma = st.dividend_yield, legs.vol[i] * _col(st.vol_scale)
+        elif code == VXX_OPT:
+            S, q, sigma = _col(st.vxx), 0.0, legs.vol[i]
+        else:
+            S, q, sigma = legs.fut[i] + _col(st.dvix) * legs.fut_decay[i], st.rate, legs.vol[i]
+        yield i, code, legs.is_call[i], S, legs.strike[i], (legs.settle[i] - t) / YEAR, q, sigma
+
+
+def _assemble(legs: Legs, st: MarketState, spx, price_only: bool):
+    shape = np.broadcast_shapes(np.shape(_col(st.t)), np.shape(_col(st.spx)),
+                                np.shape(spx) if spx is not None else (), (len(legs.units),))
+    out = [np.zeros(shape) for _ in range(1 if price_only else 5)]
+    for i, code, is_call, S, K, T, q, sigma in _blocks(legs, st, spx):
+        if code == VIX_FUT:  # linear: worth the future, delta 1
+            out[0][..., i] = S
+            if not price_only:
+                out[1][..., i] = 1.0
+            continue
+        parts = (bsm_price(is_call, S, K, T, st.rate, q, sigma),) if price_only \
+            else bsm(is_call, S, K, T, st.rate, q, sigma)
+        for o, x in zip(out, parts):
+            o[..., i] = x
+    return out
 
 
 def leg_values(legs: Legs, st: MarketState, spx=None) -> Greeks:
     """Unit price and Greeks of every leg in `st`; `spx` overrides the SPX level
-    with vols held per strike. State arrays of shape (n, 1) give (n, legs) results."""
-    u = legs.underlying
-    spx = st.spx if spx is None else spx
-    fut = legs.fut + np.asarray(st.dvix)[..., None] * legs.fut_decay if np.ndim(st.dvix) \
-        else legs.fut + st.dvix * legs.fut_decay
-    vxx = np.asarray(st.vxx)[..., None] if np.ndim(st.vxx) else st.vxx
-    spx = np.asarray(spx)[..., None] if np.ndim(spx) else spx
-    scale = np.asarray(st.vol_scale)[..., None] if np.ndim(st.vol_scale) else st.vol_scale
-    S = np.where(u == SPX, spx, np.where(u == VXX_OPT, vxx, fut))
-    sigma = np.where(u == SPX, legs.vol * scale, legs.vol)
-    q = np.where(u == SPX, st.dividend_yield, np.where(u == VXX_OPT, 0.0, st.rate))
-    T = (legs.settle - st.t) / YEAR
-    g = bsm(legs.is_call, S, np.where(u == VIX_FUT, 1.0, legs.strike), T, st.rate, q, sigma)
-    is_fut = u == VIX_FUT
-    if not is_fut.any():
-        return g
-    zero = np.zeros_like(g.price)
-    return Greeks(np.where(is_fut, S, g.price), np.where(is_fut, 1.0, g.delta),
-                  np.where(is_fut, zero, g.gamma), np.where(is_fut, zero, g.theta),
-                  np.where(is_fut, zero, g.vega))
+    with vols held per strike (it may be an (n, 1) array)."""
+    return Greeks(*_assemble(legs, st, spx, price_only=False))
+
+
+def leg_prices(legs: Legs, st: MarketState, spx=None) -> np.ndarray:
+    """Unit prices only: for scans and stress sets."""
+    return _assemble(legs, st, spx, price_only=True)[0]
+
+
+def merge_legs(legs: Legs, sl: slice = slice(None)) -> Legs:
+    """One leg per distinct option (or future) in `sl`, its units summed across positions,
+    as a single position: curves of a whole book then price each option once."""
+    keys = np.stack([legs.underlying[sl], legs.is_call[sl], np.nan_to_num(legs.strike[sl]),
+                     legs.settle[sl], legs.vol[sl], np.nan_to_num(legs.fut[sl])], axis=1)
+    uniq, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    units = np.bincount(inverse.ravel(), weights=(legs.units * legs.mult)[sl], minlength=len(uniq))
+    pick = np.arange(len(legs.units))[sl][first]
+    return Legs(legs.underlying[pick], legs.is_call[pick], legs.strike[pick], legs.settle[pick],
+                units, np.ones(len(pick)), np.zeros(len(pick), dtype=int), legs.vol[pick],
+                legs.fut[pick], legs.fut_decay[pick],
+                np.array([legs.entry[np.unique(legs.owner[sl])].sum()]), 0, legs.notes)
 
 
 def build_legs(book: Book, market: Market) -> Legs:

@@ -25,17 +25,22 @@ class Greeks(NamedTuple):
 
 
 def _terms(is_call, S, K, T, r, q, sigma):
+    T = np.asarray(T, dtype=float)
     live = T > 0
-    Tl = np.where(live, T, 1.0)
+    all_live = bool(live.all())  # the common case skips the expiry masks
+    Tl = T if all_live else np.where(live, T, 1.0)
     sqrtT = np.sqrt(Tl)
     vol_t = sigma * sqrtT
-    d1 = (np.log(S / K) + (r - q + 0.5 * sigma * sigma) * Tl) / vol_t
+    d1 = np.log(S / K)
+    d1 += (r - q + 0.5 * sigma * sigma) * Tl
+    d1 /= vol_t
     sign = np.where(is_call, 1.0, -1.0)
     disc_q, disc_r = np.exp(-q * Tl), np.exp(-r * Tl)
     Nd1, Nd2 = ndtr(sign * d1), ndtr(sign * (d1 - vol_t))
     price = sign * (S * disc_q * Nd1 - K * disc_r * Nd2)
-    intrinsic = np.maximum(sign * (S - K), 0.0)
-    return live, Tl, sqrtT, vol_t, d1, sign, disc_q, disc_r, Nd1, Nd2, np.where(live, price, intrinsic)
+    if not all_live:
+        price = np.where(live, price, np.maximum(sign * (S - K), 0.0))
+    return live, Tl, sqrtT, vol_t, d1, sign, disc_q, disc_r, Nd1, Nd2, price
 
 
 def bsm_price(is_call, S, K, T, r, q, sigma) -> np.ndarray:

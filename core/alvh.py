@@ -1,0 +1,318 @@
+"""The ALVH hedge engine: stress set, hedge ratio and adaptive target, layer sizing,
+roll alerts, package break-evens and parity checks. Pure: inputs in, AlvhResult out.
+
+Stress P&L is the change in value from now (the what-if valuation) to the scenario.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+import numpy as np
+
+from core.breakevens import smooth_roots
+from core.legs import SPX, VIX_FUT, YEAR, Legs, build_legs, leg_prices, market_state, merge_legs, settle_time
+from core.marketfile import NEW_YORK
+from core.model import (LAYER_NAMES, Book, Hedge, HedgeLeg, LayerTemplate, Market, SignalInputs,
+                        WhatIf)
+from core.results import (AlvhResult, HedgeRatio, LayerResult, ParityBreak, RiskCurve, RollAlert,
+                          RuleResult, StressResult, Trade)
+
+# Package scan, as multiples of spot: sparse in the far-down tail, where only the
+# smooth VIX-hedge payoff lives, dense where the condors are.
+GRID_PACKAGE = np.concatenate([np.linspace(0.5, 0.8, 13)[:-1], np.linspace(0.8, 1.3, 51)])
+PARITY_THRESHOLD = 0.25  # points
+
+
+def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: SignalInputs,
+             hedge_theta: dict[str, float]) -> AlvhResult:
+    now = market_state(market, book.model, whatif)
+    scale = legs.units * legs.mult
+    onehot = np.zeros((len(scale), len(legs.entry)))
+    onehot[np.arange(len(scale)), legs.owner] = 1.0
+    value_now = (leg_prices(legs, now) * scale) @ onehot
+    nc = legs.n_condors
+
+    stress, change = _stress(book, market, whatif, legs, scale, onehot, value_now)
+    i_ref = next(i for i, s in enumerate(stress) if s.name == book.alvh.reference_stress)
+    ref = stress[i_ref]
+    today = _ny_date(now.t)
+    rules, multiplier, dormant = _rules(book, signals, today)
+    base = book.alvh.base_ratio
+    ratio = HedgeRatio(current=ref.hedge_pnl / -ref.book_pnl if ref.book_pnl < 0 else None,
+                       target=base * multiplier, base=base, multiplier=multiplier,
+                       reference=ref.name, rules=rules)
+
+    ref_stress = next(s for s in book.stress if s.name == ref.name)
+    held = (value_now[nc:], change[i_ref, nc:])  # per hedge: value now, gain in the reference stress
+    layers, rolls = _layers(book, market, whatif, ref_stress, ratio.target, -ref.book_pnl,
+                            dormant, hedge_theta, now.t, held)
+    drag = sum(l.drag_pct for l in layers)
+    warning = (f"hedge drag {drag:.2f}%/yr is above the {book.alvh.drag_budget_pct:g}%/yr budget"
+               if drag > book.alvh.drag_budget_pct else None)
+
+    horizon_t = _horizon(legs, now.t)
+    curve, be_t0, be_h = _package(book, market, whatif, legs, scale, nc, now, horizon_t)
+    return AlvhResult(
+        stress=stress, ratio=ratio, layers=layers, drag_pct=drag, drag_warning=warning,
+        rolls=rolls, horizon=_ny_date(horizon_t).isoformat(),
+        breakevens_t0=be_t0, breakevens_horizon=be_h, curve=curve,
+        parity=_parity(market), signals=signals)
+
+
+def _stress(book, market, whatif, legs, scale, onehot, value_now) -> tuple[StressResult, ...]:
+    s = book.stress
+    st = market_state(market, book.model, whatif, spx_move=np.array([x.spx_move for x in s]),
+                      days=np.array([x.days for x in s]),
+                      vix_fixed=np.array([np.nan if x.vix is None else x.vix for x in s]))
+    change = (leg_prices(legs, st) * scale) @ onehot - value_now
+    nc = legs.n_condors
+    layer_of = np.array([h.layer for h in book.hedges], dtype=int)
+    out = []
+    for i, x in enumerate(s):
+        hedge = change[i, nc:]
+        by_layer = tuple(float(hedge[layer_of == k].sum()) for k in (1, 2, 3))
+        out.append(StressResult(x.name, x.spx_move, x.days, float(np.atleast_1d(st.vix)[i]),
+                                float(change[i, :nc].sum()), float(hedge.sum()), by_layer,
+                                float(change[i].sum())))
+    return tuple(out), change
+
+
+def _ny_date(t: float) -> date:
+    return datetime.fromtimestamp(t, NEW_YORK).date()
+
+
+def _rules(book: Book, sig: SignalInputs, today: date | None):
+    a = book.alvh
+    rules = []
+    # R1: breadth diverges and term-structure RSI is stretched
+    src = sig.term_rsi_source + (" (VIX3M missing)" if sig.term_rsi_source != "VIX/VIX3M" else "")
+    if sig.ad_divergence is None or sig.term_rsi is None:
+        r1, add = None, 0.0
+        why = "A/D line unknown (no breadth data)" if sig.ad_divergence is None else f"RSI of {src} unknown"
+    else:
+        r1 = sig.ad_divergence == "bearish" and sig.term_rsi > 70
+        add = 0.3 + 0.2 * min(max((sig.term_rsi - 70) / 15, 0.0), 1.0) if r1 else 0.0
+        why = f"A/D divergence {sig.ad_divergence}, RSI(14) of {src} {sig.term_rsi:.1f} (> 70)"
+    rules.append(RuleResult("R1 breadth + vol momentum", r1, f"+{add:.2f}" if r1 else "+0.3 to +0.5", why))
+    r2 = a.ppi_hot and a.usd_strong
+    rules.append(RuleResult("R2 macro", r2, f"x{a.macro_strength:.2f}",
+                            f"PPI above expectations: {'yes' if a.ppi_hot else 'no'},"
+                            f" USD strength: {'yes' if a.usd_strong else 'no'} (manual flags in [alvh])"))
+    if sig.vix_percentile is None or sig.contango is None:
+        r3 = None
+        why = "VIX one-year percentile unknown" if sig.vix_percentile is None else "VIX curve unknown"
+    else:
+        r3 = sig.vix_percentile < 20 and sig.contango
+        why = (f"VIX at {sig.vix_percentile:.0f}th percentile of a year (< 20),"
+               f" curve in {'contango' if sig.contango else 'backwardation'}")
+    rules.append(RuleResult("R3 dormant regime", r3, "L1 target 0", why))
+    events = [(n, d) for n, d in sig.events if today is not None and 0 <= (d - today).days <= a.event_days]
+    r4 = bool(events) if today is not None else None
+    rules.append(RuleResult("R4 event risk", r4, "L1 active",
+                            ", ".join(f"{n} {d}" for n, d in events) if events
+                            else f"no FOMC/CPI/PPI within {a.event_days:g} days"))
+    multiplier = (1.0 + add) * (a.macro_strength if r2 else 1.0)
+    return tuple(rules), multiplier, bool(r3) and not r4
+
+
+# ---- layer sizing --------------------------------------------------------
+
+def _template(layer: int, t: LayerTemplate, market: Market, now: float) -> Hedge | None:
+    """The layer's instrument today: an expiry in its tenor window, struck off its future."""
+    listed = [(d, f, (settle_time(d, VIX_FUT) - now) / 86400) for d, f in market.vix_futures]
+    listed = [x for x in listed if x[2] > 0]
+    inside = [x for x in listed if x[2] >= t.min_days and (t.max_days is None or x[2] <= t.max_days)]
+    if not inside and listed and t.max_days is not None:
+        # monthly expiries can straddle a window's edges: take the nearest listed one
+        gap = [max(t.min_days - x[2], x[2] - t.max_days) for x in listed]
+        inside = [listed[int(np.argmin(gap))]]
+    if not inside:
+        return None
+    if t.max_days is None:
+        expiry, fut, _ = inside[-1]  # the farthest listed
+    elif layer == 1:
+        expiry, fut, _ = inside[0]  # the nearest
+    else:
+        mid = (t.min_days + t.max_days) / 2
+        expiry, fut, _ = min(inside, key=lambda x: abs(x[2] - mid))
+    if t.instrument == "vxx_call":
+        if not market.vxx:
+            return None
+        legs = (HedgeLeg("vxx_call", expiry, float(round(market.vxx * t.strike_mult)), 1, 0.0),)
+    elif t.instrument == "vix_future":
+        legs = (HedgeLeg("vix_future", expiry, None, 1, 0.0),)
+    else:
+        k = float(round(fut * t.strike_mult))
+        shape = {"vix_call": ((0, 1),), "vix_call_spread": ((0, 1), (1, -1)),
+                 "vix_call_butterfly": ((0, 1), (1, -2), (2, 1))}[t.instrument]
+        legs = tuple(HedgeLeg("vix_call", expiry, k + i * t.width, r, 0.0) for i, r in shape)
+    return Hedge(f"L{layer}-target", layer, 1, legs)
+
+
+def _describe(h: Hedge) -> str:
+    leg = h.legs[0]
+    strikes = "/".join(f"{x.strike:g}" for x in h.legs if x.strike is not None)
+    kind = {1: "call", 2: "call spread", 3: "call butterfly"}[len(h.legs)] \
+        if leg.kind == "vix_call" else leg.kind.replace("_", " ")
+    under = "VXX" if leg.kind.startswith("vxx") else "VIX"
+    return f"{under} {leg.expiry} {strikes} {kind}".replace("  ", " ").replace("VIX vix future", "VIX future")
+
+
+def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, hedge_theta, now, held_values):
+    a = book.alvh
+    templates = {k: _template(k, a.layers[k], market, now) for k in (1, 2, 3)}
+    rolls_for = _roll_candidates(book, templates, now)
+    cands = [h for h in templates.values() if h] + [h for _, _, h, _ in rolls_for]
+    tb = replace(book, condors=(), hedges=tuple(replace(h, id=f"c{i}") for i, h in enumerate(cands)))
+    unit_now, unit_ref = _unit_values(tb, market, whatif, ref, build_legs(tb, market))
+    held_now, held_gain = held_values
+    idx = {k: i for i, k in enumerate(k for k in (1, 2, 3) if templates[k])}
+
+    target_usd = target_ratio * max(condor_loss, 0.0)
+    w1, w3 = (0.0, 1.0) if dormant else a.weights
+    results = {}
+    budget = a.l2_budget_pct / 100 * book.equity
+    covered = 0.0
+    for k in (2, 1, 3):  # L2 first: its budget sets what is left for L1 and L3
+        t = templates[k]
+        mine = [j for j, h in enumerate(book.hedges) if h.layer == k]
+        held = float(sum(book.hedges[j].quantity for j in mine))
+        held_stress = float(sum(held_gain[j] for j in mine))
+        theta = sum(hedge_theta[book.hedges[j].id] for j in mine)
+        if t is None:
+            results[k] = LayerResult(k, LAYER_NAMES[k], "no listed VIX expiry in the layer's window",
+                                     held, 0, Trade("hold", 0, "", (), 0.0), False, held_stress, 0.0,
+                                     theta, -theta * 365 / book.equity * 100,
+                                     "add the expiry under [vix_futures]")
+            continue
+        cost, gain = unit_now[idx[k]], unit_ref[idx[k]] - unit_now[idx[k]]
+        if k == 2:
+            target = int(budget // cost) if cost > 0 else 0
+            note = f"premium budget {a.l2_budget_pct:g}% of equity = ${budget:,.0f}"
+        else:
+            share = w1 if k == 1 else w3
+            want = max(target_usd - covered, 0.0) * share
+            target = int(np.floor(want / gain + 0.5)) if gain > 0 and want > 0 else 0
+            note = "dormant: R3 fired, no event (R4)" if k == 1 and dormant else \
+                f"{share:.0%} of the stress coverage left after L2"
+        if k == 2:
+            covered = target * gain
+        trade = _trade(book, mine, t, target, gain, cost, held_stress, held_now, held_gain)
+        days = (settle_time(t.legs[0].expiry, VIX_FUT) - now) / 86400
+        lt = a.layers[k]
+        if days < lt.min_days or (lt.max_days is not None and days > lt.max_days):
+            note += f"; no listed expiry in {lt.min_days:g}-{lt.max_days:g} days, nearest is {days:.1f}"
+        results[k] = LayerResult(k, LAYER_NAMES[k], _describe(t), held, target, trade,
+                                 k == 1 and dormant, held_stress, target * gain, theta,
+                                 -theta * 365 / book.equity * 100, note)
+    rolls = tuple(RollAlert(h.id, h.layer, h.legs[0].expiry.isoformat(), days,
+                            rolled.legs[0].expiry.isoformat(), float(unit_now[len(idx) + i] - held_now[j]))
+                  for i, (j, h, rolled, days) in enumerate(rolls_for))
+    return tuple(results[k] for k in (1, 2, 3)), rolls
+
+
+def _unit_values(book, market, whatif, ref, legs):
+    """Value of each hedge position now and in the reference stress, $ (quantity as held)."""
+    st = market_state(market, book.model, whatif, spx_move=np.array([0.0, ref.spx_move]),
+                      days=np.array([0.0, ref.days]),
+                      vix_fixed=np.array([np.nan, np.nan if ref.vix is None else ref.vix]))
+    scale = legs.units * legs.mult
+    v = np.zeros((2, len(legs.entry)))
+    np.add.at(v.T, legs.owner, (leg_prices(legs, st) * scale).T)
+    return v[0], v[1]
+
+
+def _trade(book, mine, t, target, gain, cost, held_stress, held_now, held_gain) -> Trade:
+    """Buy the template to reach the target; above it, sell from the largest held position."""
+    held_equiv = held_stress / gain if gain > 0 else 0.0
+    n = int(np.floor(target - held_equiv + 0.5))
+    legs = tuple(replace(x, price=0.0) for x in t.legs)
+    if n > 0:
+        return Trade("buy", n, _describe(t), legs, n * cost)
+    if n < 0 and mine:
+        j = max(mine, key=lambda j: book.hedges[j].quantity)
+        h = book.hedges[j]
+        per_unit_gain = held_gain[j] / h.quantity
+        k = h.quantity if target == 0 else \
+            min(h.quantity, int(np.floor(-n * gain / per_unit_gain + 0.5)) if per_unit_gain > 0 else 0)
+        if k > 0:
+            return Trade("sell", k, f"{h.id} ({_describe(h)})", h.legs, -k * held_now[j] / h.quantity)
+    return Trade("hold", 0, _describe(t), legs, 0.0)
+
+
+def _roll_candidates(book, templates, now):
+    """Held positions with a leg outside their layer's tenor window, and the same strikes rolled."""
+    out = []
+    for j, h in enumerate(book.hedges):
+        t, target = book.alvh.layers[h.layer], templates[h.layer]
+        if target is None:
+            continue
+        days = min((settle_time(x.expiry, VIX_FUT) - now) / 86400 for x in h.legs)
+        short = t.roll_below_days is not None and days < t.roll_below_days
+        long = h.layer == 1 and t.max_days is not None and days > t.max_days
+        expiry = target.legs[0].expiry
+        if (short or long) and expiry != h.legs[0].expiry:
+            out.append((j, h, replace(h, legs=tuple(replace(x, expiry=expiry) for x in h.legs)), days))
+    return out
+
+
+# ---- package break-evens and curves -------------------------------------
+
+def _horizon(legs: Legs, now: float) -> float:
+    """The first condor expiry (else the nearest hedge expiry) still ahead."""
+    settle = legs.settle[: 4 * legs.n_condors] if legs.n_condors else legs.settle
+    ahead = settle[settle > now]
+    return float(ahead.min()) if len(ahead) else now
+
+
+def _package(book, market, whatif, legs, scale, nc, now, horizon_t):
+    """Package P&L along SPX with the spot-vol map, at T+0 and at the horizon (one batch)."""
+    spx_now = float(now.spx)
+    merged = merge_legs(legs)
+    entry = merged.entry[0]
+    days_of = np.array([0.0, (horizon_t - now.t) / 86400])
+
+    def f(rows, S):
+        st = market_state(market, book.model, whatif, spx_move=S.ravel() / spx_now - 1,
+                          days=np.repeat(days_of[rows], S.shape[1]))
+        return (leg_prices(merged, st) @ merged.units - entry).reshape(S.shape)
+
+    grid = np.repeat(spx_now * GRID_PACKAGE[None, :], 2, axis=0)
+    values = f(np.arange(2), grid)
+    be_t0, be_h = smooth_roots(f, grid, values)
+    # expiry line: condors at their own expiry payoff, hedges as at the horizon
+    S = grid[0]
+    cond = slice(0, 4 * nc)
+    sign = np.where(legs.is_call[cond], 1.0, -1.0)
+    payoff = (np.maximum(sign * (S[:, None] - legs.strike[cond]), 0.0) * scale[cond]).sum(axis=1)
+    st_h = market_state(market, book.model, whatif, spx_move=S / spx_now - 1, days=days_of[1])
+    hedges = merge_legs(legs, slice(4 * nc, None))
+    hedge_h = leg_prices(hedges, st_h) @ hedges.units - hedges.entry[0]
+    curve = RiskCurve(spx=S, t0=values[0], horizon=values[1],
+                      expiry=payoff - legs.entry[:nc].sum() + hedge_h)
+    return curve, be_t0, be_h
+
+
+def _parity(market: Market) -> tuple[ParityBreak, ...]:
+    """Conversion/reversal: call minus put against the forward value of the strike."""
+    marks = {(m.kind, m.expiry, m.strike): m.price for m in market.marks}
+    futures = dict(market.vix_futures)
+    out = []
+    for (kind, expiry, strike), call in marks.items():
+        under = kind.split("_")[0]
+        if not kind.endswith("_call") or (f"{under}_put", expiry, strike) not in marks or under == "vxx":
+            continue
+        put = marks[(f"{under}_put", expiry, strike)]
+        code = SPX if under == "spx" else VIX_FUT
+        T = (settle_time(expiry, code) - market.as_of.timestamp()) / YEAR
+        if under == "spx":
+            fair = market.spx * np.exp(-market.dividend_yield * T) - strike * np.exp(-market.rate * T)
+        elif expiry in futures:
+            fair = np.exp(-market.rate * T) * (futures[expiry] - strike)
+        else:
+            continue
+        dev = (call - put) - fair
+        if abs(dev) > PARITY_THRESHOLD:
+            out.append(ParityBreak(under.upper(), expiry.isoformat(), strike, float(dev)))
+    return tuple(out)
