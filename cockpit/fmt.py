@@ -51,3 +51,35 @@ def headline(a: Analysis) -> str:
     vix3m = f" · VIX3M {m.vix3m:.2f}" if m.vix3m else ""
     return (f"{demo}[b]ALVH[/b] as of {m.as_of:%Y-%m-%d %H:%M} New York · valued {a.at.time:%Y-%m-%d %H:%M}"
             f" · SPX {a.at.spx:,.2f} · VIX {a.at.vix:.2f}{vix3m} · {whatif(a)}")
+
+
+def chg(new: float, old: float, spec: str = "+,.0f") -> str:
+    """The what-if's change against live, or nothing when it did not move."""
+    d = new - old
+    return "" if f"{d:{spec}}".lstrip("+-").strip("0.,") == "" else f"{d:{spec}}"
+
+
+def age(seconds: float) -> str:
+    """'3m', '5h 12m', '2d 4h': how old the market data is."""
+    m = int(abs(seconds) // 60)
+    d, h, m = m // 1440, m // 60 % 24, m % 60
+    text = f"{d}d {h}h" if d else f"{h}h {m}m" if h else f"{m}m"
+    return text if seconds >= 0 else f"{text} ahead"
+
+
+def pair(xs) -> str:
+    """Break-evens in whole points, low/high: '6587/7063'."""
+    return "/".join(f"{x:.0f}" for x in xs) if xs else "none"
+
+
+def legs_short(h: HedgeResult) -> str:
+    """Compact legs: 'VIX Jan20 +C20 -C30' when they share underlying and expiry."""
+    ls = h.hedge.legs
+    if len({(leg.kind.split("_")[0], leg.expiry) for leg in ls}) != 1:
+        return legs(h)
+    parts = []
+    for leg in ls:
+        code = {"call": "C", "put": "P", "future": "F"}[leg.kind.split("_")[1]]
+        size = "" if abs(leg.ratio) == 1 else f"{abs(leg.ratio):g}"
+        parts.append(f"{'+' if leg.ratio > 0 else '-'}{size}{code}{'' if leg.strike is None else f'{leg.strike:g}'}")
+    return f"{ls[0].kind.split('_')[0].upper()} {ls[0].expiry:%b%d} " + " ".join(parts)

@@ -1,0 +1,385 @@
+"""The Textual cockpit: `alvh` with no command.
+
+All numbers come from the session (core.engine.analyze); this module only wires
+keys to session changes and repaints the panes.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from textual.app import App
+from textual.command import Hit, Hits, Provider
+from textual.containers import Container
+from textual.widgets import Footer, Static
+
+from cockpit import keymap
+from cockpit.condors import CondorsPane
+from cockpit.gauges import GaugesPane
+from cockpit.greeks import GreeksPane
+from cockpit.header import HeaderBar, lines
+from cockpit.hedges import HedgesPane
+from cockpit.pane import Palette
+from cockpit.riskgraph import RiskPane
+from cockpit.session import Session
+from core.errors import InputError
+from themes import DEFAULT, THEMES
+
+WIDE = (120, 40)  # every pane at once from this size up
+
+
+class KeyCommands(Provider):
+    """ctrl+p: every entry of the key table, searchable by what it does."""
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for k in keymap.KEYS:
+            text = f"{k.description} ({k.display or k.keys})"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), self._runner(k.action), help=k.group)
+
+    def _runner(self, action: str):
+        async def run():
+            await self.app.run_action(action)
+        return run
+
+
+class Cockpit(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "ALVH Cockpit"
+    BINDINGS = keymap.bindings()
+    COMMANDS = App.COMMANDS | {KeyCommands}
+
+    def __init__(self, session: Session, *, theme: str | None = None,
+                 clock: Callable[[], datetime] | None = None,
+                 signals: Callable[[], object] | None = None,
+                 watch: bool = True, settings: Path | None = None):
+        super().__init__()
+        self.session = session
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.load_signals = signals  # returns a SignalSet; runs in a thread after the first frame
+        self.watch_market = watch
+        self.settings = settings
+        self.signal_set = None
+        self.signal_error: str | None = None
+        self.message = ""
+        self.selected = {"condors": 0, "hedges": 0}
+        self.active = "condors"
+        self.zoomed = False
+        for t in THEMES:
+            self.register_theme(t)
+        self.theme = theme or DEFAULT
+        self._palette: tuple[str, Palette] | None = None
+
+    def compose(self):
+        yield HeaderBar(id="header")
+        yield Static(id="tabs")
+        with Container(id="panes"):
+            yield CondorsPane(id="condors", classes="pane")
+            yield HedgesPane(id="hedges", classes="pane")
+            yield GreeksPane(id="greeks", classes="pane")
+            yield RiskPane(id="risk", classes="pane")
+            yield GaugesPane(id="gauges", classes="pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, lambda _: self.repaint())
+        self._layout()
+        self.query_one("#condors").focus()
+        self.repaint()
+        if self.load_signals:
+            self.call_after_refresh(self.run_worker, self._signals_worker, thread=True, group="signals")
+        if self.watch_market and self.session.market_path:
+            from cockpit.watch import watch_file
+            self.run_worker(watch_file(self.session.market_path, self.reload_market), group="watch")
+
+    # ---- painting -------------------------------------------------------------
+
+    @property
+    def palette(self) -> Palette:
+        if self._palette is None or self._palette[0] != self.theme:
+            self._palette = (self.theme, Palette.from_variables(self.theme_variables))
+        return self._palette[1]
+
+    def repaint(self) -> None:
+        s, pal = self.session, self.palette
+        live, view = s.live, s.view
+        if live is None:  # the engine never succeeded: nothing to show but the error
+            self.query_one(HeaderBar).update(s.error or "no analysis")
+            return
+        demo = live.book.demo or live.market.demo
+        regime = self.signal_set.regime if self.signal_set else None
+        self.query_one(HeaderBar).update(lines(
+            live, view, pal, now=self.clock(), regime=regime, demo=demo, message=self.message,
+            error=s.error, dirty=s.dirty))
+        self.query_one(CondorsPane).refresh_from(live, view, pal, self.selected["condors"])
+        self.query_one(HedgesPane).refresh_from(live, view, pal, self.selected["hedges"])
+        self.query_one(GreeksPane).refresh_from(live, view, pal)
+        self.query_one(GaugesPane).refresh_from(self.signal_set, self.signal_error, pal)
+        self.query_one(RiskPane).refresh_from(live, view, pal)
+
+    def _layout(self) -> None:
+        single = self.zoomed or self.size.width < WIDE[0] or self.size.height < WIDE[1]
+        self.screen.set_class(single, "single")
+        for name in keymap.PANES:
+            self.query_one(f"#{name}").set_class(name == self.active, "active")
+        tabs = "  ".join(f"[reverse] {i} {n} [/reverse]" if n == self.active else f"{i} {n}"
+                         for i, n in enumerate(keymap.PANES, 1))
+        self.query_one("#tabs", Static).update(tabs + "   [dim]z all/one · tab next · F1 help[/dim]")
+
+    def on_resize(self) -> None:
+        self._layout()
+
+    def on_descendant_focus(self, event) -> None:
+        pane = event.widget
+        if pane.id in keymap.PANES and pane.id != self.active:
+            self.active = pane.id
+            self._layout()
+
+    def say(self, message: str) -> None:
+        self.message = message
+        self.repaint()
+
+    # ---- workers ----------------------------------------------------------------
+
+    def _signals_worker(self) -> None:
+        try:
+            result, error = self.load_signals(), None
+        except (InputError, OSError) as exc:
+            result, error = None, f"signals: {exc}"
+        self.call_from_thread(self._signals_ready, result, error)
+
+    def _signals_ready(self, sset, error: str | None) -> None:
+        self.signal_set, self.signal_error = sset, error
+        if sset is not None:
+            self.session.set_signals(sset.to_inputs())
+        self.repaint()
+
+    def reload_market(self) -> None:
+        """The market file changed on disk: take it if it reads cleanly, else keep the last good one."""
+        from core.marketfile import load_market
+        s = self.session
+        try:
+            market = load_market(s.market_path, demo=s.market.demo)
+        except (InputError, OSError) as exc:
+            self.say(f"market file not taken ({exc}); keeping the last good market")
+            return
+        s.set_market(market)
+        self.say(f"market reloaded {self.clock():%H:%M:%S}")
+
+    # ---- what-if ------------------------------------------------------------------
+
+    def action_spx(self, move: float) -> None:
+        self.session.shift(spx=move)
+        self.repaint()
+
+    def action_vix(self, points: float) -> None:
+        self.session.shift(vix=points)
+        self.repaint()
+
+    def action_days(self, days: float) -> None:
+        self.session.shift(days=days)
+        self.repaint()
+
+    def action_reset_whatif(self) -> None:
+        self.session.reset_whatif()
+        self.repaint()
+
+    # ---- panes and app --------------------------------------------------------------
+
+    def action_pane(self, name: str) -> None:
+        self.active = name
+        self._layout()
+        self.query_one(f"#{name}").focus()
+
+    def action_toggle_panes(self) -> None:
+        self.zoomed = not self.zoomed
+        self._layout()
+
+    def action_select(self, step: int) -> None:
+        name = self.active if self.active in self.selected else "condors"
+        count = len(self.session.book.condors if name == "condors" else self.session.book.hedges)
+        self.selected[name] = max(0, min(count - 1, self.selected[name] + step))
+        self.repaint()
+        self.query_one(f"#{name}").reveal(self.selected[name])
+
+    def action_cycle_theme(self) -> None:
+        names = [t.name for t in THEMES] + sorted(n for n in self.available_themes
+                                                  if n not in {t.name for t in THEMES})
+        self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
+        from cockpit.settings import save_theme
+        try:
+            save_theme(self.theme, self.settings)
+        except OSError as exc:
+            self.say(f"theme {self.theme} (not saved: {exc})")
+            return
+        self.say(f"theme {self.theme}")
+
+    def action_help(self) -> None:
+        from cockpit.screens.help import HelpScreen
+        a = self.session.view
+        self.push_screen(HelpScreen(a.assumptions if a else (), sorted(self.available_themes)))
+
+    def action_quit_app(self) -> None:
+        if not self.session.dirty:
+            self.exit()
+            return
+        from cockpit.screens.confirm import Confirm
+
+        def answer(key):
+            if key == "s" and self._save():
+                self.exit()
+            elif key == "d":
+                self.exit()
+        self.push_screen(Confirm("The book has unsaved edits.", (("s", "save and quit"),
+                                                                ("d", "discard and quit"))), answer)
+
+    # ---- edits ----------------------------------------------------------------------
+
+    def edit(self, book, label: str) -> None:
+        self.session.edit(book, label)
+        for name, items in (("condors", book.condors), ("hedges", book.hedges)):
+            self.selected[name] = max(0, min(self.selected[name], len(items) - 1))
+        self.say(label)
+
+    def _target(self) -> tuple[str, object | None]:
+        """The selected condor or hedge of the active pane (condors unless hedges is active)."""
+        name = "hedges" if self.active == "hedges" else "condors"
+        items = self.session.book.hedges if name == "hedges" else self.session.book.condors
+        i = self.selected[name]
+        return name, items[i] if 0 <= i < len(items) else None
+
+    def action_add_condor(self) -> None:
+        from cockpit.screens.condor_form import CondorForm
+        self.push_screen(CondorForm(self.session, None), self._condor_saved)
+
+    def action_edit_selected(self) -> None:
+        name, item = self._target()
+        if item is None:
+            self.say(f"no {name[:-1]} selected")
+        elif name == "hedges":
+            from cockpit.screens.hedge_form import HedgeForm
+            self.push_screen(HedgeForm(self.session, item), self._hedge_saved)
+        else:
+            from cockpit.screens.condor_form import CondorForm
+            self.push_screen(CondorForm(self.session, item), self._condor_saved)
+
+    def _condor_saved(self, result) -> None:
+        if result is None:
+            return
+        old_id, condor = result
+        book = self.session.book
+        if old_id is None:
+            self.edit(replace(book, condors=book.condors + (condor,)), f"added condor {condor.id}")
+            self.selected["condors"] = len(book.condors)
+            self.repaint()
+        else:
+            self.edit(replace(book, condors=tuple(condor if c.id == old_id else c for c in book.condors)),
+                      f"edited condor {condor.id}")
+
+    def _hedge_saved(self, result) -> None:
+        if result is None:
+            return
+        old_id, hedge = result
+        book = self.session.book
+        self.edit(replace(book, hedges=tuple(hedge if h.id == old_id else h for h in book.hedges)),
+                  f"edited hedge {hedge.id}")
+
+    def action_delete_selected(self) -> None:
+        name, item = self._target()
+        if item is None:
+            self.say(f"no {name[:-1]} selected")
+            return
+        from cockpit.screens.confirm import Confirm
+
+        def answer(key):
+            if key != "y":
+                return
+            book = self.session.book
+            kept = tuple(x for x in getattr(book, name) if x.id != item.id)
+            self.edit(replace(book, **{name: kept}), f"closed {name[:-1]} {item.id}")
+        self.push_screen(Confirm(f"Close and delete {name[:-1]} {item.id} from the book?"), answer)
+
+    def action_apply_trades(self) -> None:
+        from cockpit.trades import apply_trades, trade_lines
+        a = self.session.live
+        if a is None or a.alvh is None:
+            self.say("no hedge engine trades to apply")
+            return
+        todo = trade_lines(a.alvh)
+        if not todo:
+            self.say("hedge engine: every layer on target, nothing to trade")
+            return
+        from cockpit.screens.confirm import Confirm
+
+        def answer(key):
+            if key == "y":
+                self.edit(apply_trades(self.session.book, a.alvh, a.market.as_of.date()),
+                          "applied hedge trades: " + "; ".join(todo))
+        self.push_screen(Confirm("Apply the hedge engine's trades to the book?\n  " + "\n  ".join(todo)),
+                         answer)
+
+    def action_undo(self) -> None:
+        label = self.session.undo()
+        self.say(f"undid: {label}" if label else "nothing to undo")
+
+    def action_redo(self) -> None:
+        label = self.session.redo()
+        self.say(f"redid: {label}" if label else "nothing to redo")
+
+    def _save(self) -> bool:
+        try:
+            path = self.session.save()
+        except (InputError, OSError) as exc:
+            self.say(f"not saved: {exc}")
+            return False
+        self.say(f"saved {path} (previous kept as .bak)")
+        return True
+
+    def action_save(self) -> None:
+        self._save()
+
+    def action_market(self) -> None:
+        from cockpit.screens.market_form import MarketForm
+
+        def done(market):
+            if market is not None:
+                self.session.set_market(market)
+                self.say("market entered by hand (kept until the market file changes)")
+        self.push_screen(MarketForm(self.session.market, self.clock()), done)
+
+
+def signals_loader(db: str | None, as_of) -> Callable[[], object]:
+    """The user's history store, or the DEMO history when the store is empty or absent."""
+    def load():
+        from core import history, signals
+        series = history.load_all(db)
+        return signals.compute_signals(series or history.demo_series(), as_of)
+    return load
+
+
+def run_app(args) -> int:
+    from cockpit.cli import resolve_inputs
+    from cockpit.settings import load_theme
+    from core import paths
+    from core.bookfile import load_book
+    from core.marketfile import load_market
+
+    book_path, book_demo, market_path, market_demo = resolve_inputs(args.book, args.market)
+    book = load_book(book_path, demo=book_demo)
+    market = load_market(market_path, demo=market_demo)
+    session = Session(book, market, save_path=paths.user_book() if book_demo else book_path,
+                      market_path=market_path)
+    theme = args.theme or load_theme()
+    app = Cockpit(session, theme=None, signals=signals_loader(args.db, market.as_of.date()))
+    if theme and theme not in app.available_themes:
+        if args.theme:
+            raise InputError(f"unknown theme {theme!r}; themes: " + ", ".join(sorted(app.available_themes)),
+                             field="--theme")
+        theme = None  # a stale saved preference falls back to the default
+    app.theme = theme or DEFAULT
+    app.run()
+    return 0

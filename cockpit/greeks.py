@@ -1,0 +1,72 @@
+"""Pane 3: book, hedge and net Greeks (what-if and change vs live), and the hedge ratio with its rules."""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from cockpit import fmt
+from cockpit.pane import Palette, Pane, table
+from core.results import Analysis, HedgeRatio
+
+ROWS = ("P&L $", "Δ $/SPX pt", "β-wtd Δ", "Γ /SPX pt", "Θ $/day", "V $/vol-pt")
+SPECS = ("+,.0f", "+,.1f", "+,.1f", "+.3f", "+,.0f", "+,.0f")
+
+
+def _columns(a: Analysis) -> list[tuple]:
+    """Condors, hedges, net: one value per row of ROWS (None: not comparable)."""
+    t = a.totals
+    c, h = t.condor_greeks, t.hedge_greeks
+    # hedges' own delta and gamma are per VIX point: only their SPX-equivalent delta adds up
+    return [(t.condor_pnl, c.delta, c.delta, c.gamma, c.theta, c.vega),
+            (t.hedge_pnl, None, h.delta, None, h.theta, h.vega),
+            (t.pnl, t.greeks.delta, t.beta_weighted_delta, t.greeks.gamma, t.greeks.theta, t.greeks.vega)]
+
+
+def greeks_table(live: Analysis, view: Analysis, pal: Palette) -> Table:
+    moved = not view.whatif.is_live
+    t = table()
+    for col in ("", "Condors", "Hedges", "Net") + (("Net vs live",) if moved else ()):
+        t.add_column(col, justify="right" if col else "left", no_wrap=True)
+    now, then = _columns(view), _columns(live)
+    for r, (name, spec) in enumerate(zip(ROWS, SPECS)):
+        cells = [Text(f"{col[r]:{spec}}", style=pal.pnl(col[r]) if r == 0 else "") if col[r] is not None
+                 else Text("—") for col in now]
+        cells[2].stylize("bold")
+        if moved:
+            cells.append(Text(fmt.chg(now[2][r], then[2][r], spec)))
+        t.add_row(name, *cells)
+    return t
+
+
+def ratio_lines(r: HedgeRatio, was: HedgeRatio | None, pal: Palette) -> list[Text]:
+    cur = f"{r.current:.2f}" if r.current is not None else "n/a"
+    if was is not None and r.current is not None and was.current is not None:
+        d = fmt.chg(r.current, was.current, "+.2f")
+        cur += f" ({d} vs live)" if d else ""
+    gap = r.current is not None and r.current < r.target
+    out = [Text.assemble(("Hedge ratio", "bold"), f" in {r.reference}"),
+           Text.assemble(" current ", (cur, pal.warn if gap else pal.ok), f" · target {r.target:.2f}",
+                         f" = base {r.base:.2f} × {r.multiplier:.2f}")]
+    for rule in r.rules:
+        mark, style = {True: ("✓", pal.ok), False: ("·", ""), None: ("?", pal.off)}[rule.fired]
+        out.append(Text.assemble((f" {mark} {rule.name}", style), f"  {rule.effect}"))
+        out.append(Text(f"     {rule.inputs}", style=pal.off))
+    return out
+
+
+def body(live: Analysis, view: Analysis, pal: Palette) -> Group:
+    parts = [greeks_table(live, view, pal)]
+    if view.alvh is None:
+        parts.append(Text("hedge ratio: hedge engine n/a", style=pal.off))
+    else:
+        was = live.alvh.ratio if live.alvh and not view.whatif.is_live else None
+        parts += ratio_lines(view.alvh.ratio, was, pal)
+    return Group(*parts)
+
+
+class GreeksPane(Pane):
+    number, title = 3, "Greeks"
+
+    def refresh_from(self, live: Analysis, view: Analysis, pal: Palette) -> None:
+        self.show((live, view, pal), lambda: body(live, view, pal))

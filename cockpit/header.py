@@ -1,0 +1,46 @@
+"""Header / status line: market, regime, freshness, the what-if and its shifts, last message or error."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.console import Group
+from rich.text import Text
+from textual.widgets import Static
+
+from cockpit import fmt
+from cockpit.pane import Palette
+from core.results import Analysis
+
+STALE_AFTER = timedelta(hours=1)  # an hour-old quote is amber: hand-entered data ages fast
+
+
+def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime: str | None,
+          demo: bool, message: str, error: str | None, dirty: bool) -> Group:
+    m = live.market
+    age = (now - m.as_of).total_seconds()
+    stale = age > STALE_AFTER.total_seconds()
+    first = Text.assemble(
+        (" DEMO ", f"reverse {pal.badge}") if demo else "", (" ALVH ", "bold"),
+        f"as of {m.as_of:%Y-%m-%d %H:%M} NY ", (f"({fmt.age(age)} old{', STALE' if stale else ''})",
+                                                   pal.warn if stale else pal.off),
+        f" · SPX {m.spx:,.2f} · VIX {m.vix:.2f}", f" · VIX3M {m.vix3m:.2f}" if m.vix3m else "",
+        f" · regime {regime or '…'}")
+    w = view.whatif
+    if w.is_live:
+        second = Text.assemble(("LIVE", pal.ok), f" valued {view.at.time:%Y-%m-%d %H:%M}",
+                               "  (what-if: [ ] { } SPX  + - VIX  . , > < days  r reset)")
+    else:
+        second = Text.assemble(
+            (" " + fmt.whatif(view) + " ", f"reverse {pal.warn}"),
+            f" SPX {view.at.spx:,.2f} ({fmt.chg(view.at.spx, live.at.spx, '+,.2f')})",
+            f" · VIX {view.at.vix:.2f} ({fmt.chg(view.at.vix, live.at.vix, '+.2f') or '0'})",
+            f" · valued {view.at.time:%Y-%m-%d %H:%M}",
+            " · P&L ", (fmt.money(view.totals.pnl), pal.pnl(view.totals.pnl)),
+            f" ({fmt.chg(view.totals.pnl, live.totals.pnl) or '0'} vs live)")
+    third = Text.assemble(("● unsaved edits  " if dirty else "", pal.warn),
+                          (error or "", pal.alert), ("  " if error and message else "") + message)
+    return Group(first, second, third)
+
+
+class HeaderBar(Static):
+    DEFAULT_CSS = "HeaderBar { height: auto; max-height: 6; background: $panel; padding: 0 1; }"

@@ -1,0 +1,91 @@
+"""Pane 5: package P&L against SPX (T+0, horizon, expiry) with break-evens and spot, stress beside it."""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.containers import Horizontal
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from cockpit import fmt
+from cockpit.pane import Palette, Pane, table
+from core.results import Analysis
+
+
+def stress_table(live: Analysis, view: Analysis, pal: Palette):
+    if view.alvh is None:
+        return Text("stress: hedge engine n/a", style=pal.off)
+    moved = not view.whatif.is_live and live.alvh is not None
+    t = table()
+    for col in ("Stress", "Package $") + (("vs live",) if moved else ()):
+        t.add_column(col, justify="left" if col == "Stress" else "right", no_wrap=True)
+    for i, s in enumerate(view.alvh.stress):
+        row = [f"{s.name}", Text(fmt.money(s.package_pnl), style=pal.pnl(s.package_pnl))]
+        if moved:
+            row.append(fmt.chg(s.package_pnl, live.alvh.stress[i].package_pnl))
+        t.add_row(*row)
+    a = view.alvh
+    return Group(t, Text("Package break-evens"), Text(f" T+0 {fmt.pair(a.breakevens_t0)}"),
+                 Text(f" {a.horizon} {fmt.pair(a.breakevens_horizon)}"))
+
+
+class RiskPane(Pane):
+    DEFAULT_CSS = """
+    RiskPane { overflow: hidden auto; }
+    RiskPane Horizontal { height: 1fr; min-height: 12; }
+    RiskPane PlotextPlot { width: 1fr; min-width: 30; }
+    RiskPane Horizontal > Static { width: auto; padding-left: 1; }
+    """
+    number, title = 5, "Risk graph"
+
+    def make_body(self) -> Static:
+        return Static()  # beside the plot, as wide as the stress list
+
+    def compose(self):
+        with Horizontal():
+            self.plot = PlotextPlot()
+            yield self.plot
+            yield self.body
+
+    def refresh_from(self, live: Analysis, view: Analysis, pal: Palette) -> None:
+        self.show((live, view, pal), lambda: stress_table(live, view, pal))
+        if getattr(self, "_plotted", None) is not (live, view):
+            self._plotted = (live, view)
+            self._draw(live, view)
+
+    def _draw(self, live: Analysis, view: Analysis) -> None:
+        plt = self.plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        a = view.alvh
+        if a is None:
+            plt.title("risk graph: hedge engine n/a")
+            self.plot.refresh()
+            return
+        c = a.curve
+        keep = _window(c.spx, view)
+        x = c.spx[keep].tolist()
+        plt.plot(x, c.t0[keep].tolist(), label="T+0", marker="braille")
+        plt.plot(x, c.horizon[keep].tolist(), label=f"{a.horizon}", marker="braille")
+        plt.plot(x, c.expiry[keep].tolist(), label="expiry", marker="braille")
+        plt.hline(0)
+        plt.vline(view.at.spx)
+        if not view.whatif.is_live:
+            plt.vline(live.at.spx)
+        be = [b for b in a.breakevens_t0 if x and x[0] <= b <= x[-1]]
+        if be:
+            plt.scatter(be, [0] * len(be), marker="x")
+        plt.title(f"Package P&L $ vs SPX · spot {view.at.spx:,.0f}" +
+                  ("" if view.whatif.is_live else f" (live {live.at.spx:,.0f})"))
+        self.plot.refresh()
+
+
+def _window(spx, view: Analysis):
+    """The SPX span worth looking at: the condors' wings and spot, with a margin."""
+    import numpy as np
+    cs = view.book.condors
+    lo = min([view.at.spx] + [c.long_put for c in cs]) * 0.97
+    hi = max([view.at.spx] + [c.long_call for c in cs]) * 1.03
+    keep = (spx >= lo) & (spx <= hi)
+    return keep if keep.sum() >= 2 else np.ones_like(spx, dtype=bool)
