@@ -6,6 +6,7 @@ import sys
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cockpit import fmt
@@ -24,18 +25,29 @@ def load_analysis(args):
     book = load_book(book_path, demo=book_demo)
     market = load_market(market_path, demo=market_demo)
     whatif = WhatIf(spx_move=args.spx_move / 100, vix_move=args.vol_move, days=args.days)
-    return analyze(book, market, whatif)
+    sset = load_signal_set(args.db, market)
+    return analyze(book, market, whatif, sset.to_inputs()), sset
+
+
+def load_signal_set(db, market):
+    from core.history import series_for
+    from core.signals import compute_signals
+    return compute_signals(series_for(db, market.demo), market.as_of.date())
 
 
 def run_report(args) -> int:
-    a = load_analysis(args)
+    a, sset = load_analysis(args)
     if args.json:
-        from core.export import analysis_to_dict
-        json.dump(analysis_to_dict(a), sys.stdout, indent=2, allow_nan=False)
+        from core.export import analysis_to_dict, clean
+        out = analysis_to_dict(a)
+        out["signals"] = clean(sset.to_json())
+        json.dump(out, sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
         return 0
     # a pipe gets full rows rather than rich's 80-column default
-    print_report(a, Console() if sys.stdout.isatty() else Console(width=150))
+    console = Console() if sys.stdout.isatty() else Console(width=150)
+    print_report(a, console)
+    print_signals(sset, console)
     return 0
 
 
@@ -46,9 +58,19 @@ def print_report(a: Analysis, console: Console) -> None:
     if a.hedges:
         console.print(hedge_table(a))
     console.print(book_table(a))
+    if a.alvh:
+        for table in hedge_engine_tables(a):
+            console.print(table)
+        for line in hedge_engine_notes(a):
+            console.print(line, markup=False)
     console.print("[b]Assumptions[/b]")
     for line in a.assumptions:
         console.print(f"  • {line}", markup=False)
+
+
+def _add(table: Table, *cells: str) -> None:
+    """Cells are data, never markup: an id or note may contain [brackets]."""
+    table.add_row(*(escape(c) for c in cells))
 
 
 def _table(title: str) -> Table:
@@ -63,7 +85,7 @@ def condor_table(a: Analysis) -> Table:
         t.add_column(col, justify="left" if col in ("ID", "Strikes") else "right")
     for c in a.condors:
         x = c.condor
-        t.add_row(x.id, f"{x.expiry:%Y-%m-%d}", f"{c.dte:.1f}", fmt.strikes(x), str(x.quantity),
+        _add(t, x.id, f"{x.expiry:%Y-%m-%d}", f"{c.dte:.1f}", fmt.strikes(x), str(x.quantity),
                   f"{x.credit:.2f}", f"{c.mark:.2f}", fmt.money(c.pnl), f"{c.max_profit:,.0f}",
                   f"{-c.max_loss:,.0f}")
     return t
@@ -74,7 +96,7 @@ def condor_risk_table(a: Analysis) -> Table:
     for col in ("ID", "BE at expiry", "BE T+0", "To short", "Δ $/pt", "Θ $/day", "V $/vol-pt"):
         t.add_column(col, justify="left" if col in ("ID", "BE at expiry", "BE T+0") else "right")
     for c in a.condors:
-        t.add_row(c.condor.id, fmt.levels(c.breakevens_expiry), fmt.levels(c.breakevens_t0),
+        _add(t, c.condor.id, fmt.levels(c.breakevens_expiry), fmt.levels(c.breakevens_t0),
                   fmt.distance(c), f"{c.greeks.delta:+.1f}", f"{c.greeks.theta:+.0f}",
                   f"{c.greeks.vega:+.0f}")
     return t
@@ -86,7 +108,7 @@ def hedge_table(a: Analysis) -> Table:
                 "Δ β-wtd", "Θ $/day", "V $/vol-pt"):
         t.add_column(col, justify="left" if col in ("ID", "Legs") else "right")
     for h in a.hedges:
-        t.add_row(h.hedge.id, str(h.hedge.layer), str(h.hedge.quantity), fmt.legs(h),
+        _add(t, h.hedge.id, str(h.hedge.layer), str(h.hedge.quantity), fmt.legs(h),
                   f"{h.days_left:.1f}", f"{h.entry:.2f}", f"{h.mark:.2f}", fmt.money(h.pnl),
                   f"{h.greeks.delta:+.1f}", f"{h.beta_delta:+.1f}", f"{h.greeks.theta:+.0f}",
                   f"{h.greeks.vega:+.0f}")
@@ -101,9 +123,65 @@ def book_table(a: Analysis) -> Table:
     rows = (("Condors", t.condor_pnl, t.condor_greeks), ("Hedges", t.hedge_pnl, t.hedge_greeks))
     for name, pnl, g in rows:
         gamma = f"{g.gamma:+.3f}" if name == "Condors" else "—"  # VIX gamma is per VIX point
-        table.add_row(name, fmt.money(pnl), f"{g.delta:+.1f}", gamma, f"{g.theta:+.0f}", f"{g.vega:+.0f}")
-    table.add_row("[b]Net[/b]", fmt.money(t.pnl), f"{t.beta_weighted_delta:+.1f}", "",
+        _add(table, name, fmt.money(pnl), f"{g.delta:+.1f}", gamma, f"{g.theta:+.0f}", f"{g.vega:+.0f}")
+    _add(table, "Net", fmt.money(t.pnl), f"{t.beta_weighted_delta:+.1f}", "",
                   f"{t.greeks.theta:+.0f}", f"{t.greeks.vega:+.0f}")
     table.caption = (f"Condor book break-evens — at expiry: {fmt.levels(t.breakevens_expiry)};"
                      f" T+0: {fmt.levels(t.breakevens_t0)}")
     return table
+
+
+def hedge_engine_tables(a: Analysis) -> list[Table]:
+    x = a.alvh
+    r = x.ratio
+    current = "n/a (the condor book does not lose)" if r.current is None else f"{r.current:.2f}"
+    rules = _table(f"Hedge ratio in \"{r.reference}\": current {current}, target {r.target:.2f}"
+                   f" = base {r.base:g} x multiplier {r.multiplier:.2f}")
+    for col in ("Rule", "Fired", "Effect", "Inputs"):
+        rules.add_column(col)
+    for rule in r.rules:
+        fired = {True: "FIRED", False: "no", None: "unknown"}[rule.fired]
+        _add(rules, rule.name, fired, rule.effect, rule.inputs)
+
+    stress = _table("Stress (P&L $ from now; VIX follows the spot-vol map unless fixed)")
+    for col in ("Scenario", "SPX", "Days", "VIX", "Condors", "L1", "L2", "L3", "Hedges", "Package"):
+        stress.add_column(col, justify="left" if col == "Scenario" else "right")
+    for s in x.stress:
+        _add(stress, s.name, f"{s.spx_move:+.0%}", f"{s.days:g}", f"{s.vix:.1f}", fmt.money(s.book_pnl),
+                       *(fmt.money(v) for v in s.layer_pnl), fmt.money(s.hedge_pnl), fmt.money(s.package_pnl))
+
+    layers = _table(f"ALVH layers (stress P&L in \"{r.reference}\"; drag = theta x 365 / equity)")
+    for col in ("Layer", "Held", "Target", "Trade", "Cost $", "Stress held $", "Stress target $",
+                "Θ $/day", "Drag %/yr"):
+        layers.add_column(col, justify="left" if col in ("Layer", "Trade") else "right")
+    for l in x.layers:
+        t = l.trade
+        trade = "hold" if t.action == "hold" else f"{t.action} {t.contracts} {t.instrument}"
+        _add(layers, f"L{l.layer} {l.name}" + (" (dormant)" if l.dormant else ""), f"{l.held:g}",
+                       str(l.target), trade, fmt.money(t.cost), fmt.money(l.stress_pnl_held),
+                       fmt.money(l.stress_pnl_target), f"{l.theta:+.0f}", f"{l.drag_pct:.2f}")
+    return [rules, stress, layers]
+
+
+def hedge_engine_notes(a: Analysis) -> list[str]:
+    x = a.alvh
+    out = [f"  L{l.layer}: {l.instrument} — {l.note}" for l in x.layers if l.note]
+    out.append(f"Package break-evens (condors + hedges, spot-vol map) — T+0: {fmt.levels(x.breakevens_t0)};"
+               f" at {x.horizon}: {fmt.levels(x.breakevens_horizon)}")
+    out.append(f"Hedge drag {x.drag_pct:.2f}%/yr of equity" + (f" — WARNING: {x.drag_warning}" if x.drag_warning else ""))
+    out += [f"ROLL {r.hedge_id} (L{r.layer}, {r.expiry}, {r.days_left:.1f} days left) to {r.roll_to}:"
+            f" est. cost {fmt.money(r.cost)} $" for r in x.rolls]
+    out += [f"PARITY BREAK {p.underlying} {p.expiry} {p.strike:g}: C - P off by {p.deviation:+.2f} pts"
+            for p in x.parity]
+    return out
+
+
+def print_signals(sset, console: Console) -> None:
+    demo = " (DEMO history)" if sset.demo else ""
+    t = _table(f"Signals{demo} — regime: {sset.regime}" + (f", β {sset.beta:.2f}" if sset.beta else ""))
+    for col in ("Signal", "Value", "Threshold", "State", "As of", "Note"):
+        t.add_column(col, justify="right" if col in ("Value", "Threshold") else "left")
+    for s in sset.signals:
+        _add(t, s.name, fmt.value(s.value), fmt.value(s.threshold), s.state,
+                  s.as_of.isoformat() if s.as_of else "—", s.note)
+    console.print(t)

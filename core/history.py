@@ -308,3 +308,10 @@ def demo_series() -> dict:
     for s in out.values():
         s.attrs["demo"] = True
     return out
+
+
+def series_for(db: str | Path | None, demo_market: bool) -> dict:
+    """What the signals read: the user's store; the DEMO history only when the store
+    is empty and the market is the demo too, so DEMO signals never steer a real book."""
+    series = load_all(db)
+    return series or (demo_series() if demo_market else {})
