@@ -1,0 +1,247 @@
+"""The hedge engine against hand-worked values, vollib and its own definitions."""
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from vollib.black import black
+from vollib.black_scholes_merton import black_scholes_merton as bsm_ref
+
+from core.bookfile import load_book
+from core.engine import analyze
+from core.marketfile import NEW_YORK, load_market
+from core.model import AlvhSettings, Hedge, HedgeLeg, Mark, SignalInputs, Stress, WhatIf
+from core.paths import DEMO_BOOK, DEMO_MARKET
+
+BOOK = load_book(DEMO_BOOK)
+MARKET = load_market(DEMO_MARKET)
+YEAR = 365 * 86400
+
+
+def years(expiry: date, when: datetime, settle: time) -> float:
+    # timestamps, not datetime subtraction: with one shared tzinfo Python subtracts
+    # wall clocks and would lose the DST hour between November and July
+    return (datetime.combine(expiry, settle, NEW_YORK).timestamp() - when.timestamp()) / YEAR
+
+
+def one_hedge(leg: HedgeLeg, quantity=1, layer=2) -> Hedge:
+    return Hedge("H", layer, quantity, (leg,))
+
+
+def test_vix_call_in_a_crash_by_hand_and_by_vollib():
+    """SPX -10% over 5 days: VIX' = 16.5 * 0.9^-4, the Jan future takes exp(-2T) of it."""
+    leg = HedgeLeg("vix_call", date(2027, 1, 20), 20.0, 1, 1.0)
+    book = replace(BOOK, condors=(), hedges=(one_hedge(leg, quantity=3),))
+    a = analyze(book, MARKET)
+    crash = next(s for s in a.alvh.stress if s.name == "crash -10%")
+
+    vix_new = 16.5 * 0.9 ** -4
+    assert crash.vix == pytest.approx(vix_new, rel=1e-12)
+    T = years(leg.expiry, MARKET.as_of, time(9, 30))
+    F, F_new = 18.7, 18.7 + (vix_new - 16.5) * np.exp(-2.0 * T)
+    sigma = 0.85 + 0.5 * np.log(20 / 18.7)  # surface at the live future, held per strike
+    before = black("c", F, 20, T, 0.04, sigma)
+    after = black("c", F_new, 20, T - 5 / 365, 0.04, sigma)
+    assert crash.hedge_pnl == pytest.approx((after - before) * 100 * 3, rel=1e-9)
+    assert crash.layer_pnl == (0.0, pytest.approx(crash.hedge_pnl), 0.0)
+
+
+def test_vx_future_moves_by_its_decay_share():
+    leg = HedgeLeg("vix_future", date(2026, 12, 16), None, 1, 17.0)
+    book = replace(BOOK, condors=(), hedges=(one_hedge(leg, quantity=2, layer=1),))
+    gap = analyze(book, MARKET).alvh.stress[0]  # gap -5%, 1 day
+    T = years(leg.expiry, MARKET.as_of, time(9, 30))
+    move = 16.5 * (0.95 ** -4 - 1) * np.exp(-2.0 * T)
+    assert gap.hedge_pnl == pytest.approx(move * 1000 * 2, rel=1e-12)
+
+
+def test_fixed_vix_stress_overrides_the_map():
+    book = replace(BOOK, stress=BOOK.stress + (Stress("vol spike", 0.0, 0, vix=30.0),))
+    s = analyze(book, MARKET).alvh.stress[-1]
+    assert s.vix == 30.0
+    assert s.hedge_pnl > 0 > s.book_pnl  # vols up: short condors lose, VIX calls gain
+
+
+def _stressed_value(book, spx_move, days, market=MARKET, beta=-4.0):
+    """Condor and hedge values by vollib, leg by leg, in a scenario (independent path)."""
+    vix_new = market.vix * (1 + spx_move) ** beta
+    when = market.as_of + timedelta(days=days)
+    S, r, q = market.spx * (1 + spx_move), market.rate, market.dividend_yield
+    condors = 0.0
+    for c in book.condors:
+        T = years(c.expiry, when, time(16))
+        T_live = years(c.expiry, market.as_of, time(16))
+        F_live = market.spx * np.exp((r - q) * T_live)
+        for K, flag, sign in ((c.long_put, "p", 1), (c.short_put, "p", -1),
+                              (c.short_call, "c", -1), (c.long_call, "c", 1)):
+            sigma = (0.155 - 0.8 * np.log(K / F_live)) * vix_new / market.vix
+            condors += sign * c.quantity * 100 * bsm_ref(flag, S, K, T, r, sigma, q)
+    hedges = 0.0
+    futures = dict(market.vix_futures)
+    for h in book.hedges:
+        for leg in h.legs:
+            T_live = years(leg.expiry, market.as_of, time(9, 30))
+            F = futures[leg.expiry] + (vix_new - market.vix) * np.exp(-2.0 * T_live)
+            sigma = 0.85 + 0.5 * np.log(leg.strike / futures[leg.expiry])
+            T = years(leg.expiry, when, time(9, 30))
+            price = black("c", F, leg.strike, T, r, sigma) if T > 0 else max(F - leg.strike, 0.0)
+            hedges += h.quantity * leg.ratio * 100 * price
+    return condors, hedges
+
+
+def test_hedge_ratio_recomputed_independently():
+    a = analyze(BOOK, MARKET)
+    c0, h0 = _stressed_value(BOOK, 0.0, 0)
+    c1, h1 = _stressed_value(BOOK, -0.10, 5)
+    crash = next(s for s in a.alvh.stress if s.name == "crash -10%")
+    assert crash.book_pnl == pytest.approx(c1 - c0, rel=1e-9)
+    assert crash.hedge_pnl == pytest.approx(h1 - h0, rel=1e-9)
+    assert a.alvh.ratio.current == pytest.approx((h1 - h0) / -(c1 - c0), rel=1e-9)
+    assert a.alvh.ratio.target == pytest.approx(0.5)
+
+
+def test_ratio_is_na_when_the_condors_do_not_lose():
+    book = replace(BOOK, condors=())
+    assert analyze(book, MARKET).alvh.ratio.current is None
+
+
+def _rules(signals, book=BOOK):
+    a = analyze(book, MARKET, signals=signals)
+    return {r.name.split()[0]: r for r in a.alvh.ratio.rules}, a
+
+
+@pytest.mark.parametrize("rsi, fired, multiplier", [
+    (70.0, False, 1.0), (70.01, True, 1.3 + 0.2 * 0.01 / 15), (77.5, True, 1.4),
+    (85.0, True, 1.5), (99.0, True, 1.5)])
+def test_r1_fires_above_70_and_rises_to_85(rsi, fired, multiplier):
+    rules, a = _rules(SignalInputs(ad_divergence="bearish", term_rsi=rsi))
+    assert rules["R1"].fired is fired
+    assert a.alvh.ratio.multiplier == pytest.approx(multiplier)
+    assert a.alvh.ratio.target == pytest.approx(0.5 * multiplier)
+
+
+def test_r1_needs_bearish_breadth_and_says_when_unknown():
+    rules, _ = _rules(SignalInputs(ad_divergence="none", term_rsi=90))
+    assert rules["R1"].fired is False
+    rules, _ = _rules(SignalInputs(ad_divergence=None, term_rsi=90))
+    assert rules["R1"].fired is None and "unknown" in rules["R1"].inputs
+    rules, _ = _rules(SignalInputs(ad_divergence="bearish", term_rsi=80, term_rsi_source="VIX"))
+    assert "VIX3M missing" in rules["R1"].inputs
+
+
+def test_r2_macro_flags_multiply():
+    book = replace(BOOK, alvh=replace(BOOK.alvh, ppi_hot=True, usd_strong=True, macro_strength=1.2))
+    rules, a = _rules(SignalInputs(), book)
+    assert rules["R2"].fired is True and a.alvh.ratio.multiplier == pytest.approx(1.2)
+    book = replace(BOOK, alvh=replace(BOOK.alvh, ppi_hot=True))
+    rules, a = _rules(SignalInputs(), book)
+    assert rules["R2"].fired is False and a.alvh.ratio.multiplier == 1.0
+
+
+@pytest.mark.parametrize("pct, contango, dormant", [
+    (19.9, True, True), (20.0, True, False), (10.0, False, False)])
+def test_r3_dormant_below_the_20th_percentile_in_contango(pct, contango, dormant):
+    rules, a = _rules(SignalInputs(vix_percentile=pct, contango=contango))
+    l1 = a.alvh.layers[0]
+    assert rules["R3"].fired is dormant and l1.dormant is dormant
+    if dormant:
+        assert l1.target == 0
+        assert l1.trade.action == "sell" and l1.trade.contracts == 4  # all of L1-Nov25-19C
+    else:
+        assert l1.target > 0
+
+
+@pytest.mark.parametrize("ahead, active", [(7, True), (0, True), (8, False), (-1, False)])
+def test_r4_event_within_seven_days_keeps_l1_active(ahead, active):
+    day = MARKET.as_of.date() + timedelta(days=ahead)
+    rules, a = _rules(SignalInputs(vix_percentile=5, contango=True, events=(("CPI", day),)))
+    assert rules["R4"].fired is active
+    assert a.alvh.layers[0].dormant is (not active)
+
+
+@settings(max_examples=40, deadline=None)
+@given(equity=st.floats(20_000, 5_000_000), budget=st.floats(0.0, 3.0),
+       base=st.floats(0.0, 2.0), w1=st.floats(0.0, 1.0))
+def test_sizing_respects_the_l2_budget_and_whole_contracts(equity, budget, base, w1):
+    alvh = replace(BOOK.alvh, l2_budget_pct=budget, base_ratio=base, weights=(w1, 1 - w1))
+    a = analyze(replace(BOOK, equity=equity, alvh=alvh), MARKET)
+    l2 = a.alvh.layers[1]
+    unit = l2.trade.cost / l2.trade.contracts if l2.trade.action == "buy" else None
+    for layer in a.alvh.layers:
+        assert isinstance(layer.target, int) and layer.target >= 0
+        assert isinstance(layer.trade.contracts, int) and layer.trade.contracts >= 0
+        assert layer.trade.action in ("buy", "sell", "hold")
+    if unit:
+        cap = budget / 100 * equity
+        assert l2.target * unit <= cap + 1e-6 < (l2.target + 1) * unit
+
+
+def test_package_pnl_is_zero_at_each_break_even():
+    """Re-priced through the what-if path, which applies the same spot-vol map."""
+    a = analyze(BOOK, MARKET)
+    assert len(a.alvh.breakevens_t0) >= 3  # the hedges add one far down
+    for root in a.alvh.breakevens_t0:
+        total = analyze(BOOK, MARKET, WhatIf(spx_move=root / MARKET.spx - 1)).totals.pnl
+        assert abs(total) < 0.01
+    horizon = datetime.combine(date.fromisoformat(a.alvh.horizon), time(16), NEW_YORK)
+    days = (horizon - MARKET.as_of).total_seconds() / 86400
+    for root in a.alvh.breakevens_horizon:
+        total = analyze(BOOK, MARKET, WhatIf(spx_move=root / MARKET.spx - 1, days=days)).totals.pnl
+        assert abs(total) < 0.01
+
+
+def test_package_break_evens_match_a_dense_scan():
+    a = analyze(BOOK, MARKET)
+    c = a.alvh.curve
+    dense = np.linspace(c.spx[0], c.spx[-1], 800)  # 7-point steps, far finer than the scan
+    values = [analyze(BOOK, MARKET, WhatIf(spx_move=s / MARKET.spx - 1)).totals.pnl for s in dense]
+    crossings = np.nonzero(np.diff(np.sign(values)))[0]
+    assert len(crossings) == len(a.alvh.breakevens_t0)
+    for i, root in zip(crossings, a.alvh.breakevens_t0):
+        assert dense[i] <= root <= dense[i + 1]
+
+
+def test_drag_per_layer_and_warning():
+    a = analyze(BOOK, MARKET)
+    for layer, hedge in zip(a.alvh.layers, a.hedges):  # one demo hedge per layer
+        assert layer.drag_pct == pytest.approx(-hedge.greeks.theta * 365 / BOOK.equity * 100)
+    assert a.alvh.drag_pct == pytest.approx(sum(l.drag_pct for l in a.alvh.layers))
+    assert a.alvh.drag_warning is not None  # the demo runs above the 2%/yr budget
+    relaxed = replace(BOOK, alvh=replace(BOOK.alvh, drag_budget_pct=10.0))
+    assert analyze(relaxed, MARKET).alvh.drag_warning is None
+
+
+def test_roll_alert_for_an_l2_leg_under_30_days():
+    leg = HedgeLeg("vix_call", date(2026, 12, 16), 20.0, 1, 0.5)  # 25.7 days left
+    book = replace(BOOK, hedges=(one_hedge(leg, quantity=4, layer=2),))
+    a = analyze(book, MARKET)
+    (roll,) = a.alvh.rolls
+    assert roll.roll_to == "2027-01-20" and roll.days_left == pytest.approx(25.72, abs=0.01)
+    T_old = years(date(2026, 12, 16), MARKET.as_of, time(9, 30))
+    T_new = years(date(2027, 1, 20), MARKET.as_of, time(9, 30))
+    old = black("c", 17.6, 20, T_old, 0.04, 0.85 + 0.5 * np.log(20 / 17.6))
+    new = black("c", 18.7, 20, T_new, 0.04, 0.85 + 0.5 * np.log(20 / 18.7))
+    assert roll.cost == pytest.approx((new - old) * 100 * 4, rel=1e-9)
+
+
+def test_parity_breaks_are_reported_above_the_threshold():
+    T = years(date(2026, 12, 18), MARKET.as_of, time(16))
+    fair = 6850 * np.exp(-0.013 * T) - 6800 * np.exp(-0.04 * T)
+    put = 60.0
+    marks = (Mark("spx_call", date(2026, 12, 18), 6800, put + fair + 0.40),
+             Mark("spx_put", date(2026, 12, 18), 6800, put),
+             Mark("spx_call", date(2026, 12, 18), 6900, 40.0 + (6850 * np.exp(-0.013 * T) - 6900 * np.exp(-0.04 * T)) + 0.1),
+             Mark("spx_put", date(2026, 12, 18), 6900, 40.0))
+    a = analyze(BOOK, replace(MARKET, marks=marks))
+    (brk,) = a.alvh.parity
+    assert (brk.underlying, brk.strike) == ("SPX", 6800) and brk.deviation == pytest.approx(0.40)
+
+
+def test_l2_window_edge_takes_the_nearest_listed_expiry_and_says_so():
+    l2 = analyze(BOOK, MARKET).alvh.layers[1]
+    assert "2027-01-20" in l2.instrument and "nearest is 60.7" in l2.note
+
+
+def test_settings_defaults_documented():
+    assert AlvhSettings().weights == (0.4, 0.6) and AlvhSettings().l2_budget_pct == 0.8
