@@ -1,0 +1,28 @@
+"""The README's set-up commands and file examples are the real ones."""
+import re
+from pathlib import Path
+
+from core.bookfile import parse_book
+from core.engine import analyze
+from core.marketfile import parse_market
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_exactly_two_setup_commands_and_ci_runs_the_test_one():
+    setup = README.split("## Set up")[1].split("## ")[0]
+    commands = [line.strip() for line in setup.splitlines() if line.startswith("    ")]
+    assert commands == ["pip install -e . && alvh",
+                        "pip install -e '.[test]' && python -m pytest -q"]
+    assert commands[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_book_and_market_examples_parse_and_price():
+    book_text, market_text = re.findall(r"```toml\n(.*?)```", README, re.S)
+    book = parse_book(book_text, "README book")
+    market = parse_market(market_text, "README market")
+    a = analyze(book, market)
+    assert [c.condor.id for c in a.condors] == ["IC-Dec18"]
+    assert book.alvh.layers[3].strike_mult == 1.3
+    assert any("implied from mark" in note for note in a.assumptions)
