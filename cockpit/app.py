@@ -316,9 +316,14 @@ class Cockpit(App):
         from cockpit.screens.confirm import Confirm
 
         def answer(key):
-            if key == "y":
-                self.edit(apply_trades(self.session.book, a.alvh, a.market.as_of.date()),
-                          "applied hedge trades: " + "; ".join(todo))
+            if key != "y":
+                return
+            try:
+                book = apply_trades(self.session.book, a.alvh)
+            except ValueError as exc:
+                self.say(f"trades not applied: {exc}")
+                return
+            self.edit(book, "applied hedge trades: " + "; ".join(todo))
         self.push_screen(Confirm("Apply the hedge engine's trades to the book?\n  " + "\n  ".join(todo)),
                          answer)
 
@@ -361,7 +366,8 @@ def signals_loader(db: str | None, as_of) -> Callable[[], object]:
     return load
 
 
-def run_app(args) -> int:
+def make_app(args, **kw) -> Cockpit:
+    """The cockpit for the command line's --book/--market/--db/--theme (kw: Cockpit's test hooks)."""
     from cockpit.cli import resolve_inputs
     from cockpit.settings import load_theme
     from core import paths
@@ -371,15 +377,21 @@ def run_app(args) -> int:
     book_path, book_demo, market_path, market_demo = resolve_inputs(args.book, args.market)
     book = load_book(book_path, demo=book_demo)
     market = load_market(market_path, demo=market_demo)
+    # the demo book is never overwritten: saving it creates the user's own book
     session = Session(book, market, save_path=paths.user_book() if book_demo else book_path,
                       market_path=market_path)
-    theme = args.theme or load_theme()
-    app = Cockpit(session, theme=None, signals=signals_loader(args.db, market.as_of.date()))
+    kw.setdefault("signals", signals_loader(args.db, market.as_of.date()))
+    app = Cockpit(session, **kw)
+    theme = args.theme or load_theme(kw.get("settings"))
     if theme and theme not in app.available_themes:
         if args.theme:
             raise InputError(f"unknown theme {theme!r}; themes: " + ", ".join(sorted(app.available_themes)),
                              field="--theme")
         theme = None  # a stale saved preference falls back to the default
     app.theme = theme or DEFAULT
-    app.run()
+    return app
+
+
+def run_app(args) -> int:
+    make_app(args).run()
     return 0

@@ -1,0 +1,233 @@
+"""Edits in the cockpit: the add-condor form, undo/redo, delete, hedge edit, save, market entry, trades."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+
+from cockpit.header import HeaderBar
+from cockpit.screens.condor_form import CondorForm, parse_condor
+from cockpit.trades import apply_trades, trade_lines
+from core import paths
+from core.bookfile import load_book
+from core.model import Condor, HedgeLeg
+from cockpit_helpers import demo_session, make_cockpit, sync, text_of
+
+GOOD = {"id": "IC-Feb", "expiry": "2027-02-19", "quantity": "2", "long_put": "6100",
+        "short_put": "6200", "short_call": "7300", "long_call": "7400", "credit": "21.5"}
+
+
+@pytest.fixture(autouse=True)
+def _user_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+def meaning(book):
+    """What a book says, without where it came from (file lines, source)."""
+    return (book.equity, tuple(replace(c, line=None) for c in book.condors),
+            tuple(replace(h, line=None) for h in book.hedges), book.model, book.stress, book.alvh)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("short_put", "6050", "strikes must rise"),
+    ("long_call", "7300", "strikes must rise"),
+    ("credit", "150", "below the wing width"),
+    ("quantity", "1.5", "not a whole number"),
+    ("short_call", "abc", "not a number"),
+    ("expiry", "19/02/2027", "YYYY-MM-DD"),
+    ("id", "IC-Dec04", "already in the book"),
+])
+def test_parse_condor_rejects_bad_input_with_a_message(tmp_path, field, value, message):
+    book = demo_session(tmp_path).book
+    condor, problem = parse_condor({**GOOD, field: value}, book, None)
+    assert condor is None and message in problem and problem.startswith(field.split("_")[0])
+
+
+def test_parse_condor_accepts_good_input_and_its_own_id_when_editing(tmp_path):
+    book = demo_session(tmp_path).book
+    condor, problem = parse_condor(GOOD, book, None)
+    assert problem is None and condor.short_put == 6200 and condor.quantity == 2
+    same, problem = parse_condor({**GOOD, "id": "IC-Dec04"}, book, "IC-Dec04")
+    assert problem is None and same.id == "IC-Dec04"
+
+
+async def fill(pilot, form, values):
+    for name, value in values.items():
+        form.query_one(f"#{name}").value = value
+    await pilot.pause()
+
+
+@sync
+async def test_add_form_rejects_bad_strikes_then_saves_good_ones_and_undo_restores(tmp_path):
+    app = make_cockpit(tmp_path, signals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        original = app.session.book
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, CondorForm)
+        await fill(pilot, form, {**GOOD, "short_put": "6050"})
+        assert "strikes must rise" in str(form.query_one("#problem").content)
+        await pilot.press("ctrl+s")
+        assert app.screen is form  # not saved
+        await fill(pilot, form, GOOD)
+        assert str(form.query_one("#problem").content) == ""
+        preview = str(form.query_one("#preview").content)
+        assert "Break-evens at expiry" in preview and "Θ" in preview
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        s = app.session
+        assert [c.id for c in s.book.condors][-1] == "IC-Feb" and s.dirty
+        assert len(s.view.condors) == 4 and "IC-Feb" in text_of(app.query_one("#condors"))
+        await pilot.press("u")
+        assert s.book is original and not s.dirty
+        assert [c.condor.id for c in s.view.condors] == [c.id for c in original.condors]
+        await pilot.press("U")
+        assert s.book.condors[-1].id == "IC-Feb"
+
+
+@sync
+async def test_edit_and_delete_selected_condor_with_undo(tmp_path):
+    app = make_cockpit(tmp_path, signals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        original = s.book
+        await pilot.press("down", "e")
+        await pilot.pause()
+        form = app.screen
+        assert form.query_one("#id").value == "IC-Dec18"
+        await fill(pilot, form, {"quantity": "5"})
+        await pilot.press("enter")
+        await pilot.pause()
+        assert s.book.condors[1].quantity == 5 and s.view.condors[1].condor.quantity == 5
+        await pilot.press("x", "n")
+        assert len(s.book.condors) == 3
+        await pilot.press("x", "y")
+        assert [c.id for c in s.book.condors] == ["IC-Dec04", "IC-Jan15"]
+        await pilot.press("u", "u")
+        assert s.book is original
+
+
+@sync
+async def test_edit_hedge_quantity(tmp_path):
+    app = make_cockpit(tmp_path, signals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2", "down", "e")
+        await pilot.pause()
+        form = app.screen
+        assert form.query_one("#id").value == "L2-Jan-20/30"
+        form.query_one("#quantity").value = "12"
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        h = app.session.book.hedges[1]
+        assert h.quantity == 12 and h.legs == app.session.undo_stack[-1][1].hedges[1].legs
+        assert app.session.view.hedges[1].hedge.quantity == 12
+
+
+@sync
+async def test_save_then_reload_round_trips_the_book(tmp_path):
+    app = make_cockpit(tmp_path, signals=False)
+    target = tmp_path / "book.toml"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("x", "y", "ctrl+s")
+        await pilot.pause()
+        s = app.session
+        assert not s.dirty and target.exists()
+        assert meaning(load_book(target)) == meaning(s.book)
+        assert "saved" in text_of(app.query_one(HeaderBar))
+        await pilot.press("2", "x", "y", "ctrl+s")
+        await pilot.pause()
+        assert meaning(load_book(target)) == meaning(s.book)
+        assert len(load_book(target.with_name("book.toml.bak")).hedges) == 3  # the previous version
+    assert load_book(paths.DEMO_BOOK).condors[0].id == "IC-Dec04"  # the demo file is untouched
+
+
+@sync
+async def test_market_form_sets_levels_by_hand(tmp_path):
+    app = make_cockpit(tmp_path, signals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("m")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#spx").value = "abc"
+        await pilot.pause()
+        assert "not a number" in str(form.query_one("#problem").content)
+        form.query_one("#spx").value = "7000"
+        form.query_one("#vix").value = "18"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        s = app.session
+        assert s.market.spx == 7000 and s.market.vix == 18 and s.live.at.spx == 7000
+        assert "SPX 7,000.00" in text_of(app.query_one(HeaderBar))
+
+
+def test_apply_trades_adds_buys_and_shrinks_sells(tmp_path):
+    s = demo_session(tmp_path)
+    a = s.live.alvh
+    leg = HedgeLeg("vix_call", s.market.vix_futures[2][0], 20.0, 1.0, 0.9)
+    held = s.book.hedges[2]
+    layers = list(a.layers)
+    layers[0] = replace(layers[0], trade=replace(layers[0].trade, action="buy", contracts=3, legs=(leg,)))
+    layers[1] = replace(layers[1], trade=replace(layers[1].trade, action="hold", contracts=0))
+    layers[2] = replace(layers[2], trade=replace(layers[2].trade, action="sell", contracts=2, legs=held.legs))
+    alvh = replace(a, layers=tuple(layers))
+    book = apply_trades(s.book, alvh)
+    assert len(trade_lines(alvh)) == 2
+    assert book.hedges[2].quantity == held.quantity - 2
+    new = book.hedges[-1]
+    assert (new.layer, new.quantity, new.legs) == (1, 3, (leg,)) and new.id not in {h.id for h in s.book.hedges}
+    unpriced = replace(alvh, layers=(replace(layers[0], trade=replace(layers[0].trade, legs=(replace(leg, price=0.0),))),
+                                     layers[1], layers[2]))
+    with pytest.raises(ValueError, match="no entry prices"):
+        apply_trades(s.book, unpriced)
+
+
+@sync
+async def test_apply_key_asks_then_changes_the_book_or_says_why_not(tmp_path):
+    app = make_cockpit(tmp_path, signals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        before = s.book
+        todo = trade_lines(s.live.alvh)
+        await pilot.press("A")
+        await pilot.pause()
+        if not todo:
+            assert "nothing to trade" in text_of(app.query_one(HeaderBar))
+            return
+        await pilot.press("n")
+        assert s.book is before
+        priced = all(leg.price > 0 for x in s.live.alvh.layers for leg in x.trade.legs
+                     if x.trade.action == "buy")
+        await pilot.press("A", "y")
+        await pilot.pause()
+        header = text_of(app.query_one(HeaderBar))
+        if priced:
+            assert s.book is not before and "applied hedge trades" in header
+        else:  # the engine gave no entry prices: nothing is written
+            assert s.book is before and "no entry prices" in header
+
+
+@sync
+async def test_market_file_rewrite_reloads_and_bad_file_keeps_last_good(tmp_path):
+    market = tmp_path / "market.toml"
+    text = paths.DEMO_MARKET.read_text()
+    market.write_text(text)
+    app = make_cockpit(tmp_path, market_path=market, watch=True, signals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)  # the watcher starts
+        market.write_text(text.replace("spx = 6850.0", "spx = 6900.0"))
+        start = time.monotonic()
+        while app.session.market.spx != 6900 and time.monotonic() - start < 1.0:
+            await pilot.pause(0.05)
+        assert app.session.market.spx == 6900 and app.session.live.at.spx == 6900
+        assert "market reloaded" in text_of(app.query_one(HeaderBar))
+        market.write_text("spx = \n")  # half-written
+        start = time.monotonic()
+        while "not taken" not in text_of(app.query_one(HeaderBar)) and time.monotonic() - start < 1.0:
+            await pilot.pause(0.05)
+        assert "keeping the last good market" in text_of(app.query_one(HeaderBar))
+        assert app.session.market.spx == 6900
