@@ -1,0 +1,107 @@
+"""Benchmark of the core engine (issue 2). Prints figures; not a test.
+
+1. µs per leg for price + delta + gamma + theta + vega on 10,000 random legs:
+   core.pricing.bsm (vectorized) vs a vollib scalar loop (five calls per leg).
+2. Median wall time of a full analyze() (pricing, Greeks, every break-even) for the demo
+   book, a 20-condor + 3-layer book and a 1,000-condor (+ 3-layer) book; analyze() also
+   runs the ALVH hedge engine, so it is timed a second time with that stubbed out.
+
+Run from the project root: python bench/bench_engine.py
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.books import demo, make_book, random_legs  # noqa: E402
+from core import alvh as alvh_module  # noqa: E402
+from core.engine import analyze  # noqa: E402
+from core.pricing import bsm  # noqa: E402
+
+N_LEGS = 10_000
+
+
+def median_time(fn, repeat: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def vollib_loop(legs) -> None:
+    from vollib.black_scholes_merton import black_scholes_merton as price
+    from vollib.black_scholes_merton.greeks.analytical import delta, gamma, theta, vega
+    for c, S, K, T, r, q, sig in zip(*legs):
+        f = "c" if c else "p"
+        price(f, S, K, T, r, sig, q)
+        delta(f, S, K, T, r, sig, q)
+        gamma(f, S, K, T, r, sig, q)
+        theta(f, S, K, T, r, sig, q)
+        vega(f, S, K, T, r, sig, q)
+
+
+def bench_pricing() -> None:
+    legs = random_legs(N_LEGS, seed=1)
+    ours = median_time(lambda: bsm(*legs), repeat=50) / N_LEGS * 1e6
+    t = time.perf_counter()
+    vollib_loop(legs)
+    ref = (time.perf_counter() - t) / N_LEGS * 1e6
+    # same numbers, or the speed means nothing
+    from vollib.black_scholes_merton import black_scholes_merton as price
+    g = bsm(*legs)
+    worst = max(abs(g.price[i] - price("c" if legs[0][i] else "p", legs[1][i], legs[2][i], legs[3][i],
+                                       legs[4][i], legs[6][i], legs[5][i])) for i in range(0, N_LEGS, 97))
+    ratio = ref / ours
+    print(f"Pricing, price + 4 Greeks, {N_LEGS:,} random legs (70% SPX-like, 30% VIX-like)")
+    print(f"  {'core.pricing.bsm (vectorized)':<34}{ours:>10.3f} µs/leg")
+    print(f"  {'vollib scalar loop (5 calls/leg)':<34}{ref:>10.3f} µs/leg")
+    print(f"  {'speed-up':<34}{ratio:>10.0f} x     target >= 100 x   {'OK' if ratio >= 100 else 'MISS'}")
+    print(f"  (max |price diff| vs vollib on a sample: {worst:.1e})")
+
+
+def bench_analyze() -> None:
+    b0, market = demo()
+    t = time.perf_counter()
+    books = [("demo book (3 condors + 3 hedges)", b0, 200, None),
+             ("20 condors + 3 layers", make_book(20, market, seed=20), 200, 5.0),
+             ("1,000 condors + 3 layers", make_book(1000, market, seed=1000), 20, 100.0)]
+    setup = time.perf_counter() - t
+    print(f"\nFull analyze() recompute, median (books generated in {setup:.2f} s by bench/books.py)")
+    print(f"  {'book':<34}{'full':>10}{'core only':>12}   target   t0 roots  legs")
+    real = alvh_module.run_alvh
+    for label, book, repeat, target in books:
+        full = median_time(lambda: analyze(book, market), repeat) * 1e3
+        alvh_module.run_alvh = lambda *a, **k: None
+        try:
+            core = median_time(lambda: analyze(book, market), repeat) * 1e3
+        finally:
+            alvh_module.run_alvh = real
+        a = analyze(book, market)
+        roots = sum(len(c.breakevens_t0) for c in a.condors) + len(a.totals.breakevens_t0)
+        nlegs = 4 * len(book.condors) + sum(len(h.legs) for h in book.hedges)
+        verdict = "" if target is None else (f"<= {target:g} ms " + ("OK" if full <= target else
+                                             ("core OK" if core <= target else "MISS")))
+        print(f"  {label:<34}{full:>8.2f}ms{core:>10.2f}ms   {verdict:<14}{roots:>5}{nlegs:>7}")
+    print("  full = analyze() as the cockpit calls it (incl. the ALVH hedge engine);"
+          " core only = hedge engine stubbed out (issue 2's scope)")
+    # the generated books are plausible: credits near the model, P&L small
+    big = make_book(20, market, seed=20)
+    a = analyze(big, market)
+    pnl = np.array([c.pnl for c in a.condors])
+    print(f"  20-condor book: P&L per condor {pnl.min():+.0f}..{pnl.max():+.0f} $ (credit = 1.1 x mark),"
+          f" expiries {min(c.expiry for c in big.condors)}..{max(c.expiry for c in big.condors)}")
+
+
+if __name__ == "__main__":
+    bench_pricing()
+    bench_analyze()
