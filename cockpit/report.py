@@ -41,6 +41,9 @@ def run_report(args) -> int:
         from core.export import analysis_to_dict, clean
         out = analysis_to_dict(a)
         out["signals"] = clean(sset.to_json())
+        # the beta the engine used (the book's), beside what the history fits
+        out["signals"].update(beta=a.book.model.beta, beta_source=a.book.model.beta_source,
+                              beta_calibrated=clean(sset.beta))
         json.dump(out, sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
         return 0

@@ -9,6 +9,7 @@ from datetime import datetime
 import numpy as np
 
 from core.breakevens import condor_expiry_roots, piecewise_roots, smooth_roots
+from core.errors import InputError
 from core.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, \
     leg_prices, leg_values, market_state, merge_legs
 from core.marketfile import NEW_YORK
@@ -24,6 +25,9 @@ GRID_BOOK = 120
 def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
             signals: SignalInputs = SignalInputs()) -> Analysis:
     """Price every leg, sum Greeks, find break-evens and run the hedge engine."""
+    if not -0.9 <= whatif.spx_move <= 1.0 or whatif.days < 0:
+        raise InputError(f"SPX {whatif.spx_move:+.1%}, {whatif.days:+g} days: a what-if moves SPX"
+                         " from -90% to +100% and time forward only", field="what-if")
     legs = build_legs(book, market)
     st = market_state(market, book.model, whatif)
     g = leg_values(legs, st)
