@@ -220,16 +220,24 @@ def test_book_t0_with_shared_legs_and_mixed_expiries():
     assert a.totals.condor_pnl == pytest.approx(f(m.spx), abs=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: per-condor T+0 scan (48-point grid over ~1,500 points)"
-                   " misses two roots 9 points apart; the book scan finds them")
-def test_short_dated_condor_with_a_narrow_profit_window():
-    """3 days to expiry, 6770/6820/6850/6895 for 32.80: in profit only between ~6828.6 and
-    ~6837.6 (vollib: P&L +1.45 at 6833, -10.97 at 6820, -1.96 at 6840). The condor's T+0
-    break-evens must list both; they are the same as the one-condor book's."""
+NARROW = [
+    # 3 days, 6770/6820/6850/6895 for 32.80: in profit only between ~6828.6 and ~6837.6
+    (date(2026, 11, 23), (6770, 6820, 6850, 6895), 32.8, (6820, 6833, 6840)),
+    # 34 days, 6560/6590/7240/7330 for 8.80 (now -$97): in profit only between ~6753.3 and ~6780.8
+    (date(2026, 12, 24), (6560, 6590, 7240, 7330), 8.8, (6740, 6766, 6800)),
+]
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: the per-condor T+0 scan (48 points over ~1,500+ SPX"
+                   " points) misses two roots 9-28 points apart; the book scan finds them")
+@pytest.mark.parametrize("expiry,strikes,credit,probe", NARROW)
+def test_condor_with_a_narrow_profit_window(expiry, strikes, credit, probe):
+    """The condor's T+0 break-evens must list both roots, as the one-condor book does."""
     m = market()
-    c = condor(expiry=date(2026, 11, 23), quantity=1, strikes=(6770, 6820, 6850, 6895), credit=32.8)
+    c = condor(expiry=expiry, quantity=1, strikes=strikes, credit=credit)
     f = lambda S: ref_condor_pnl(c, m, S)  # noqa: E731
-    assert f(6820) < 0 < f(6833) and f(6840) < 0  # the reference: two roots, 9 points apart
+    below, inside, above = probe
+    assert f(below) < 0 < f(inside) and f(above) < 0  # the reference: two roots close together
     a = analyze(book([c]), m)
     assert len(a.totals.breakevens_t0) == 2  # the book scan finds them
     assert a.condors[0].breakevens_t0 == pytest.approx(a.totals.breakevens_t0, abs=0.01)
@@ -658,3 +666,37 @@ def test_analyze_is_pure(demo):
     assert first.book is b and first.market is m
     with pytest.raises(dataclasses.FrozenInstanceError):
         first.totals.pnl = 0.0  # type: ignore[misc]
+
+
+# ---- a generated 20-condor book (bench/books.py) --------------------------------------------
+
+def test_generated_book_breakevens_vs_reference():
+    """20 plausible condors over eight expiries: every T+0 root (per condor and for the
+    book) is a zero of the vollib reference, and a dense scan finds no more."""
+    from bench.books import demo as bench_demo, make_book
+    _, m = bench_demo()
+    bk = make_book(20, m, seed=20)
+    a = analyze(bk, m)
+
+    def dense(cs):
+        S = np.linspace(0.6 * m.spx, 1.4 * m.spx, 8001)
+        total = np.zeros_like(S)
+        for c in cs:
+            T = spx_years(m, c.expiry)
+            for K, f, u in condor_legs(c):
+                total += u * c.quantity * 100 * bsm(f == "c", S, K, T, m.rate, m.dividend_yield,
+                                                    spx_vol(m, K, c.expiry)).price
+            total += c.credit * c.quantity * 100
+        return int(np.sum(total[:-1] * total[1:] < 0))
+
+    for c, r in zip(bk.condors, a.condors):
+        for x in r.breakevens_t0:
+            assert abs(ref_condor_pnl(c, m, x)) < CENT, (c.id, x)
+        assert len(r.breakevens_t0) == dense([c]), c.id
+        assert r.pnl > 0  # credit 1.1 x mark
+    for x in a.totals.breakevens_t0:
+        assert abs(sum(ref_condor_pnl(c, m, x) for c in bk.condors)) < CENT
+    assert len(a.totals.breakevens_t0) == dense(bk.condors)
+    f = lambda S: sum(expiry_payoff(c, S) for c in bk.condors)  # noqa: E731
+    for x in a.totals.breakevens_expiry:
+        assert f(x) == pytest.approx(0, abs=1e-6)
