@@ -219,3 +219,25 @@ def test_human_report_shows_the_what_if(capsys):
     out = capsys.readouterr().out
     assert "WHAT-IF" in out and "SPX -2.0%" in out
     assert "6,713.00" in out  # the SPX the report valued at
+
+
+def test_days_past_an_expiry_value_it_at_its_payoff(capsys):
+    """30 days on, IC-Dec04 (Dec 4) has settled with SPX 6850 inside its shorts: max profit;
+    its T+0 break-evens are then its expiry break-evens. Strict JSON still (no inf / NaN)."""
+    d = run_json(capsys, "--days", "30")
+    c = next(c for c in d["condors"] if c["id"] == "IC-Dec04")
+    assert c["pnl"] == pytest.approx(c["max_profit"])
+    assert c["mark"] == pytest.approx(0, abs=1e-12)
+    assert c["breakevens"]["t0"] == pytest.approx(c["breakevens"]["expiry"])
+    assert all(c["greeks"][g] == 0 for g in GREEKS)
+    l1 = next(h for h in d["hedges"] if h["id"].startswith("L1"))  # VIX Nov 25 19 call, F 16.9
+    assert l1["mark"] == 0 and l1["pnl"] == pytest.approx(-0.45 * 4 * 100)
+
+
+@pytest.mark.parametrize("args", [["--spx-move", "-100"], ["--spx-move", "-150"], ["--days", "-3"],
+                                  ["--spx-move", "nan"]])
+def test_impossible_what_if_is_a_clean_error(capsys, args):
+    code = main(["report", "--json", *args])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("alvh: ") and "what-if" in err
