@@ -25,9 +25,9 @@ GRID_BOOK = 120
 def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
             signals: SignalInputs = SignalInputs()) -> Analysis:
     """Price every leg, sum Greeks, find break-evens and run the hedge engine."""
-    if not -0.9 <= whatif.spx_move <= 1.0 or whatif.days < 0:
-        raise InputError(f"SPX {whatif.spx_move:+.1%}, {whatif.days:+g} days: a what-if moves SPX"
-                         " from -90% to +100% and time forward only", field="what-if")
+    if not -0.9 <= whatif.spx_move <= 1.0:
+        raise InputError(f"SPX {whatif.spx_move:+.1%}: a what-if moves SPX from -90% to +100%",
+                         field="what-if")
     legs = build_legs(book, market)
     st = market_state(market, book.model, whatif)
     g = leg_values(legs, st)
