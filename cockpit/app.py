@@ -128,7 +128,7 @@ class Cockpit(App):
             self.query_one(f"#{name}").set_class(name == self.active, "active")
         tabs = "  ".join(f"[reverse] {i} {n} [/reverse]" if n == self.active else f"{i} {n}"
                          for i, n in enumerate(keymap.PANES, 1))
-        self.query_one("#tabs", Static).update(tabs + "   [dim]z all/one · tab next · F1 help[/dim]")
+        self.query_one("#tabs", Static).update(tabs + "  [dim]z: all[/dim]")
 
     def on_resize(self) -> None:
         self._layout()

@@ -1,12 +1,11 @@
 """Pane 1: the open condors, one row each; rows turn amber/red as SPX nears a short strike."""
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 
 from cockpit import fmt
 from cockpit.keymap import bindings
-from cockpit.pane import Palette, Pane, table
+from cockpit.pane import Palette, Pane, grid
 from core.results import Analysis, CondorResult
 
 NEAR_SD = 1.0  # amber inside one standard deviation of the nearest short strike
@@ -20,33 +19,30 @@ def alert_level(c: CondorResult) -> int:
     return 1 if c.distance_sd < NEAR_SD or c.distance_pct < NEAR_PCT else 0
 
 
-def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | None) -> Table:
+def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | None):
     moved = not view.whatif.is_live
-    t = table(None if view.condors else "no condors: press a to add one")
-    cols = ["ID", "Exp", "DTE", "Strikes", "Qty", "Credit", "Mark", "P&L $"]
-    cols += ["vs live"] if moved else []
-    cols += ["BE expiry", "BE T+0", "To short", "Δ $/pt", "Θ $/d"]
-    for col in cols:
-        t.add_column(col, justify="left" if col in ("ID", "Strikes", "To short") else "right",
-                     no_wrap=True)
+    if not view.condors:
+        return Text("no condors: press a to add one", style=pal.off)
+    cols = [("ID", "l"), ("Exp", "r"), ("DTE", "r"), ("Strikes", "l"), ("Qty", "r"), ("Credit", "r"),
+            ("Mark", "r"), ("P&L $", "r")] + ([("vs live", "r")] if moved else [])
+    cols += [("BE expiry", "r"), ("BE T+0", "r"), ("To short", "l"), ("Δ $/pt", "r"), ("Θ $/d", "r")]
+    rows = []
     for i, (c, was) in enumerate(zip(view.condors, live.condors)):
         x = c.condor
         level = alert_level(c)
         flag = ("", "!", "!!")[level]  # readable without colour too
-        pnl = Text(fmt.money(c.pnl), style=pal.pnl(c.pnl))
         row = [f"{flag}{x.id}", f"{x.expiry:%b%d}", f"{c.dte:.1f}", fmt.strikes(x), str(x.quantity),
-               f"{x.credit:.2f}", f"{c.mark:.2f}", pnl]
+               f"{x.credit:.2f}", f"{c.mark:.2f}", Text(fmt.money(c.pnl), style=pal.pnl(c.pnl))]
         if moved:
-            d = c.pnl - was.pnl
-            row.append(Text(fmt.chg(c.pnl, was.pnl), style=pal.pnl(d)))
+            row.append(Text(fmt.chg(c.pnl, was.pnl), style=pal.pnl(c.pnl - was.pnl)))
         row += [fmt.pair(c.breakevens_expiry), fmt.pair(c.breakevens_t0),
                 f"{c.nearest_short[0].upper()} {c.distance_pct:+.1f}% {c.distance_sd:.1f}σ",
                 f"{c.greeks.delta:+.1f}", f"{c.greeks.theta:+.0f}"]
         style = (None, pal.warn, pal.alert)[level] or ""
         if i == selected:
             style += " reverse"
-        t.add_row(*row, style=style.strip() or None)
-    return t
+        rows.append((row, style.strip() or None))
+    return grid(cols, rows)
 
 
 class CondorsPane(Pane):

@@ -83,3 +83,12 @@ def legs_short(h: HedgeResult) -> str:
         size = "" if abs(leg.ratio) == 1 else f"{abs(leg.ratio):g}"
         parts.append(f"{'+' if leg.ratio > 0 else '-'}{size}{code}{'' if leg.strike is None else f'{leg.strike:g}'}")
     return f"{ls[0].kind.split('_')[0].upper()} {ls[0].expiry:%b%d} " + " ".join(parts)
+
+
+def value(x) -> str:
+    """A signal value or threshold: numbers to two decimals, dates as ISO, None as a dash."""
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        return f"{x:,.2f}"
+    return str(x)

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
-from cockpit.pane import Palette, Pane, table
+from cockpit.pane import Palette, Pane, grid
 
 # name -> (label, gauge scale low, high, value format); None scale: no bar
 GAUGES = {
@@ -46,21 +45,20 @@ def state_style(state: str, pal: Palette) -> str:
 def body(sset, error: str | None, pal: Palette) -> Group:
     if sset is None:
         return Group(Text(error or "signals: loading…", style=pal.alert if error else pal.off))
-    t = table()
-    for col, just in (("Signal", "left"), ("Gauge", "left"), ("Value", "right"), ("Thr", "right"),
-                      ("State", "left")):
-        t.add_column(col, justify=just, no_wrap=True)
+    rows = []
     for s in sset.signals:
         label, scale, spec = GAUGES.get(s.name, (s.name, None, ""))
         style = state_style(s.state, pal)
         if s.value is None:
-            t.add_row(label, Text("no data", style=pal.off), "", _num(s.threshold, spec), Text(s.state, style))
+            rows.append(([label, Text("no data", style=pal.off), "", _num(s.threshold, spec),
+                          Text(s.state, style=style)], None))
             continue
         days = s.name.startswith("next_")
         value = f"{s.value:{spec}}" + (" d" if days else "") if spec else str(s.value)
         gauge = bar(s.value, s.threshold, *scale) if scale and not days else \
             s.note.split(",")[0] if days else ""
-        t.add_row(label, gauge, value, _num(s.threshold, spec), Text(s.state, style=style))
+        rows.append(([label, gauge, value, _num(s.threshold, spec), Text(s.state, style=style)], None))
+    t = grid([("Signal", "l"), ("Gauge", "l"), ("Value", "r"), ("Thr", "r"), ("State", "l")], rows)
     demo = Text(" DEMO history ", style="reverse") if sset.demo else Text("")
     head = Text.assemble(demo, (f" Regime {sset.regime}", "bold"),
                          f" · data to {sset.as_of}" if sset.as_of else " · no data", f"\n{sset.regime_note}")

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from cockpit import fmt
-from cockpit.pane import Palette, Pane, table
+from cockpit.pane import Palette, Pane, grid
 from core.results import Analysis, HedgeRatio
 
 ROWS = ("P&L $", "Δ $/SPX pt", "β-wtd Δ", "Γ /SPX pt", "Θ $/day", "V $/vol-pt")
@@ -23,20 +22,19 @@ def _columns(a: Analysis) -> list[tuple]:
             (t.pnl, t.greeks.delta, t.beta_weighted_delta, t.greeks.gamma, t.greeks.theta, t.greeks.vega)]
 
 
-def greeks_table(live: Analysis, view: Analysis, pal: Palette) -> Table:
+def greeks_table(live: Analysis, view: Analysis, pal: Palette):
     moved = not view.whatif.is_live
-    t = table()
-    for col in ("", "Condors", "Hedges", "Net") + (("Net vs live",) if moved else ()):
-        t.add_column(col, justify="right" if col else "left", no_wrap=True)
+    cols = [("", "l"), ("Condors", "r"), ("Hedges", "r"), ("Net", "r")] + ([("Net vs live", "r")] if moved else [])
     now, then = _columns(view), _columns(live)
+    rows = []
     for r, (name, spec) in enumerate(zip(ROWS, SPECS)):
         cells = [Text(f"{col[r]:{spec}}", style=pal.pnl(col[r]) if r == 0 else "") if col[r] is not None
                  else Text("—") for col in now]
         cells[2].stylize("bold")
         if moved:
             cells.append(Text(fmt.chg(now[2][r], then[2][r], spec)))
-        t.add_row(name, *cells)
-    return t
+        rows.append(([name, *cells], None))
+    return grid(cols, rows)
 
 
 def ratio_lines(r: HedgeRatio, was: HedgeRatio | None, pal: Palette) -> list[Text]:

@@ -28,7 +28,7 @@ def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime
     w = view.whatif
     if w.is_live:
         second = Text.assemble(("LIVE", pal.ok), f" valued {view.at.time:%Y-%m-%d %H:%M}",
-                               "  (what-if: [ ] { } SPX  + - VIX  . , > < days  r reset)")
+                               (" · what-if keys in F1", pal.off))
     else:
         second = Text.assemble(
             (" " + fmt.whatif(view) + " ", f"reverse {pal.warn}"),
@@ -39,7 +39,7 @@ def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime
             f" ({fmt.chg(view.totals.pnl, live.totals.pnl) or '0'} vs live)")
     third = Text.assemble(("● unsaved edits  " if dirty else "", pal.warn),
                           (error or "", pal.alert), ("  " if error and message else "") + message)
-    return Group(first, second, third)
+    return Group(first, second, third) if third.plain else Group(first, second)
 
 
 class HeaderBar(Static):

@@ -1,19 +1,18 @@
-"""Base of the panes: a scrollable box around one Static holding a rich renderable.
+"""Base of the panes: a scrollable box around one Body showing a rich renderable.
 
-Rich tables in a Static repaint far faster than a DataTable; `show` skips the
-update entirely when the pane's inputs did not change.
+Rich tables rendered once into strips repaint far faster than a DataTable; `show`
+skips the update entirely when the pane's inputs did not change.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich import box
 from rich.console import Group
-from rich.table import Table
-from rich.measure import Measurement
+from rich.segment import Segment
 from rich.text import Text
 from textual.containers import ScrollableContainer
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widget import Widget
 
 from themes import FALLBACK
 
@@ -40,22 +39,62 @@ class Palette:
         return self.up if x > 0 else self.down if x < 0 else ""
 
 
-class Body(Static):
-    """A Static as wide as its content wants: wide tables scroll sideways instead of squeezing."""
+class Body(Widget):
+    """A rich renderable rendered once per update into strips (Textual would render it
+    three times: height, width and paint). Wide tables keep their width and scroll
+    sideways; text wraps at the pane's width."""
+    DEFAULT_CSS = "Body { width: auto; height: auto; }"
 
-    def get_content_width(self, container, viewport) -> int:
-        if isinstance(self.content, str):
-            return super().get_content_width(container, viewport)
+    def __init__(self) -> None:
+        super().__init__()
+        self.content = None
+        self._lines: list[list] = []
+        self._dims = (0, 0)
+        self._view = 0
+        self._cache: dict[int, Strip] = {}
+        self._cache_key = None
+
+    def update(self, renderable) -> None:
+        self.content = renderable
+        self._render_now()
+
+    def on_resize(self) -> None:
+        if self.parent and self.parent.scrollable_content_region.width != self._view:
+            self._render_now()  # text re-wraps at the new width
+
+    def _render_now(self) -> None:
+        if self.content is None or not self.parent:
+            return
         console = self.app.console
-        options = console.options.update_width(1000)
+        self._view = view = self.parent.scrollable_content_region.width or 80
+        parts = self.content.renderables if isinstance(self.content, Group) else [self.content]
+        lines = []
+        for part in parts:  # tables at their natural width, text wrapped to the pane
+            if isinstance(part, Lines):
+                lines += [list(t.render(console)) for t in part]
+                continue
+            width = view if isinstance(part, Text) else 1000
+            lines += console.render_lines(part, console.options.update(width=width, height=None), pad=False)
+        self._lines = lines
+        self._cache.clear()
+        dims = (max([view] + [Segment.get_line_length(line) for line in lines]), len(lines))
+        if dims != self._dims:  # a new layout only when the size changed
+            self._dims = dims
+            self.styles.width, self.styles.height = dims
+        self.refresh()
 
-        def natural(r) -> int:  # text wraps; tables keep their width
-            if isinstance(r, Group):
-                return max((natural(x) for x in r.renderables), default=0)
-            if isinstance(r, Text):
-                return 0
-            return Measurement.get(console, options, r).maximum
-        return natural(self.content)
+    def render_line(self, y: int) -> Strip:
+        base = self.rich_style
+        key = (base, self.size.width)
+        if key != self._cache_key:
+            self._cache_key = key
+            self._cache.clear()
+        strip = self._cache.get(y)
+        if strip is None:
+            line = self._lines[y] if y < len(self._lines) else []
+            strip = Strip(line).apply_style(base).extend_cell_length(self.size.width, base).simplify()
+            self._cache[y] = strip
+        return strip
 
 
 class Pane(ScrollableContainer, can_focus=True):
@@ -64,7 +103,6 @@ class Pane(ScrollableContainer, can_focus=True):
     Pane { height: 1fr; border: round $panel-lighten-2; border-title-color: $foreground-muted;
            overflow: auto auto; scrollbar-size: 1 1; }
     Pane:focus { border: round $primary; border-title-color: $primary; }
-    Pane > Static { width: auto; height: auto; min-width: 100%; }
     """
     number = 0
     title = ""
@@ -75,7 +113,7 @@ class Pane(ScrollableContainer, can_focus=True):
         self._key = None
         self.border_title = f"{self.number} {self.title}"
 
-    def make_body(self) -> Static:
+    def make_body(self) -> Widget:
         return Body()
 
     def compose(self):
@@ -99,6 +137,30 @@ def _same(a, b) -> bool:
     return a is b or (isinstance(a, (str, int, float, Palette)) and a == b)
 
 
-def table(caption: str | None = None, **kw) -> Table:
-    """The compact table every pane uses: one space between columns, a rule under the header."""
-    return Table(box=box.SIMPLE_HEAD, padding=0, pad_edge=False, show_edge=False, caption=caption, **kw)
+class Lines(list):
+    """Lines of Text that never wrap: what `grid` builds."""
+
+    def __rich_console__(self, console, options):
+        yield from self
+
+
+def grid(cols: list[tuple[str, str]], rows: list[tuple[list, str | None]], title: str | None = None) -> Lines:
+    """A table as plain padded lines, several times cheaper to render than a rich Table.
+
+    cols: (header, "l" or "r"); rows: (cells, row style); a cell is a str or a styled Text."""
+    cells = [[c if isinstance(c, Text) else Text(c) for c in r] for r, _ in rows]
+    widths = [max([len(h)] + [row[j].cell_len for row in cells]) for j, (h, _) in enumerate(cols)]
+
+    def line(items, style=""):
+        out = Text(style=style or "")
+        for j, (t, w) in enumerate(zip(items, widths)):
+            pad = " " * (w - t.cell_len)
+            out.append_text(Text(pad) + t if cols[j][1] == "r" else t + Text(pad))
+            if j < len(widths) - 1:
+                out.append(" ")
+        return out
+    out = Lines([Text(title, style="italic")] if title else [])
+    out.append(line([Text(h, style="bold") for h, _ in cols]))
+    out.append(Text("─" * (sum(widths) + len(widths) - 1)))
+    out += [line(r, style) for r, (_, style) in zip(cells, rows)]
+    return out

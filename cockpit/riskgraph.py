@@ -1,15 +1,13 @@
 """Pane 5: package P&L against SPX (T+0, horizon, expiry) with break-evens and spot, stress beside it."""
 from __future__ import annotations
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.containers import Horizontal
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from cockpit import fmt
-from cockpit.pane import Palette, Pane, table
+from cockpit.pane import Lines, Palette, Pane, grid
 from core.results import Analysis
 
 
@@ -17,17 +15,19 @@ def stress_table(live: Analysis, view: Analysis, pal: Palette):
     if view.alvh is None:
         return Text("stress: hedge engine n/a", style=pal.off)
     moved = not view.whatif.is_live and live.alvh is not None
-    t = table()
-    for col in ("Stress", "Package $") + (("vs live",) if moved else ()):
-        t.add_column(col, justify="left" if col == "Stress" else "right", no_wrap=True)
+    rows = []
     for i, s in enumerate(view.alvh.stress):
         row = [f"{s.name}", Text(fmt.money(s.package_pnl), style=pal.pnl(s.package_pnl))]
         if moved:
             row.append(fmt.chg(s.package_pnl, live.alvh.stress[i].package_pnl))
-        t.add_row(*row)
+        rows.append((row, None))
+    t = grid([("Stress", "l"), ("Package $", "r")] + ([("vs live", "r")] if moved else []), rows)
     a = view.alvh
-    return Group(t, Text("Package break-evens"), Text(f" T+0 {fmt.pair(a.breakevens_t0)}"),
-                 Text(f" {a.horizon} {fmt.pair(a.breakevens_horizon)}"))
+    return Lines(t + [Text("Package break-evens"), Text(f" T+0 {fmt.pair(a.breakevens_t0)}"),
+                      Text(f" {a.horizon} {fmt.pair(a.breakevens_horizon)}")])
+
+
+PLOT_DELAY = 0.15  # s
 
 
 class RiskPane(Pane):
@@ -50,9 +50,17 @@ class RiskPane(Pane):
 
     def refresh_from(self, live: Analysis, view: Analysis, pal: Palette) -> None:
         self.show((live, view, pal), lambda: stress_table(live, view, pal))
-        if getattr(self, "_plotted", None) is not (live, view):
+        last = getattr(self, "_plotted", None)
+        first = last is None
+        if first or last[0] is not live or last[1] is not view:
             self._plotted = (live, view)
-            self._draw(live, view)
+            if first:
+                self._draw(live, view)
+                return
+            # the plot costs ~20 ms: draw it once keys pause, the numbers repaint at once
+            if getattr(self, "_timer", None):
+                self._timer.stop()
+            self._timer = self.set_timer(PLOT_DELAY, lambda: self._draw(live, view))
 
     def _draw(self, live: Analysis, view: Analysis) -> None:
         plt = self.plot.plt

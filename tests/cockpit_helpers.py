@@ -51,7 +51,7 @@ async def settle(pilot) -> None:
     """Let the signals worker finish and the screen repaint."""
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await pilot.pause(0.3)  # the risk graph redraws once keys pause
 
 
 def sync(test):
