@@ -47,6 +47,13 @@ class KeyCommands(Provider):
         return run
 
 
+class Panes(Container):
+    """Re-lays the panes out (grid or one at a time) whenever the terminal's size changes."""
+
+    def on_resize(self) -> None:
+        self.app._layout()
+
+
 class Cockpit(App):
     CSS_PATH = "app.tcss"
     TITLE = "ALVH Cockpit"
@@ -77,7 +84,7 @@ class Cockpit(App):
     def compose(self):
         yield HeaderBar(id="header")
         yield Static(id="tabs")
-        with Container(id="panes"):
+        with Panes(id="panes"):
             yield CondorsPane(id="condors", classes="pane")
             yield HedgesPane(id="hedges", classes="pane")
             yield GreeksPane(id="greeks", classes="pane")
@@ -130,8 +137,6 @@ class Cockpit(App):
                          for i, n in enumerate(keymap.PANES, 1))
         self.query_one("#tabs", Static).update(tabs + "  [dim]z: all[/dim]")
 
-    def on_resize(self) -> None:
-        self._layout()
 
     def on_descendant_focus(self, event) -> None:
         pane = event.widget

@@ -90,6 +90,12 @@ async def test_pane_keys_and_toggle_at_80x24(tmp_path):
         await pilot.press("z")
         await pilot.pause()
         assert not app.screen.has_class("single")
+        await pilot.resize_terminal(80, 24)  # survives resize, both ways
+        await pilot.pause()
+        assert app.screen.has_class("single")
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert not app.screen.has_class("single")
 
 
 @sync
