@@ -176,34 +176,94 @@ def _layer(parent: Table, key: str, d: LayerTemplate) -> LayerTemplate:
 # ---- writing -------------------------------------------------------------
 
 def book_to_toml(book: Book, previous: str | None = None) -> str:
-    """The book as TOML. With the previous file text, everything the app does not
-    own (comments, settings, stress) is kept and unchanged positions keep their comments."""
+    """The book as TOML. With the previous file text, everything the app does not own
+    (comments, layout, settings) is kept, and unchanged positions stay byte for byte."""
     import tomlkit
 
     doc = tomlkit.parse(previous) if previous else tomlkit.document()
     if "account" not in doc:
         doc["account"] = tomlkit.table()
     doc["account"]["equity"] = book.equity
-    old = {t.get("id"): t for key in ("condor", "hedge") for t in doc.get(key, [])}
-    for key, items, to_table in (("condor", book.condors, _condor_table),
-                                 ("hedge", book.hedges, _hedge_table)):
-        aot = tomlkit.aot()
-        for item in items:
-            fresh = to_table(item)
-            kept = old.get(item.id)
-            aot.append(kept if kept is not None and kept.unwrap() == fresh.unwrap() else fresh)
-        if key in doc:
-            del doc[key]
-        if items:
-            doc.append(key, aot)
+    if not previous:
+        _write_settings(doc, book)
+    _sync(doc, "condor", book.condors, _condor_table)
+    _sync(doc, "hedge", book.hedges, _hedge_table)
     return tomlkit.dumps(doc)
+
+
+def _sync(doc, key: str, items, to_table) -> None:
+    """Edit the [[key]] array in place: re-appending it would add blank lines each save."""
+    import tomlkit
+
+    fresh = [to_table(x) for x in items]
+    if key not in doc:
+        if fresh:
+            aot = tomlkit.aot()
+            for t in fresh:
+                aot.append(t)
+            doc.append(key, aot)
+        return
+    if not fresh:
+        del doc[key]
+        return
+    aot = doc[key]
+    old = {t.get("id"): t for t in aot}
+    keep = []
+    for x, t in zip(items, fresh):
+        if x.id in old and old[x.id].unwrap() == t.unwrap():
+            t = old[x.id]
+        else:
+            t.add(tomlkit.nl())  # the blank line the kept tables already end with
+        keep.append(t)
+    while len(aot):
+        del aot[0]
+    for t in keep:
+        aot.append(t)
+
+
+def _write_settings(doc, book: Book) -> None:
+    """Settings that differ from the defaults, for a book written without a previous file."""
+    import tomlkit
+
+    if book.model != ModelSettings():
+        m = tomlkit.table()
+        m["beta"], m["kappa"], m["vxx_exponent"] = book.model.beta, book.model.kappa, book.model.vxx_exponent
+        m["beta_source"] = book.model.beta_source
+        doc["model"] = m
+    if book.stress != DEFAULT_STRESS:
+        aot = tomlkit.aot()
+        for x in book.stress:
+            t = tomlkit.table()
+            t["name"], t["spx_move"], t["days"] = x.name, x.spx_move, x.days
+            if x.vix is not None:
+                t["vix"] = x.vix
+            aot.append(t)
+        doc.append("stress", aot)
+    d, a = AlvhSettings(), book.alvh
+    if a != d:
+        t = tomlkit.table()
+        for name in ("base_ratio", "l2_budget_pct", "drag_budget_pct", "reference_stress", "ppi_hot",
+                     "usd_strong", "macro_strength", "event_days"):
+            if getattr(a, name) != getattr(d, name):
+                t[name] = getattr(a, name)
+        if a.weights != d.weights:
+            t["weights"] = list(a.weights)
+        for k, layer in a.layers.items():
+            if layer != d.layers[k]:
+                lt = tomlkit.table()
+                for name, value in vars(layer).items():
+                    if value is not None:
+                        lt[name] = value
+                t[f"layer{k}"] = lt
+        doc["alvh"] = t
 
 
 def _condor_table(c: Condor):
     import tomlkit
     t = tomlkit.table()
-    for k in ("id", "expiry", "quantity", "long_put", "short_put", "short_call", "long_call", "credit"):
+    for k in ("id", "expiry", "quantity", "long_put", "short_put", "short_call", "long_call"):
         t[k] = _plain(getattr(c, k))
+    t["credit"] = c.credit
     return t
 
 

@@ -46,7 +46,10 @@ def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None
     rows, cols = np.nonzero(crossing)
     a, b = grids[rows, cols], grids[rows, cols + 1]
     fa, fb = values[rows, cols], values[rows, cols + 1]
-    x = _illinois(f, rows, a.copy(), b.copy(), fa.copy(), fb.copy())
+    hidden = _hidden_pairs(f, grids, values)
+    rows = np.concatenate([rows, hidden[0]])
+    a, b, fa, fb = (np.concatenate([x, y]) for x, y in zip((a, b, fa, fb), hidden[1:]))
+    x = _illinois(f, rows, a, b, fa, fb)
     out: list[list[float]] = [[] for _ in range(k)]
     for r, root in zip(rows, x):
         out[r].append(float(root))
@@ -56,6 +59,48 @@ def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None
     for r in last:
         out[r].append(float(grids[r, -1]))
     return [tuple(sorted(set(o))) for o in out]
+
+
+def _hidden_pairs(f: Curves, grids, values, steps: int = 4):
+    """Two roots can hide between samples of one sign only around a local extremum:
+    refine each sampled extremum by successive parabolic steps, and where it crosses
+    zero return brackets on both sides of it: (rows, a, b, fa, fb)."""
+    d = np.diff(values, axis=1)
+    # a smooth extremum lies within |second difference| / 8 of its best sample: only
+    # those within four times that of zero can cross between samples
+    near = np.abs(values[:, 1:-1]) < 0.5 * np.abs(d[:, 1:] - d[:, :-1])
+    turn = (d[:, :-1] * d[:, 1:] < 0) & (values[:, 1:-1] != 0) & near
+    rows, j = np.nonzero(turn)
+    j = j + 1
+    xa, xm, xb = grids[rows, j - 1], grids[rows, j], grids[rows, j + 1]
+    ya, ym, yb = values[rows, j - 1], values[rows, j], values[rows, j + 1]
+    side = np.sign(ym)  # the sign the extremum must leave
+    peak = np.where(ym > ya, 1.0, -1.0)  # +1 at a maximum, -1 at a minimum
+    for _ in range(steps):
+        live = side * ym > 0
+        if not live.any():
+            break
+        p, q = (xm - xa) * (ym - yb), (xm - xb) * (ym - ya)
+        denom = 2 * (p - q)
+        u = np.where(denom != 0, xm - ((xm - xa) * p - (xm - xb) * q) / np.where(denom != 0, denom, 1), xm)
+        u = np.clip(u, xa + 1e-9 * (xb - xa), xb - 1e-9 * (xb - xa))
+        yu = np.where(live, f(rows, u[:, None])[:, 0], ym)
+        better = live & (peak * yu > peak * ym)
+        left = live & (u < xm)
+        right = live & (u > xm)
+        # keep a triple that brackets the extremum, with the best point in the middle
+        xa, ya = np.where(better & right, xm, np.where(~better & left, u, xa)), \
+            np.where(better & right, ym, np.where(~better & left, yu, ya))
+        xb, yb = np.where(better & left, xm, np.where(~better & right, u, xb)), \
+            np.where(better & left, ym, np.where(~better & right, yu, yb))
+        xm, ym = np.where(better, u, xm), np.where(better, yu, ym)
+    crossed = side * ym < 0
+    r, j, mid, f_mid = rows[crossed], j[crossed], xm[crossed], ym[crossed]
+    # the samples beside the extremum keep its original sign: one root on each side
+    lo, f_lo = grids[r, j - 1], values[r, j - 1]
+    hi, f_hi = grids[r, j + 1], values[r, j + 1]
+    return (np.concatenate([r, r]), np.concatenate([lo, mid]), np.concatenate([mid, hi]),
+            np.concatenate([f_lo, f_mid]), np.concatenate([f_mid, f_hi]))
 
 
 def _illinois(f: Curves, rows, a, b, fa, fb, iterations: int = 100):

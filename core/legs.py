@@ -209,17 +209,23 @@ class _FutureCurve:
 
     def __init__(self, market: Market, notes: list[str]):
         self.market, self.notes = market, notes
-        self.listed = dict(market.vix_futures)
         self.t0 = market.as_of.timestamp()
-        self.times = [settle_time(d, VIX_FUT) for d, _ in market.vix_futures]
-        self.prices = [p for _, p in market.vix_futures]
+        live = []
+        for d, p in market.vix_futures:
+            if settle_time(d, VIX_FUT) > self.t0:
+                live.append((d, p))
+            else:  # settled at 09:30 on as_of's own day: no longer a point on the curve
+                notes.append(f"VIX future {d} settled before as_of: ignored")
+        self.listed = dict(live)
+        self.times = [settle_time(d, VIX_FUT) for d, _ in live]
+        self.prices = [p for _, p in live]
 
     def at(self, expiry: date, book: Book, where) -> float:
         if expiry in self.listed:
             return self.listed[expiry]
         t = settle_time(expiry, VIX_FUT)
         if not self.times or t > self.times[-1]:
-            last = f" (last listed {self.market.vix_futures[-1][0]})" if self.times else ""
+            last = f" (last listed {max(self.listed)})" if self.times else ""
             raise _err(book, where,
                        f"no VIX future to price on for {expiry}{last}: add it under [vix_futures]"
                        f" in {self.market.source or 'the market file'}")

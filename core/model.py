@@ -24,7 +24,7 @@ class Condor:
     short_call: float
     long_call: float
     credit: float  # net credit per condor at entry, index points
-    line: int | None = None  # where it stands in the book file
+    line: int | None = field(default=None, compare=False)  # where it stands in the book file
 
     @property
     def max_width(self) -> float:
@@ -46,7 +46,7 @@ class Hedge:
     layer: int  # 1, 2 or 3
     quantity: int
     legs: tuple[HedgeLeg, ...]
-    line: int | None = None
+    line: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ for table headers and keys to find the line of each field.
 """
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from datetime import date, datetime
@@ -97,12 +98,18 @@ class Table:
 
     def error(self, key: str | None, message: str) -> InputError:
         field = f"{self.label}.{key}" if key and self.label else (key or self.label)
-        return InputError(message, file=self.file, line=self.src.line(self.path, key), field=field)
+        line = self.src.line(self.path, key)
+        if key is not None and key not in self.src.keys.get(self.path, {}):
+            line = self.src.tables.get(self.path + (key,), line)  # [parent.key] written as a table
+        return InputError(message, file=self.file, line=line, field=field)
 
     def get(self, key: str, kind: str, default=_MISSING, check=None, why: str = ""):
         self.used.add(key)
         if key not in self.data:
             if default is _MISSING:
+                typo = difflib.get_close_matches(key, [k for k in self.data if k not in self.used], 1, 0.7)
+                if typo:
+                    raise self.error(typo[0], f"unknown field: did you mean {key}?")
                 raise self.error(key, "missing")
             return default
         value = self.data[key]

@@ -228,8 +228,6 @@ NARROW = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the per-condor T+0 scan (48 points over ~1,500+ SPX"
-                   " points) misses two roots 9-28 points apart; the book scan finds them")
 @pytest.mark.parametrize("expiry,strikes,credit,probe", NARROW)
 def test_condor_with_a_narrow_profit_window(expiry, strikes, credit, probe):
     """The condor's T+0 break-evens must list both roots, as the one-condor book does."""

@@ -481,8 +481,6 @@ def test_round_trip_of_fractional_strikes_and_ratios():
     assert strip(parse_book(text, "x")) == strip(book)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG/doubt: book_to_toml without the previous text drops"
-                   " [model], [alvh] and [[stress]] (only account, condors and hedges are written)")
 def test_round_trip_keeps_settings_without_previous_text():
     text = BOOK + "\n[model]\nbeta = -3.0\n\n[[stress]]\nname = \"gap\"\nspx_move = -0.05\n" \
                   "\n[alvh]\nreference_stress = \"gap\"\n"
@@ -520,8 +518,6 @@ def test_unchanged_position_keeps_its_comment(tmp_path):
     assert "# the layer-2 spread" in path.read_text(encoding="utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: each save of the book inserts one more blank line"
-                   " after [account] (tomlkit re-appending the condor/hedge arrays)")
 def test_repeated_saves_do_not_grow_the_file(tmp_path):
     path = tmp_path / "book.toml"
     path.write_text(BOOK, encoding="utf-8")
@@ -575,8 +571,6 @@ def test_save_to_a_new_file(tmp_path):
     assert not path.with_name("new.toml.bak").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an unknown [alvh.layerN] table gets no line number"
-                   " (without an [alvh] header) or the [alvh] header's line, not its own")
 @pytest.mark.parametrize("prefix", ["", "[alvh]\nbase_ratio = 0.5\n"])
 def test_unknown_layer_table_names_its_own_line(prefix):
     text = BOOK + "\n" + prefix + "[alvh.layer4]\ninstrument = \"vix_call\"\n"

@@ -1,0 +1,50 @@
+"""Break-even scans find every root: generated books against a dense scan."""
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.breakevens import piecewise_roots, smooth_roots
+from core.engine import analyze
+from core.legs import build_legs, leg_prices, market_state
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from books import demo, random_condors, with_model_credits  # noqa: E402
+
+_, MARKET = demo()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_condor_t0_roots_match_a_dense_scan(seed):
+    """Credits near the mark make narrow profit windows: the case a coarse scan misses."""
+    rng = np.random.default_rng(seed)
+    book, _ = demo()
+    book = replace(book, condors=random_condors(20, MARKET, seed), hedges=())
+    book = with_model_credits(book, MARKET, credit_mult=rng.uniform(0.9, 1.1))
+    a = analyze(book, MARKET)
+    legs = build_legs(book, MARKET)
+    st = market_state(MARKET, book.model)
+    dense = np.linspace(4000, 9500, 4000)
+    values = leg_prices(legs, st, spx=dense[:, None]) * legs.units * legs.mult
+    for i, r in enumerate(a.condors):
+        pnl = values[:, 4 * i:4 * i + 4].sum(axis=1) - legs.entry[i]
+        cells = np.nonzero(np.diff(np.sign(pnl)))[0]
+        assert len(r.breakevens_t0) == len(cells), r.condor
+        for cell, root in zip(cells, r.breakevens_t0):
+            assert dense[cell] <= root <= dense[cell + 1]
+
+
+def test_two_roots_between_samples_are_found():
+    """A bump narrower than the grid step, positive only between 1.0 and 1.2 ($ scale)."""
+    f = lambda rows, S: 1e4 * (0.01 - (S - 1.1) ** 2)  # noqa: E731
+    grid = np.linspace(0.0, 3.0, 7)[None, :]  # step 0.5: every sample is negative
+    (roots,) = smooth_roots(f, grid)
+    assert roots == pytest.approx((1.0, 1.2), abs=1e-6)
+
+
+def test_piecewise_roots_flat_zero_segment_and_ends():
+    kinks = np.array([0.0, 1.0, 2.0, 3.0])
+    assert piecewise_roots(kinks, np.array([-1.0, 0.0, 0.0, 1.0])) == (1.0, 2.0)
+    assert piecewise_roots(kinks, np.array([-1.0, 1.0, 1.0, -3.0])) == (0.5, 2.25)
