@@ -141,11 +141,17 @@ def leg_prices(legs: Legs, st: MarketState, spx=None) -> np.ndarray:
 def merge_legs(legs: Legs, sl: slice = slice(None)) -> Legs:
     """One leg per distinct option (or future) in `sl`, its units summed across positions,
     as a single position: curves of a whole book then price each option once."""
-    keys = np.stack([legs.underlying[sl], legs.is_call[sl], np.nan_to_num(legs.strike[sl]),
-                     legs.settle[sl], legs.vol[sl], np.nan_to_num(legs.fut[sl])], axis=1)
-    uniq, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    units = np.bincount(inverse.ravel(), weights=(legs.units * legs.mult)[sl], minlength=len(uniq))
-    pick = np.arange(len(legs.units))[sl][first]
+    keys = (np.nan_to_num(legs.fut[sl]), legs.vol[sl], legs.settle[sl],
+            np.nan_to_num(legs.strike[sl]), legs.is_call[sl], legs.underlying[sl])
+    order = np.lexsort(keys)  # np.unique(axis=0) does the same, ten times slower
+    differs = np.zeros(len(order), dtype=bool)
+    differs[:1] = True  # the first leg starts a group (when there is one)
+    for k in keys:
+        ks = k[order]
+        differs[1:] |= ks[1:] != ks[:-1]
+    group = np.cumsum(differs) - 1
+    units = np.bincount(group, weights=(legs.units * legs.mult)[sl][order], minlength=int(differs.sum()))
+    pick = np.arange(len(legs.units))[sl][order[differs]]
     return Legs(legs.underlying[pick], legs.is_call[pick], legs.strike[pick], legs.settle[pick],
                 units, np.ones(len(pick)), np.zeros(len(pick), dtype=int), legs.vol[pick],
                 legs.fut[pick], legs.fut_decay[pick],
