@@ -32,13 +32,14 @@ def test_alvh_in_tmux(tmp_path):
     book, market = tmp_path / "book.toml", tmp_path / "market.toml"
     book.write_text(paths.DEMO_BOOK.read_text())
     market.write_text(paths.DEMO_MARKET.read_text())
-    cmd = (f"env XDG_CONFIG_HOME={tmp_path / 'config'} XDG_DATA_HOME={tmp_path / 'data'} "
+    # pytest-textual-snapshot sets COLUMNS/LINES for the run, and Textual prefers them to the tty
+    cmd = (f"env -u COLUMNS -u LINES XDG_CONFIG_HOME={tmp_path / 'config'} XDG_DATA_HOME={tmp_path / 'data'} "
            f"alvh --book {book} --market {market}")
     subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40",
                     "-e", "TERM=xterm-256color", cmd], check=True)
     try:
-        screen = wait_for(name, "IC-Dec04")
-        assert "SPX 6,850.00" in screen and "Hedge layers" in screen and "Signal gauges" in screen
+        screen = wait_for(name, "Signal gauges")  # all panes: the 120x40 layout
+        assert "SPX 6,850.00" in screen and "Hedge layers" in screen and "IC-Dec04" in screen
         subprocess.run(["tmux", "send-keys", "-t", name, "]"], check=True)
         wait_for(name, "WHAT-IF SPX +0.5%")
         subprocess.run(["tmux", "send-keys", "-t", name, "r", "x"], check=True)
