@@ -152,11 +152,12 @@ def _template(layer: int, t: LayerTemplate, market: Market, now: float) -> Hedge
 
 def _describe(h: Hedge) -> str:
     leg = h.legs[0]
-    strikes = "/".join(f"{x.strike:g}" for x in h.legs if x.strike is not None)
-    kind = {1: "call", 2: "call spread", 3: "call butterfly"}[len(h.legs)] \
-        if leg.kind == "vix_call" else leg.kind.replace("_", " ")
     under = "VXX" if leg.kind.startswith("vxx") else "VIX"
-    return f"{under} {leg.expiry} {strikes} {kind}".replace("  ", " ").replace("VIX vix future", "VIX future")
+    if leg.kind == "vix_future":
+        return f"VIX future {leg.expiry}"
+    shape = {1: "call", 2: "call spread", 3: "call butterfly"}[len(h.legs)]
+    strikes = "/".join(f"{x.strike:g}" for x in h.legs)
+    return f"{under} {leg.expiry} {strikes} {shape}"
 
 
 def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, hedge_theta, now, held_values):
@@ -165,9 +166,17 @@ def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, hedge
     rolls_for = _roll_candidates(book, templates, now)
     cands = [h for h in templates.values() if h] + [h for _, _, h, _ in rolls_for]
     tb = replace(book, condors=(), hedges=tuple(replace(h, id=f"c{i}") for i, h in enumerate(cands)))
-    unit_now, unit_ref = _unit_values(tb, market, whatif, ref, build_legs(tb, market))
-    held_now, held_gain = held_values
+    cl = build_legs(tb, market)
+    unit_now, unit_ref, leg_now = _unit_values(tb, market, whatif, ref, cl)
     idx = {k: i for i, k in enumerate(k for k in (1, 2, 3) if templates[k])}
+    for k, i in idx.items():  # buys carry each leg's live model price: the entry to record
+        legs = zip(templates[k].legs, leg_now[cl.owner == i])
+        templates[k] = replace(templates[k], legs=tuple(replace(leg, price=round(float(p), 4))
+                                                        for leg, p in legs))
+    # premium per unit at the recorded prices; a future has none (margin, not premium)
+    premium = {k: sum(leg.ratio * leg.price * m for leg, m in zip(templates[k].legs, cl.mult[cl.owner == i])
+                      if leg.kind != "vix_future") for k, i in idx.items()}
+    held_now, held_gain = held_values
 
     target_usd = target_ratio * max(condor_loss, 0.0)
     w1, w3 = (0.0, 1.0) if dormant else a.weights
@@ -186,7 +195,7 @@ def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, hedge
                                      theta, -theta * 365 / book.equity * 100,
                                      "add the expiry under [vix_futures]")
             continue
-        cost, gain = unit_now[idx[k]], unit_ref[idx[k]] - unit_now[idx[k]]
+        cost, gain = premium[k], float(unit_ref[idx[k]] - unit_now[idx[k]])
         if k == 2:
             target = int(budget // cost) if cost > 0 else 0
             note = f"premium budget {a.l2_budget_pct:g}% of equity = ${budget:,.0f}"
@@ -219,15 +228,16 @@ def _unit_values(book, market, whatif, ref, legs):
                       vix_fixed=np.array([np.nan, np.nan if ref.vix is None else ref.vix]))
     scale = legs.units * legs.mult
     v = np.zeros((2, len(legs.entry)))
-    np.add.at(v.T, legs.owner, (leg_prices(legs, st) * scale).T)
-    return v[0], v[1]
+    prices = leg_prices(legs, st)
+    np.add.at(v.T, legs.owner, (prices * scale).T)
+    return v[0], v[1], prices[0]
 
 
 def _trade(book, mine, t, target, gain, cost, held_stress, held_now, held_gain) -> Trade:
     """Buy the template to reach the target; above it, sell from the largest held position."""
     held_equiv = held_stress / gain if gain > 0 else 0.0
     n = int(np.floor(target - held_equiv + 0.5))
-    legs = tuple(replace(x, price=0.0) for x in t.legs)
+    legs = t.legs
     if n > 0:
         return Trade("buy", n, _describe(t), legs, n * cost)
     if n < 0 and mine:

@@ -245,3 +245,25 @@ def test_l2_window_edge_takes_the_nearest_listed_expiry_and_says_so():
 
 def test_settings_defaults_documented():
     assert AlvhSettings().weights == (0.4, 0.6) and AlvhSettings().l2_budget_pct == 0.8
+
+
+def test_buy_trades_carry_live_leg_prices_that_add_up_to_the_cost():
+    a = analyze(BOOK, MARKET)
+    buys = [l.trade for l in a.alvh.layers if l.trade.action == "buy"]
+    assert buys
+    for t in buys:
+        assert all(leg.price > 0 for leg in t.legs)
+        per_unit = sum(leg.ratio * leg.price for leg in t.legs) * 100
+        assert t.cost == pytest.approx(t.contracts * per_unit, rel=1e-12)
+
+
+def test_future_template_is_sized_at_the_vx_multiplier_and_costs_no_premium():
+    layers = dict(BOOK.alvh.layers)
+    layers[1] = replace(layers[1], instrument="vix_future")
+    book = replace(BOOK, alvh=replace(BOOK.alvh, layers=layers, base_ratio=2.0))  # enough to buy one
+    l1 = analyze(book, MARKET).alvh.layers[0]
+    assert l1.instrument == "VIX future 2026-11-25"
+    assert l1.trade.action == "buy" and l1.trade.cost == 0.0  # no premium on a future
+    assert l1.trade.legs[0].price == 16.9  # the entry is the live future
+    gap = 16.5 * (0.9 ** -4 - 1) * np.exp(-2.0 * years(date(2026, 11, 25), MARKET.as_of, time(9, 30)))
+    assert l1.stress_pnl_target == pytest.approx(l1.target * gap * 1000, rel=1e-9)
