@@ -356,18 +356,31 @@ class Cockpit(App):
         from cockpit.screens.market_form import MarketForm
 
         def done(market):
-            if market is not None:
-                self.session.set_market(market)
-                self.say("market entered by hand (kept until the market file changes)")
+            if market is None:
+                return
+            from core import paths
+            from core.marketfile import save_market
+            s = self.session
+            # never write over the bundled demo: hand-entered levels go to the user's own file
+            own = s.market_path and Path(s.market_path).resolve() != paths.DEMO_MARKET.resolve()
+            path = Path(s.market_path) if own else paths.user_market()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                saved, note = save_market(replace(market, demo=False), path), None
+            except (InputError, OSError) as exc:
+                saved, note = replace(market, demo=False), f"market used but not saved: {exc}"
+            if note is None:
+                s.market_path = path
+            s.set_market(saved)
+            self.say(note or f"market saved to {path} (previous kept as .bak)")
         self.push_screen(MarketForm(self.session.market, self.clock()), done)
 
 
-def signals_loader(db: str | None, as_of) -> Callable[[], object]:
-    """The user's history store, or the DEMO history when the store is empty or absent."""
+def signals_loader(db: str | None, market) -> Callable[[], object]:
+    """Signals from the user's history store (the DEMO history only for the demo market)."""
     def load():
-        from core import history, signals
-        series = history.load_all(db)
-        return signals.compute_signals(series or history.demo_series(), as_of)
+        from core.history import load_signals
+        return load_signals(db, market)
     return load
 
 
@@ -385,7 +398,7 @@ def make_app(args, **kw) -> Cockpit:
     # the demo book is never overwritten: saving it creates the user's own book
     session = Session(book, market, save_path=paths.user_book() if book_demo else book_path,
                       market_path=market_path)
-    kw.setdefault("signals", signals_loader(args.db, market.as_of.date()))
+    kw.setdefault("signals", signals_loader(args.db, market))
     app = Cockpit(session, **kw)
     theme = args.theme or load_theme(kw.get("settings"))
     if theme and theme not in app.available_themes:

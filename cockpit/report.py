@@ -25,14 +25,9 @@ def load_analysis(args):
     book = load_book(book_path, demo=book_demo)
     market = load_market(market_path, demo=market_demo)
     whatif = WhatIf(spx_move=args.spx_move / 100, vix_move=args.vol_move, days=args.days)
-    sset = load_signal_set(args.db, market)
+    from core.history import load_signals
+    sset = load_signals(args.db, market)
     return analyze(book, market, whatif, sset.to_inputs()), sset
-
-
-def load_signal_set(db, market):
-    from core.history import series_for
-    from core.signals import compute_signals
-    return compute_signals(series_for(db, market.demo), market.as_of.date())
 
 
 def run_report(args) -> int:

@@ -315,3 +315,9 @@ def series_for(db: str | Path | None, demo_market: bool) -> dict:
     is empty and the market is the demo too, so DEMO signals never steer a real book."""
     series = load_all(db)
     return series or (demo_series() if demo_market else {})
+
+
+def load_signals(db: str | Path | None, market):
+    """The signal set for a market: computed as of its day from `series_for`."""
+    from core.signals import compute_signals
+    return compute_signals(series_for(db, market.demo), market.as_of.date())

@@ -91,3 +91,55 @@ def _mark(t: Table) -> Mark:
         price=t.get("price", "num", check=_POS[0], why=_POS[1]))
     t.finish()
     return m
+
+
+def market_to_toml(market: Market, previous: str | None = None) -> str:
+    """The market as TOML. With the previous file text, its comments, overrides and marks
+    stay; the levels, vols and futures are the market's."""
+    import tomlkit
+
+    doc = tomlkit.parse(previous) if previous else tomlkit.document()
+    doc["as_of"] = market.as_of.astimezone(NEW_YORK).replace(tzinfo=None, microsecond=0)
+    for key in ("spx", "vix", "vix3m", "vxx", "rate", "dividend_yield"):
+        value = getattr(market, key)
+        if value is None:
+            doc.pop(key, None)
+        else:
+            doc[key] = value
+    for key in ("spx_vol", "vix_vol", "vxx_vol"):
+        surface = getattr(market, key)
+        if surface is None:
+            doc.pop(key, None)
+            continue
+        table = doc.get(key) or tomlkit.table()
+        table["atm"], table["skew"] = surface.atm, surface.skew
+        if surface.overrides:
+            over = tomlkit.table()
+            for strike, vol in surface.overrides:
+                over[f"{strike:g}"] = vol
+            table["overrides"] = over
+        doc[key] = table
+    futures = tomlkit.table()
+    for expiry, price in market.vix_futures:
+        futures[expiry.isoformat()] = price
+    doc["vix_futures"] = futures
+    if not previous and market.marks:
+        marks = tomlkit.aot()
+        for m in market.marks:
+            t = tomlkit.table()
+            t["kind"], t["expiry"], t["strike"], t["price"] = m.kind, m.expiry, m.strike, m.price
+            marks.append(t)
+        doc["mark"] = marks
+    return tomlkit.dumps(doc)
+
+
+def save_market(market: Market, path: str | Path) -> Market:
+    """Write atomically (previous version kept as .bak); returns the market as re-read."""
+    from core.atomic import atomic_write_text
+
+    path = Path(path)
+    previous = path.read_text(encoding="utf-8") if path.exists() else None
+    text = market_to_toml(market, previous)
+    reread = parse_market(text, str(path))  # never write a file we could not read back
+    atomic_write_text(path, text)
+    return reread

@@ -26,7 +26,7 @@ def demo_session(tmp_path: Path, book=None, market_path: Path | None = None) -> 
 def make_cockpit(tmp_path: Path, *, book=None, market_path=None, watch=False, signals=True) -> Cockpit:
     s = demo_session(tmp_path, book, market_path)
     return Cockpit(s, clock=lambda: CLOCK, watch=watch, settings=tmp_path / "settings.toml",
-                   signals=signals_loader(None, s.market.as_of.date()) if signals else None)
+                   signals=signals_loader(None, s.market) if signals else None)
 
 
 def fifty_condor_book():

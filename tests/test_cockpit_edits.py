@@ -11,6 +11,7 @@ from cockpit.screens.condor_form import CondorForm, parse_condor
 from cockpit.trades import apply_trades, trade_lines
 from core import paths
 from core.bookfile import load_book
+from core.marketfile import load_market
 from core.model import Condor, HedgeLeg
 from cockpit_helpers import demo_session, make_cockpit, sync, text_of
 
@@ -148,6 +149,7 @@ async def test_save_then_reload_round_trips_the_book(tmp_path):
 @sync
 async def test_market_form_sets_levels_by_hand(tmp_path):
     app = make_cockpit(tmp_path, signals=False)
+    app.session.market_path = paths.DEMO_MARKET  # as `alvh` on the demo has it
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("m")
         await pilot.pause()
@@ -163,6 +165,32 @@ async def test_market_form_sets_levels_by_hand(tmp_path):
         s = app.session
         assert s.market.spx == 7000 and s.market.vix == 18 and s.live.at.spx == 7000
         assert "SPX 7,000.00" in text_of(app.query_one(HeaderBar))
+    # started on the demo: saved to the user's own market file, the demo left alone
+        await pilot.press("m")  # a second entry goes to the same user file
+        await pilot.pause()
+        app.screen.query_one("#spx").value = "7010"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    saved = load_market(paths.user_market())
+    assert (saved.spx, saved.vix) == (7010, 18) and not s.market.demo
+    assert load_market(paths.DEMO_MARKET).spx == 6850
+
+
+@sync
+async def test_market_form_saves_over_the_users_file_with_a_backup(tmp_path):
+    path = tmp_path / "market.toml"
+    path.write_text(paths.DEMO_MARKET.read_text())
+    app = make_cockpit(tmp_path, market_path=path, signals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("m")
+        await pilot.pause()
+        app.screen.query_one("#spx").value = "6900.5"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    text = path.read_text()
+    assert "spx = 6900.5" in text and "# DEMO market" in text  # the user's comments stay
+    assert load_market(path.with_name("market.toml.bak")).spx == 6850
 
 
 def test_apply_trades_adds_buys_and_shrinks_sells(tmp_path):
