@@ -92,3 +92,8 @@ def value(x) -> str:
     if isinstance(x, float):
         return f"{x:,.2f}"
     return str(x)
+
+
+def short_money(x: float) -> str:
+    """Axis labels: +14.5k rather than 14524.5."""
+    return f"{x / 1000:+.1f}k" if abs(x) >= 1000 else f"{x:+.0f}"

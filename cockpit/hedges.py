@@ -56,7 +56,7 @@ def body(live: Analysis, view: Analysis, pal: Palette, selected: int) -> Group:
         return Group(*parts)
     layers, trades = layers_table(a, live.alvh if not view.whatif.is_live else None, pal)
     parts += [layers, *trades]
-    parts += [Text(f"L{x.layer} {'DORMANT: ' if x.dormant else ''}{x.note}", style=pal.warn if x.dormant else "")
+    parts += [Text(f"L{x.layer} {x.note}", style=pal.warn if x.dormant else "")
               for x in a.layers if x.note]
     parts.append(Text.assemble(f"Hedge drag {a.drag_pct:.2f} %/yr of equity",
                                ("  " + a.drag_warning if a.drag_warning else "", pal.warn)))

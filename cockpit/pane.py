@@ -53,6 +53,7 @@ class Body(Widget):
         self._view = 0
         self._cache: dict[int, Strip] = {}
         self._cache_key = None
+        self.table_shape = (2, 1)  # lines of the first table's header and of each row
 
     def update(self, renderable) -> None:
         self.content = renderable
@@ -71,6 +72,10 @@ class Body(Widget):
         lines = []
         for part in parts:  # tables at their natural width, text wrapped to the pane
             if isinstance(part, Lines):
+                if part.fold and max((t.cell_len for t in part), default=0) > view:
+                    part = part.fold(view)  # no sideways scrolling: overflow folds under the row
+                if not lines:
+                    self.table_shape = (part.header_lines, part.row_lines)
                 lines += [list(t.render(console)) for t in part]
                 continue
             width = view if isinstance(part, Text) else 1000
@@ -120,9 +125,11 @@ class Pane(ScrollableContainer, can_focus=True):
         yield self.body
 
     def reveal(self, row: int) -> None:
-        """Scroll so a table row (under the two header lines) is in view."""
+        """Scroll so a table row (all of its lines, when folded) is in view."""
         from textual.geometry import Region
-        self.call_after_refresh(self.scroll_to_region, Region(0, row + 2, 1, 1), animate=False)
+        header, per_row = getattr(self.body, "table_shape", (2, 1))
+        self.call_after_refresh(self.scroll_to_region, Region(0, header + row * per_row, 1, per_row),
+                                animate=False)
 
     def show(self, key, build) -> None:
         """Repaint with build() unless `key` (what the picture depends on) is unchanged."""
@@ -138,7 +145,10 @@ def _same(a, b) -> bool:
 
 
 class Lines(list):
-    """Lines of Text that never wrap: what `grid` builds."""
+    """Lines of Text that never wrap: what `grid` builds. A grid's lines also carry
+    `fold(width)`, the same table folded to fit, and how many lines a header and a row take."""
+    fold = None
+    header_lines, row_lines = 2, 1
 
     def __rich_console__(self, console, options):
         yield from self
@@ -147,20 +157,44 @@ class Lines(list):
 def grid(cols: list[tuple[str, str]], rows: list[tuple[list, str | None]], title: str | None = None) -> Lines:
     """A table as plain padded lines, several times cheaper to render than a rich Table.
 
-    cols: (header, "l" or "r"); rows: (cells, row style); a cell is a str or a styled Text."""
+    cols: (header, "l" or "r"); rows: (cells, row style); a cell is a str or a styled Text.
+    Folded to a width, columns that do not fit go on indented lines under the first."""
     cells = [[c if isinstance(c, Text) else Text(c) for c in r] for r, _ in rows]
     widths = [max([len(h)] + [row[j].cell_len for row in cells]) for j, (h, _) in enumerate(cols)]
 
-    def line(items, style=""):
-        out = Text(style=style or "")
-        for j, (t, w) in enumerate(zip(items, widths)):
-            pad = " " * (w - t.cell_len)
+    def bands(width: int) -> list[list[int]]:
+        out, used = [[]], 0
+        for j, w in enumerate(widths):
+            if out[-1] and used + 1 + w > width:
+                out.append([])
+                used = INDENT - 1
+            used += w + (1 if out[-1] else 0)
+            out[-1].append(j)
+        return out
+
+    def line(items, band, lead, style=""):
+        out = Text(" " * lead, style=style or "")
+        for n, j in enumerate(band):
+            t = items[j]
+            pad = " " * (widths[j] - t.cell_len)
             out.append_text(Text(pad) + t if cols[j][1] == "r" else t + Text(pad))
-            if j < len(widths) - 1:
+            if n < len(band) - 1:
                 out.append(" ")
         return out
-    out = Lines([Text(title, style="italic")] if title else [])
-    out.append(line([Text(h, style="bold") for h, _ in cols]))
-    out.append(Text("─" * (sum(widths) + len(widths) - 1)))
-    out += [line(r, style) for r, (_, style) in zip(cells, rows)]
-    return out
+
+    def render(width: int) -> Lines:
+        split = bands(width)
+        out = Lines([Text(title, style="italic")] if title else [])
+        heads = [Text(h, style="bold") for h, _ in cols]
+        out += [line(heads, band, INDENT * (k > 0)) for k, band in enumerate(split)]
+        out.append(Text("─" * min(width, sum(widths) + len(widths) - 1)))
+        for r, (_, style) in zip(cells, rows):
+            out += [line(r, band, INDENT * (k > 0), style) for k, band in enumerate(split)]
+        out.fold = render
+        out.header_lines, out.row_lines = len(out) - len(rows) * len(split), len(split)
+        return out
+
+    return render(10_000)
+
+
+INDENT = 2

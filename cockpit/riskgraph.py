@@ -86,6 +86,10 @@ class RiskPane(Pane):
             plt.scatter(be, [0] * len(be), marker="x")
         plt.title(f"Package P&L $ vs SPX · spot {view.at.spx:,.0f}" +
                   ("" if view.whatif.is_live else f" (live {live.at.spx:,.0f})"))
+        plt.xlabel("SPX")
+        ys = [y for curve in (c.t0, c.horizon, c.expiry) for y in curve[keep].tolist()]
+        ticks = [min(ys) + (max(ys) - min(ys)) * k / 4 for k in range(5)]
+        plt.yticks(ticks, [fmt.short_money(t) for t in ticks])
         self.plot.refresh()
 
 
