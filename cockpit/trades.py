@@ -15,7 +15,8 @@ def _acts(x: LayerResult) -> bool:
 
 
 def trade_lines(a: AlvhResult) -> list[str]:
-    return [f"L{x.layer}: {x.trade.action} {x.trade.contracts} {x.trade.instrument} (${x.trade.cost:,.0f})"
+    return [f"L{x.layer}: {x.trade.action} {x.trade.contracts} {x.trade.instrument}"
+            f" ({'-' if x.trade.cost < 0 else ''}${abs(x.trade.cost):,.0f})"
             for x in a.layers if _acts(x)]
 
 
