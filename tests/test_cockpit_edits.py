@@ -12,7 +12,7 @@ from cockpit.trades import apply_trades, trade_lines
 from core import paths
 from core.bookfile import load_book
 from core.marketfile import load_market
-from core.model import Condor, HedgeLeg
+from core.model import HedgeLeg
 from cockpit_helpers import demo_session, make_cockpit, sync, text_of
 
 GOOD = {"id": "IC-Feb", "expiry": "2027-02-19", "quantity": "2", "long_put": "6100",

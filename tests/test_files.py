@@ -19,7 +19,7 @@ from core.engine import analyze
 from core.errors import InputError
 from core.marketfile import load_market, parse_market
 from core.model import Book, Condor, ModelSettings
-from core.paths import DEMO_BOOK, DEMO_MARKET
+from core.paths import DEMO_BOOK
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,10 +7,10 @@ from datetime import date
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from cockpit import fmt
+from cockpit.screens.form import FormScreen
 from core.errors import InputError
 from core.model import Book, Condor
 
@@ -75,7 +75,7 @@ def preview(condor: Condor, session) -> Text:
         f" · V {after.greeks.vega:+.0f} ({fmt.chg(after.greeks.vega, now.greeks.vega) or '0'})"]))
 
 
-class CondorForm(ModalScreen[tuple[str | None, Condor] | None]):
+class CondorForm(FormScreen):
     """Dismisses with (old id or None, condor) on save, None on cancel."""
     DEFAULT_CSS = """
     CondorForm { align: center middle; }
@@ -109,13 +109,6 @@ class CondorForm(ModalScreen[tuple[str | None, Condor] | None]):
             yield Static(id="problem")
             yield Static(id="preview")
 
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-        self.check()
-
-    def on_input_changed(self, _) -> None:
-        self.check()
-
     def values(self) -> dict[str, str]:
         return {name: self.query_one(f"#{name}", Input).value for name, _ in FIELDS}
 
@@ -132,14 +125,5 @@ class CondorForm(ModalScreen[tuple[str | None, Condor] | None]):
         except Exception as exc:  # noqa: BLE001 - a preview failure must not close the form
             pv.update(f"preview failed: {exc}")
 
-    def on_input_submitted(self, _) -> None:
-        self.action_submit()
-
-    def action_submit(self) -> None:
-        if self.result is None:
-            self.app.bell()
-            return
-        self.dismiss((self.old.id if self.old else None, replace(self.result, line=None)))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def outcome(self):
+        return self.old.id if self.old else None, replace(self.result, line=None)

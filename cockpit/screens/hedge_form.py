@@ -6,10 +6,10 @@ from datetime import date
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from cockpit.screens.condor_form import check_in_book
+from cockpit.screens.form import FormScreen
 from core.model import Book, Hedge, HedgeLeg
 
 LEGS_HELP = "legs: RATIO KIND EXPIRY [STRIKE] @PRICE; … e.g. +1 vix_call 2027-01-20 20 @1.35; -1 vix_call 2027-01-20 30 @0.55"
@@ -51,7 +51,7 @@ def parse_hedge(values: dict[str, str], book: Book, old_id: str | None) -> tuple
     return (None, error) if error else (hedge, None)
 
 
-class HedgeForm(ModalScreen[tuple[str, Hedge] | None]):
+class HedgeForm(FormScreen):
     DEFAULT_CSS = """
     HedgeForm { align: center middle; }
     HedgeForm > VerticalScroll { width: 100; max-width: 100%; height: auto; max-height: 100%;
@@ -79,23 +79,10 @@ class HedgeForm(ModalScreen[tuple[str, Hedge] | None]):
             yield Static(LEGS_HELP, classes="hint")
             yield Static(id="problem")
 
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-        self.on_input_changed(None)
-
-    def on_input_changed(self, _) -> None:
+    def check(self) -> None:
         values = {n: self.query_one(f"#{n}", Input).value for n in ("id", "layer", "quantity", "legs")}
         self.result, problem = parse_hedge(values, self.session.book, self.old.id)
         self.query_one("#problem", Static).update(problem or "")
 
-    def on_input_submitted(self, _) -> None:
-        self.action_submit()
-
-    def action_submit(self) -> None:
-        if self.result is None:
-            self.app.bell()
-            return
-        self.dismiss((self.old.id, replace(self.result, line=None)))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def outcome(self):
+        return self.old.id, replace(self.result, line=None)

@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from cockpit.screens.form import FormScreen
 from core.model import Market, VolSurface
 
 FIELDS = (("spx", "SPX"), ("vix", "VIX"), ("vix3m", "VIX3M"), ("vxx", "VXX"),
@@ -61,7 +61,7 @@ def parse_market_form(v: dict[str, str], m: Market, now: datetime) -> tuple[Mark
     return market, None
 
 
-class MarketForm(ModalScreen[Market | None]):
+class MarketForm(FormScreen):
     DEFAULT_CSS = """
     MarketForm { align: center middle; }
     MarketForm > VerticalScroll { width: 90; max-width: 100%; height: auto; max-height: 100%;
@@ -90,23 +90,7 @@ class MarketForm(ModalScreen[Market | None]):
             yield Input(init["futures"], id="futures", placeholder="2026-12-16=17.6, 2027-01-20=18.7")
             yield Static(id="problem")
 
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-        self.on_input_changed(None)
-
-    def on_input_changed(self, _) -> None:
+    def check(self) -> None:
         values = {i.id: i.value for i in self.query(Input)}
         self.result, problem = parse_market_form(values, self.market, self.now)
         self.query_one("#problem", Static).update(problem or "")
-
-    def on_input_submitted(self, _) -> None:
-        self.action_submit()
-
-    def action_submit(self) -> None:
-        if self.result is None:
-            self.app.bell()
-            return
-        self.dismiss(self.result)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -1,0 +1,37 @@
+"""What every form shares: check on each keystroke, enter or ctrl+s submits a valid
+form (a bell otherwise), escape cancels."""
+from __future__ import annotations
+
+from textual.screen import ModalScreen
+from textual.widgets import Input
+
+
+class FormScreen(ModalScreen):
+    result = None  # the parsed value, or None while the form is not valid
+
+    def check(self) -> None:
+        """Parse the inputs into self.result and show what is wrong."""
+        raise NotImplementedError
+
+    def outcome(self):
+        """What the form returns when submitted (self.result by default)."""
+        return self.result
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+        self.check()
+
+    def on_input_changed(self, _) -> None:
+        self.check()
+
+    def on_input_submitted(self, _) -> None:
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        if self.result is None:
+            self.app.bell()
+            return
+        self.dismiss(self.outcome())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
