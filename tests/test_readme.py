@@ -26,3 +26,11 @@ def test_book_and_market_examples_parse_and_price():
     assert [c.condor.id for c in a.condors] == ["IC-Dec18"]
     assert book.alvh.layers[3].strike_mult == 1.3
     assert any("implied from mark" in note for note in a.assumptions)
+
+
+def test_every_key_in_the_keymap_is_in_the_readme():
+    from cockpit.keymap import KEYS
+    keys = README.split("## Keys")[1].split("## ")[0]
+    for k in KEYS:
+        shown = {"^s": "ctrl+s"}.get(k.display, k.display)
+        assert f"`{shown}`" in keys or (shown in "234" and "`1`–`5`" in keys), k
