@@ -42,15 +42,12 @@ def _serve(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="alvh", description="ALVH Cockpit: SPX iron condors hedged by"
-                                " the Adaptive Layered VIX Hedge. With no command, opens the cockpit.")
     files = argparse.ArgumentParser(add_help=False)
     files.add_argument("--book", metavar="FILE", help="book TOML (default: your saved book, else the demo)")
     files.add_argument("--market", metavar="FILE", help="market TOML (default: your saved market, else the demo)")
     files.add_argument("--db", metavar="PATH", help="history database (default: the user data folder)")
-    p.add_argument("--book", metavar="FILE", help="book TOML (default: your saved book, else the demo)")
-    p.add_argument("--market", metavar="FILE", help="market TOML (default: your saved market, else the demo)")
-    p.add_argument("--db", metavar="PATH", help="history database (default: the user data folder)")
+    p = argparse.ArgumentParser(prog="alvh", parents=[files], description="ALVH Cockpit: SPX iron condors"
+                                " hedged by the Adaptive Layered VIX Hedge. With no command, opens the cockpit.")
     p.add_argument("--theme", metavar="NAME", help="colour theme (default: your saved choice)")
     p.set_defaults(func=_cockpit)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")

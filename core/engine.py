@@ -8,6 +8,7 @@ from datetime import datetime
 
 import numpy as np
 
+from core.alvh import run_alvh
 from core.breakevens import condor_expiry_roots, piecewise_roots, smooth_roots
 from core.errors import InputError
 from core.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, \
@@ -46,11 +47,12 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
 
     condors = _condor_results(book, legs, st, value, pnl, delta, gamma, theta, vega)
     hedges = []
+    levels = _underlying_levels(legs, st)
     for j, h in enumerate(book.hedges):
         p = nc + j
         mine = legs.owner == p
         mark = float(np.sum(g.price[mine] * legs.units[mine])) / h.quantity
-        underlying = _underlying_levels(legs, st)[mine]
+        underlying = levels[mine]
         hedges.append(HedgeResult(
             hedge=h, days_left=float(np.min(legs.settle[mine] - st.t)) / 86400, mark=mark,
             entry=sum(leg.ratio * leg.price for leg in h.legs), value=float(value[p]),
@@ -75,7 +77,6 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
                    vxx=float(st.vxx) if market.vxx else None, vol_scale=float(st.vol_scale))
     alvh = None
     if book.condors or book.hedges:
-        from core.alvh import run_alvh
         alvh = run_alvh(book, market, whatif, legs, signals, {h.hedge.id: h.greeks.theta for h in hedges})
     return Analysis(book, market, whatif, at, tuple(condors), tuple(hedges), totals,
                     _assumptions(book, market, legs), alvh)
