@@ -1,6 +1,7 @@
 """Break-even scans find every root: generated books against a dense scan."""
 import sys
 from dataclasses import replace
+from datetime import date, datetime, time
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +10,10 @@ import pytest
 from core.breakevens import piecewise_roots, smooth_roots
 from core.engine import analyze
 from core.legs import build_legs, leg_prices, market_state
+from core.marketfile import NEW_YORK
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from books import demo, random_condors, with_model_credits  # noqa: E402
+from books import demo, layer_hedges, random_condors, with_model_credits  # noqa: E402
 
 _, MARKET = demo()
 
@@ -34,6 +36,40 @@ def test_condor_t0_roots_match_a_dense_scan(seed):
         assert len(r.breakevens_t0) == len(cells), r.condor
         for cell, root in zip(cells, r.breakevens_t0):
             assert dense[cell] <= root <= dense[cell + 1]
+
+
+def assert_roots_match(roots, dense, pnl, label):
+    cells = np.nonzero(np.diff(np.sign(pnl)))[0]
+    assert len(roots) == len(cells), (label, roots, dense[cells])
+    for cell, root in zip(cells, roots):
+        assert dense[cell] <= root <= dense[cell + 1], label
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_book_and_package_roots_match_a_dense_scan(seed):
+    """The condor book at T+0 (vols per strike) and the hedged package at T+0 and at the
+    horizon (spot-vol map; condors expiring there are at their payoff), priced on 6,000
+    levels through the plain leg pricer, not the scan's own kernel."""
+    rng = np.random.default_rng(100 + seed)
+    book, _ = demo()
+    book = replace(book, condors=random_condors(20, MARKET, 100 + seed), hedges=layer_hedges(MARKET))
+    book = with_model_credits(book, MARKET, credit_mult=rng.uniform(0.9, 1.1))
+    a = analyze(book, MARKET)
+    legs = build_legs(book, MARKET)
+    scale = legs.units * legs.mult
+    nc = 4 * len(book.condors)
+    st = market_state(MARKET, book.model)
+    dense = np.linspace(3000, 9500, 6000)
+    book_pnl = leg_prices(legs, st, spx=dense[:, None])[:, :nc] @ scale[:nc] - legs.entry[:len(book.condors)].sum()
+    inside = (dense > 4000) & (dense < 9000)  # the book scan spans the condors' ranges only
+    assert_roots_match(a.totals.breakevens_t0, dense[inside], book_pnl[inside], "book")
+    grid = a.alvh.curve.spx
+    dense = np.linspace(grid[0], grid[-1], 6000)
+    horizon = datetime.combine(date.fromisoformat(a.alvh.horizon), time(16), NEW_YORK)
+    for days, roots in ((0.0, a.alvh.breakevens_t0),
+                        ((horizon.timestamp() - MARKET.as_of.timestamp()) / 86400, a.alvh.breakevens_horizon)):
+        st = market_state(MARKET, book.model, spx_move=dense / MARKET.spx - 1, days=days)
+        assert_roots_match(roots, dense, leg_prices(legs, st) @ scale - legs.entry.sum(), f"package +{days:.1f}d")
 
 
 def test_two_roots_between_samples_are_found():
