@@ -10,27 +10,26 @@ from datetime import date, datetime
 
 import numpy as np
 
-from core.breakevens import smooth_roots
-from core.legs import SPX, VIX_FUT, YEAR, Legs, build_legs, leg_prices, market_state, merge_legs, settle_time
+from core.curves import Scan
+from core.legs import SPX, VIX_FUT, YEAR, Legs, build_legs, leg_prices, market_state, settle_time
 from core.marketfile import NEW_YORK
 from core.model import (LAYER_NAMES, Book, Hedge, HedgeLeg, LayerTemplate, Market, SignalInputs,
                         WhatIf)
-from core.results import (AlvhResult, HedgeRatio, LayerResult, ParityBreak, RiskCurve, RollAlert,
+from core.results import (AlvhResult, HedgeRatio, LayerResult, ParityBreak, RollAlert,
                           RuleResult, StressResult, Trade)
 
-# Package scan, as multiples of spot: sparse in the far-down tail, where only the
-# smooth VIX-hedge payoff lives, dense where the condors are.
-GRID_PACKAGE = np.concatenate([np.linspace(0.5, 0.8, 13)[:-1], np.linspace(0.8, 1.3, 51)])
 PARITY_THRESHOLD = 0.25  # points
 
 
 def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: SignalInputs,
-             hedge_theta: dict[str, float]) -> AlvhResult:
+             value_now: np.ndarray, hedge_theta: dict[str, float], curves: Scan,
+             horizon: float) -> AlvhResult:
+    """`value_now`: each position's value at the what-if, $; `curves` carries the package
+    break-evens and risk curve (found with the condors'); `horizon`: their POSIX time."""
     now = market_state(market, book.model, whatif)
     scale = legs.units * legs.mult
     onehot = np.zeros((len(scale), len(legs.entry)))
     onehot[np.arange(len(scale)), legs.owner] = 1.0
-    value_now = (leg_prices(legs, now) * scale) @ onehot
     nc = legs.n_condors
 
     stress, change = _stress(book, market, whatif, legs, scale, onehot, value_now)
@@ -51,12 +50,10 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
     warning = (f"hedge drag {drag:.2f}%/yr is above the {book.alvh.drag_budget_pct:g}%/yr budget"
                if drag > book.alvh.drag_budget_pct else None)
 
-    horizon_t = _horizon(legs, now.t)
-    curve, be_t0, be_h = _package(book, market, whatif, legs, scale, nc, now, horizon_t)
     return AlvhResult(
         stress=stress, ratio=ratio, layers=layers, drag_pct=drag, drag_warning=warning,
-        rolls=rolls, horizon=_ny_date(horizon_t).isoformat(),
-        breakevens_t0=be_t0, breakevens_horizon=be_h, curve=curve,
+        rolls=rolls, horizon=_ny_date(horizon).isoformat(),
+        breakevens_t0=curves.package_t0, breakevens_horizon=curves.package_horizon, curve=curves.curve,
         parity=_parity(market), signals=signals)
 
 
@@ -267,42 +264,7 @@ def _roll_candidates(book, templates, now):
     return out
 
 
-# ---- package break-evens and curves -------------------------------------
-
-def _horizon(legs: Legs, now: float) -> float:
-    """The first condor expiry (else the nearest hedge expiry) still ahead."""
-    settle = legs.settle[: 4 * legs.n_condors] if legs.n_condors else legs.settle
-    ahead = settle[settle > now]
-    return float(ahead.min()) if len(ahead) else now
-
-
-def _package(book, market, whatif, legs, scale, nc, now, horizon_t):
-    """Package P&L along SPX with the spot-vol map, at T+0 and at the horizon (one batch)."""
-    spx_now = float(now.spx)
-    merged = merge_legs(legs)
-    entry = merged.entry[0]
-    days_of = np.array([0.0, (horizon_t - now.t) / 86400])
-
-    def f(rows, S):
-        st = market_state(market, book.model, whatif, spx_move=S.ravel() / spx_now - 1,
-                          days=np.repeat(days_of[rows], S.shape[1]))
-        return (leg_prices(merged, st) @ merged.units - entry).reshape(S.shape)
-
-    grid = np.repeat(spx_now * GRID_PACKAGE[None, :], 2, axis=0)
-    values = f(np.arange(2), grid)
-    be_t0, be_h = smooth_roots(f, grid, values)
-    # expiry line: condors at their own expiry payoff, hedges as at the horizon
-    S = grid[0]
-    cond = slice(0, 4 * nc)
-    sign = np.where(legs.is_call[cond], 1.0, -1.0)
-    payoff = (np.maximum(sign * (S[:, None] - legs.strike[cond]), 0.0) * scale[cond]).sum(axis=1)
-    st_h = market_state(market, book.model, whatif, spx_move=S / spx_now - 1, days=days_of[1])
-    hedges = merge_legs(legs, slice(4 * nc, None))
-    hedge_h = leg_prices(hedges, st_h) @ hedges.units - hedges.entry[0]
-    curve = RiskCurve(spx=S, t0=values[0], horizon=values[1],
-                      expiry=payoff - legs.entry[:nc].sum() + hedge_h)
-    return curve, be_t0, be_h
-
+# ---- parity ---------------------------------------------------------------
 
 def _parity(market: Market) -> tuple[ParityBreak, ...]:
     """Conversion/reversal: call minus put against the forward value of the strike."""

@@ -1,5 +1,5 @@
 """Break-evens: exact roots of piecewise-linear expiry payoffs, and robust roots
-of smooth P&L curves (grid scan, then a vectorized bracketing solver)."""
+of smooth P&L curves (grid scan, then a vectorized bracketed Newton solver)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -23,22 +23,19 @@ def condor_expiry_roots(long_put, short_put, short_call, long_call, credit):
 def piecewise_roots(kinks: np.ndarray, values: np.ndarray) -> tuple[float, ...]:
     """Roots of a continuous piecewise-linear function given at its kinks (sorted),
     flat beyond both ends. A segment lying on zero gives both of its ends."""
-    roots: list[float] = []
-    for x0, x1, y0, y1 in zip(kinks[:-1], kinks[1:], values[:-1], values[1:]):
-        if y0 == 0:
-            roots.append(float(x0))
-        if y0 * y1 < 0:
-            roots.append(float(x0 + (x1 - x0) * y0 / (y0 - y1)))
-    if len(values) and values[-1] == 0:
-        roots.append(float(kinks[-1]))
-    return tuple(sorted(set(roots)))
+    x0, x1, y0, y1 = kinks[:-1], kinks[1:], values[:-1], values[1:]
+    cross = y0 * y1 < 0
+    roots = np.concatenate([x0[y0 == 0], kinks[-1:][values[-1:] == 0],
+                            x0[cross] + (x1 - x0)[cross] * y0[cross] / (y0 - y1)[cross]])
+    return tuple(sorted(set(roots.tolist())))
 
 
 def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None
                  ) -> list[tuple[float, ...]]:
     """All sign changes of each curve along its grid (rows of `grids`), each refined
-    by the Illinois method inside its bracket. Returns sorted roots per curve.
-    `values` are f on the grids when the caller has them already."""
+    by a safeguarded Newton method inside its bracket. Returns sorted roots per curve.
+    `values` are f on the grids when the caller has them already. Each curve must be
+    smooth between its samples: a kink (an option at expiry) belongs on the grid."""
     k = grids.shape[0]
     values = f(np.arange(k), grids) if values is None else values
     exact = values[:, :-1] == 0
@@ -49,7 +46,9 @@ def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None
     hidden = _hidden_pairs(f, grids, values)
     rows = np.concatenate([rows, hidden[0]])
     a, b, fa, fb = (np.concatenate([x, y]) for x, y in zip((a, b, fa, fb), hidden[1:]))
-    x = _illinois(f, rows, a, b, fa, fb)
+    x0 = (a * fb - b * fa) / (fb - fa)  # the chord's root
+    smooth = np.arange(len(rows)) < len(cols)  # a hidden pair's bracket spans a sample
+    x = _refine(f, rows, a, b, fa, fb, x0, smooth)
     out: list[list[float]] = [[] for _ in range(k)]
     for r, root in zip(rows, x):
         out[r].append(float(root))
@@ -69,8 +68,12 @@ def _hidden_pairs(f: Curves, grids, values, steps: int = 4):
     # a smooth extremum lies within |second difference| / 8 of its best sample: only
     # those within four times that of zero can cross between samples
     near = np.abs(values[:, 1:-1]) < 0.5 * np.abs(d[:, 1:] - d[:, :-1])
-    turn = (d[:, :-1] * d[:, 1:] < 0) & (values[:, 1:-1] != 0) & near
+    # and only a maximum below zero or a minimum above it can reach zero
+    toward = (d[:, :-1] > 0) == (values[:, 1:-1] < 0)
+    turn = (d[:, :-1] * d[:, 1:] < 0) & (values[:, 1:-1] != 0) & near & toward
     rows, j = np.nonzero(turn)
+    if not len(rows):
+        return (rows,) + (np.zeros(0),) * 4
     j = j + 1
     xa, xm, xb = grids[rows, j - 1], grids[rows, j], grids[rows, j + 1]
     ya, ym, yb = values[rows, j - 1], values[rows, j], values[rows, j + 1]
@@ -103,25 +106,37 @@ def _hidden_pairs(f: Curves, grids, values, steps: int = 4):
             np.concatenate([f_lo, f_mid]), np.concatenate([f_mid, f_hi]))
 
 
-def _illinois(f: Curves, rows, a, b, fa, fb, iterations: int = 100):
-    """Regula falsi with the Illinois fix: bracketed, so it cannot leave the interval."""
-    x = (a + b) / 2
+def _refine(f: Curves, rows, a, b, fa, fb, x, smooth, iterations: int = 100):
+    """Roots inside brackets [a, b] from first guesses x. Each round prices x and a point
+    either side in one call and steps to the root of the local quadratic (Newton when it
+    has none); a step that would leave the bracket, or fails to halve the one before,
+    is a bisection instead (as rtsafe). A root counts once |f| < TOLERANCE there, or
+    once the step lands inside a stencil lying in a `smooth` bracket: the quadratic
+    through three points h apart is then off by about f'(3) h^3, far less."""
+    step = b - a
     active = np.ones(len(rows), dtype=bool)
-    side = np.zeros(len(rows))
     for _ in range(iterations):
-        if not active.any():
-            break
         i = np.nonzero(active)[0]
-        xi = (a[i] * fb[i] - b[i] * fa[i]) / (fb[i] - fa[i])
-        fx = f(rows[i], xi[:, None])[:, 0]
-        x[i] = xi
+        if not len(i):
+            break
+        xi = x[i]
+        h = 2e-5 * np.maximum(1.0, np.abs(xi))  # 0.14 points at SPX 6850
+        v = f(rows[i], np.stack([xi - h, xi, xi + h], axis=1))
+        fx, d1, d2 = v[:, 1], (v[:, 2] - v[:, 0]) / (2 * h), (v[:, 2] - 2 * v[:, 1] + v[:, 0]) / (h * h)
+        inside = smooth[i] & (xi - h > a[i]) & (xi + h < b[i])
         done = (np.abs(fx) < TOLERANCE) | (b[i] - a[i] < 1e-10 * np.maximum(1.0, np.abs(xi)))
         left = fx * fa[i] < 0  # root is in [a, x]
-        # the end that stays twice in a row has its value halved (Illinois)
-        b[i] = np.where(left, xi, b[i])
-        fb[i] = np.where(left, fx, np.where(side[i] == 1, fb[i] / 2, fb[i]))
-        a[i] = np.where(left, a[i], xi)
-        fa[i] = np.where(left, np.where(side[i] == -1, fa[i] / 2, fa[i]), fx)
-        side[i] = np.where(left, -1, 1)
-        active[i] = ~done
+        a[i], fa[i] = np.where(left, a[i], xi), np.where(left, fa[i], fx)
+        b[i], fb[i] = np.where(left, xi, b[i]), np.where(left, fx, fb[i])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            disc = d1 * d1 - 2 * fx * d2
+            # the quadratic's root nearest x, in the form that does not cancel
+            quad = -2 * fx / (d1 + np.copysign(np.sqrt(np.maximum(disc, 0.0)), d1))
+            nxt = xi + np.where(disc >= 0, quad, -fx / d1)
+        good = (nxt > a[i]) & (nxt < b[i]) & (np.abs(nxt - xi) < 0.5 * step[i])
+        accept = ~done & good & inside & (np.abs(nxt - xi) <= h)
+        nxt = np.where(good, nxt, 0.5 * (a[i] + b[i]))
+        step[i] = np.abs(nxt - xi)
+        x[i] = np.where(done, xi, nxt)
+        active[i] = ~(done | accept)
     return x

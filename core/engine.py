@@ -9,18 +9,15 @@ from datetime import datetime
 import numpy as np
 
 from core.alvh import run_alvh
-from core.breakevens import condor_expiry_roots, piecewise_roots, smooth_roots
+from core.breakevens import condor_expiry_roots, piecewise_roots
+from core.curves import scan
 from core.errors import InputError
-from core.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, \
-    leg_prices, leg_values, market_state, merge_legs
+from core.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, leg_values, \
+    market_state
 from core.marketfile import NEW_YORK
 from core.model import Book, Market, SignalInputs, WhatIf
-from core.pricing import bsm_price
 from core.results import (Analysis, BookResult, CondorResult, GreekSet, HedgeResult,
                           Valuation)
-
-GRID_CONDOR = 48  # scan points per condor for T+0 break-evens
-GRID_BOOK = 120
 
 
 def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
@@ -44,8 +41,9 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
                                                          book.model.vxx_exponent))
     pnl = value - legs.entry
     nc = len(book.condors)
-
-    condors = _condor_results(book, legs, st, value, pnl, delta, gamma, theta, vega)
+    horizon = _horizon(legs, st.t)
+    curves = scan(market, book.model, legs, st, horizon)
+    condors = _condor_results(book, legs, st, curves.condor_t0, value, pnl, delta, gamma, theta, vega)
     hedges = []
     levels = _underlying_levels(legs, st)
     for j, h in enumerate(book.hedges):
@@ -72,12 +70,13 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
                         float(theta.sum()), float(vega.sum())),
         beta_weighted_delta=float(beta_delta.sum()),
         breakevens_expiry=_book_expiry_roots(book),
-        breakevens_t0=_book_t0_roots(book, legs, st))
+        breakevens_t0=curves.book_t0)
     at = Valuation(time=datetime.fromtimestamp(st.t, NEW_YORK), spx=float(st.spx), vix=float(st.vix),
                    vxx=float(st.vxx) if market.vxx else None, vol_scale=float(st.vol_scale))
     alvh = None
     if book.condors or book.hedges:
-        alvh = run_alvh(book, market, whatif, legs, signals, {h.hedge.id: h.greeks.theta for h in hedges})
+        alvh = run_alvh(book, market, whatif, legs, signals, value,
+                        {h.hedge.id: h.greeks.theta for h in hedges}, curves, horizon)
     return Analysis(book, market, whatif, at, tuple(condors), tuple(hedges), totals,
                     _assumptions(book, market, legs), alvh)
 
@@ -98,58 +97,38 @@ def _underlying_levels(legs: Legs, st: MarketState) -> np.ndarray:
     return np.where(u == SPX, st.spx, np.where(u == VXX_OPT, st.vxx, fut))
 
 
-def _condor_arrays(legs: Legs, nc: int):
-    """Condor legs as (condors, 4): long put, short put, short call, long call."""
-    sl = slice(0, 4 * nc)
-    return (legs.is_call[sl].reshape(nc, 4), legs.strike[sl].reshape(nc, 4),
-            legs.settle[sl].reshape(nc, 4), (legs.units * legs.mult)[sl].reshape(nc, 4),
-            legs.vol[sl].reshape(nc, 4))
+def _horizon(legs: Legs, now: float) -> float:
+    """The package horizon: the first condor expiry (else the nearest hedge expiry) ahead."""
+    settle = legs.settle[: 4 * legs.n_condors] if legs.n_condors else legs.settle
+    ahead = settle[settle > now]
+    return float(ahead.min()) if len(ahead) else now
 
 
-def _condor_results(book, legs, st, value, pnl, delta, gamma, theta, vega):
+def _condor_results(book, legs, st, t0, value, pnl, delta, gamma, theta, vega):
     nc = len(book.condors)
     if not nc:
         return []
-    call, K, settle, scale, vol = _condor_arrays(legs, nc)
-    T = (settle[:, 0] - st.t) / YEAR
-    sigma = vol * st.vol_scale
-    entry = legs.entry[:nc]
-
-    def curves(rows, S):
-        price = bsm_price(call[rows][:, None, :], S[:, :, None], K[rows][:, None, :],
-                          ((settle[rows] - st.t) / YEAR)[:, None, :], st.rate,
-                          st.dividend_yield, sigma[rows][:, None, :])
-        return np.sum(price * scale[rows][:, None, :], axis=2) - entry[rows][:, None]
-
-    t0 = smooth_roots(curves, _grids(K, sigma[:, 1:3].mean(axis=1), T, st.spx, GRID_CONDOR))
+    K = legs.strike[: 4 * nc].reshape(nc, 4)
+    T = (legs.settle[: 4 * nc: 4] - st.t) / YEAR
+    sigma = legs.vol[: 4 * nc].reshape(nc, 4) * st.vol_scale
     c = book.condors
     credit = np.array([x.credit for x in c])
     expiry = condor_expiry_roots(K[:, 0], K[:, 1], K[:, 2], K[:, 3], credit)
     S = float(st.spx)
-    out = []
-    for i, x in enumerate(c):
-        put_pct, call_pct = (S - x.short_put) / S, (x.short_call - S) / S
-        side = 1 if put_pct <= call_pct else 2  # index of the nearer short strike
-        sd = np.sqrt(max(T[i], 0.0)) * sigma[i, side]
-        dist = np.log(S / x.short_put) if side == 1 else np.log(x.short_call / S)
-        out.append(CondorResult(
-            condor=x, dte=float(settle[i, 0] - st.t) / 86400, mark=-float(value[i]) / (x.quantity * 100),
-            pnl=float(pnl[i]), max_profit=x.credit * x.quantity * 100,
-            max_loss=(x.max_width - x.credit) * x.quantity * 100,
-            breakevens_expiry=expiry[i], breakevens_t0=t0[i],
-            greeks=GreekSet(float(delta[i]), float(gamma[i]), float(theta[i]), float(vega[i])),
-            distance_pct=100 * min(put_pct, call_pct),
-            distance_sd=float(dist / sd) if sd > 0 else float("inf") * np.sign(dist),
-            nearest_short="put" if side == 1 else "call"))
-    return out
-
-
-def _grids(K: np.ndarray, sigma: np.ndarray, T: np.ndarray, spx, n: int) -> np.ndarray:
-    """Scan range per condor: beyond both wings by five standard deviations (at least 10%)."""
-    s = np.maximum(sigma * np.sqrt(np.maximum(T, 0.0)), 0.02)
-    lo = np.minimum(K[:, 0], spx) * np.exp(-5 * s)
-    hi = np.maximum(K[:, 3], spx) * np.exp(5 * s)
-    return lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, n)[None, :]
+    put_pct, call_pct = (S - K[:, 1]) / S, (K[:, 2] - S) / S
+    put = put_pct <= call_pct  # the nearer short strike is the put
+    sd = np.sqrt(np.maximum(T, 0.0)) * np.where(put, sigma[:, 1], sigma[:, 2])
+    dist = np.where(put, np.log(S / K[:, 1]), np.log(K[:, 2] / S))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dist_sd = np.where(sd > 0, dist / sd, np.inf * np.sign(dist))
+    rows = zip(c, (T * 365).tolist(), value.tolist(), pnl.tolist(), delta.tolist(), gamma.tolist(),
+               theta.tolist(), vega.tolist(), (100 * np.minimum(put_pct, call_pct)).tolist(),
+               dist_sd.tolist(), put.tolist(), expiry, t0)
+    return [CondorResult(
+        condor=x, dte=dte, mark=-v / (x.quantity * 100), pnl=p, max_profit=x.credit * x.quantity * 100,
+        max_loss=(x.max_width - x.credit) * x.quantity * 100, breakevens_expiry=be_x, breakevens_t0=be_0,
+        greeks=GreekSet(d, g, th, ve), distance_pct=pct, distance_sd=dsd, nearest_short="put" if p_side else "call")
+        for x, dte, v, p, d, g, th, ve, pct, dsd, p_side, be_x, be_0 in rows]
 
 
 def _book_expiry_roots(book: Book) -> tuple[float, ...]:
@@ -164,23 +143,6 @@ def _book_expiry_roots(book: Book) -> tuple[float, ...]:
               - np.maximum(x - K[:, 2], 0) + np.maximum(x - K[:, 3], 0))
     values = np.sum((credit + payoff) * q * 100, axis=1)
     return piecewise_roots(kinks, values)
-
-
-def _book_t0_roots(book: Book, legs: Legs, st: MarketState) -> tuple[float, ...]:
-    nc = len(book.condors)
-    if not nc:
-        return ()
-    merged = merge_legs(legs, slice(0, 4 * nc))
-    entry = merged.entry[0]
-
-    def curve(rows, S):
-        return (leg_prices(merged, st, spx=S.reshape(-1, 1)) @ merged.units - entry).reshape(S.shape)
-
-    _, K, settle, _, vol = _condor_arrays(legs, nc)
-    T = (settle[:, 0] - st.t) / YEAR
-    ends = _grids(K, (vol[:, 1:3] * st.vol_scale).mean(axis=1), T, st.spx, 2)
-    grid = np.linspace(ends[:, 0].min(), ends[:, 1].max(), GRID_BOOK)[None, :]
-    return smooth_roots(curve, grid)[0]
 
 
 def _assumptions(book: Book, market: Market, legs: Legs) -> tuple[str, ...]:

@@ -1,0 +1,246 @@
+"""P&L curves along SPX, and every break-even from one root search over all of them.
+
+The curves: each condor and the condor book at T+0 with vols held per strike; the
+package (condors + hedges) through the spot-vol map at T+0 and at the horizon; the
+hedges alone at the horizon (the risk graph's expiry line needs them). Curves with
+the same leg count form a block, priced by one broadcast kernel call, so a round of
+the root search costs one call per block however many curves it refines.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+from core.breakevens import smooth_roots
+from core.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, merge_legs
+from core.model import Market, ModelSettings
+from core.results import RiskCurve
+
+GRID_CONDOR = 32  # scan points per condor; root pairs between samples come from extremum refinement
+GRID_BOOK = 64
+# Package scan, as multiples of spot: sparse in the far-down tail, where only the
+# smooth VIX-hedge payoff lives, dense where the condors are.
+GRID_PACKAGE = np.concatenate([np.linspace(0.5, 0.8, 13)[:-1], np.linspace(0.8, 1.3, 51)])
+
+
+@dataclass(frozen=True)
+class Scan:
+    condor_t0: list[tuple[float, ...]]
+    book_t0: tuple[float, ...]
+    package_t0: tuple[float, ...]
+    package_horizon: tuple[float, ...]
+    curve: RiskCurve | None
+
+
+class _SpotVol:
+    """Where the spot-vol map puts spot VIX, the SPX vol scale and VXX at SPX levels S."""
+
+    def __init__(self, market: Market, model: ModelSettings, st: MarketState):
+        self.spx, self.vix, self.vix0 = float(st.spx), float(st.vix), market.vix
+        self.beta, self.vxx0, self.vxx_exp = model.beta, market.vxx or np.nan, model.vxx_exponent
+
+    def at(self, S: np.ndarray):
+        vix = self.vix * (S / self.spx) ** self.beta
+        ratio = vix / self.vix0
+        return ratio, vix - self.vix0, self.vxx0 * ratio ** self.vxx_exp
+
+    def kinks(self, legs: Legs, t: float) -> np.ndarray:
+        """SPX levels where an option expired by time t sits at its strike: an SPX option
+        at K, a VIX option where its moved future is K, a VXX option where VXX' is K."""
+        gone = (legs.settle <= t) & (legs.underlying != VIX_FUT)
+        if self.beta == 0:  # VIX does not move with SPX: only SPX options kink along it
+            gone &= legs.underlying == SPX
+        u, K = legs.underlying[gone], legs.strike[gone]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vix = np.where(u == VIX_OPT, self.vix0 + (K - legs.fut[gone]) / legs.fut_decay[gone],
+                           self.vix0 * (K / self.vxx0) ** (1 / self.vxx_exp))
+            S = np.where(u == SPX, K, self.spx * (vix / self.vix) ** (1 / (self.beta or 1.0)))
+        return S[np.isfinite(S)]
+
+
+class _Options:
+    """One class of options in a block, arrays (curves, n). Valued as calls, and puts by
+    parity (put = call - U e^-qT + K e^-rT), so the weighted sums factor out of the kernel.
+    An expired option gets a vanishing vol, which makes the formula its intrinsic value."""
+
+    def __init__(self, is_call, K, vol, T, weight, r: float, q: float, scaled: bool,
+                 fut=None, decay=None):
+        live = T > 0
+        T = np.where(live, T, 0.0)
+        # kept in the shapes the kernel broadcasts them to: (curves, n, 1) and (curves, 1, n)
+        self.vol_t = np.where(live, vol * np.sqrt(T), 1e-12)[:, :, None]
+        self.c = ((r - q) * T - np.log(K))[:, :, None]
+        w_dq, w_kdr = weight * np.exp(-q * T), weight * K * np.exp(-r * T)
+        self.w_dq, self.w_kdr = w_dq[:, None, :], w_kdr[:, None, :]
+        self.put_dq = np.where(is_call, 0.0, w_dq)[:, None, :]
+        self.put_dq_sum = self.put_dq.sum(axis=2)
+        self.put_kdr = np.where(is_call, 0.0, w_kdr).sum(axis=1)[:, None]
+        self.scaled = scaled  # vols follow VIX'/VIX (SPX options)
+        # VIX options: each on its own future, F = fut + dVIX x decay; else one level for all
+        self.fut = None if fut is None else np.broadcast_to(fut, T.shape)[:, :, None]
+        self.decay = None if decay is None else np.broadcast_to(decay, T.shape)[:, :, None]
+
+    def value(self, rows, U, ratio, dvix):
+        """Weighted value of curves `rows` with the underlying at U (m, p)."""
+        vt = self.vol_t[rows]
+        if self.scaled:
+            vt = vt * _mid(ratio)
+        if self.fut is None:
+            log_u = np.log(U)[:, None, :]
+        else:
+            U = self.fut[rows] + self.decay[rows] * _mid(dvix)
+            log_u = np.log(U)
+        d1 = (log_u + self.c[rows]) / vt + 0.5 * vt
+        n1, n2 = ndtr(d1), ndtr(d1 - vt)
+        out = self.put_kdr[rows] - (self.w_kdr[rows] @ n2)[:, 0]
+        if self.fut is None:
+            return out + U * ((self.w_dq[rows] @ n1)[:, 0] - self.put_dq_sum[rows])
+        return out + (self.w_dq[rows] @ (U * n1))[:, 0] - (self.put_dq[rows] @ U)[:, 0]
+
+
+def _mid(x):
+    """(m, p) per SPX level -> (m, 1, p) against the leg axis; a float stays a float."""
+    return x[:, None, :] if np.ndim(x) else x
+
+
+class _Block:
+    """Curves over the same legs (or the same leg classes in equal groups, one per
+    condor), each with its own valuation time, vol rule and entry: vols held per strike
+    at the live state, or moved with SPX through the spot-vol map; `hedged` 0 leaves
+    the non-SPX legs out of a curve (the condor book beside the package)."""
+
+    def __init__(self, legs: Legs, sl: slice, groups: int, st: MarketState, spot_vol: _SpotVol | None,
+                 times, moves, hedged, entry_spx, entry_other):
+        """legs[sl] in `groups` equal groups (all with the first group's leg classes), or
+        one group shared by every curve; the other arguments give one value per curve."""
+        def cols(x):
+            return x[sl].reshape(groups, -1)
+        times, moves, hedged = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (times, moves, hedged))
+        u = cols(legs.underlying)[0]
+        T = (cols(legs.settle) - times[:, None]) / YEAR
+        weight = cols(legs.units * legs.mult) * np.where(u == SPX, 1.0, hedged[:, None])
+        self.options = []
+        for code, q in ((SPX, st.dividend_yield), (VIX_OPT, st.rate), (VXX_OPT, 0.0)):
+            w = u == code
+            if w.any():
+                vix = code == VIX_OPT
+                self.options.append((code, _Options(
+                    cols(legs.is_call)[:, w], cols(legs.strike)[:, w], cols(legs.vol)[:, w], T[:, w],
+                    weight[:, w], st.rate, q, scaled=code == SPX, fut=cols(legs.fut)[:, w] if vix else None,
+                    decay=cols(legs.fut_decay)[:, w] if vix else None)))
+        fut = u == VIX_FUT  # linear: weight x (F + dVIX x decay)
+        fut_value = (weight[:, fut] * cols(legs.fut)[:, fut]).sum(axis=1)
+        self.fut_slope = (weight[:, fut] * cols(legs.fut_decay)[:, fut]).sum(axis=1)
+        n = len(T)
+        self.entry = np.broadcast_to(entry_spx, n), np.broadcast_to(entry_other - fut_value, n)
+        self.spot_vol, self.moves = spot_vol, np.broadcast_to(moves > 0, n)
+        self.held = (float(st.vol_scale), float(st.dvix), float(st.vxx))
+
+    def parts(self, rows: np.ndarray, S: np.ndarray):
+        """P&L of curves `rows` at SPX levels S (m, p), in dollars: (SPX legs, other legs)."""
+        moves = self.moves[rows]
+        if not moves.any():
+            ratio, dvix, vxx = self.held
+        else:
+            ratio, dvix, vxx = self.spot_vol.at(S)
+            if not moves.all():
+                ratio, dvix, vxx = (np.where(moves[:, None], x, h) for x, h in zip((ratio, dvix, vxx), self.held))
+        spx = -self.entry[0][rows][:, None]
+        other = self.fut_slope[rows][:, None] * dvix - self.entry[1][rows][:, None]
+        for code, options in self.options:
+            if code == SPX:
+                spx = spx + options.value(rows, S, ratio, dvix)
+            else:
+                other = other + options.value(rows, np.broadcast_to(vxx, S.shape), ratio, dvix)
+        return spx, other
+
+    def __call__(self, rows: np.ndarray, S: np.ndarray) -> np.ndarray:
+        spx, other = self.parts(rows, S)
+        return spx + other
+
+
+def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, horizon: float) -> Scan:
+    """Every break-even: each condor's and the condor book's at T+0, the package's at T+0
+    and at the horizon (POSIX seconds); and the package curves for the risk graph.
+    Two blocks: the condors, and the book with the package curves (shared legs)."""
+    nc = legs.n_condors
+    if not len(legs.units):
+        return Scan([], (), (), (), None)
+    condor_entry, hedge_entry = legs.entry[:nc].sum(), legs.entry[nc:].sum()
+    merged, spot_vol = merge_legs(legs), _SpotVol(market, model, st)
+    spx_grid = float(st.spx) * GRID_PACKAGE
+    kinks = spot_vol.kinks(merged, horizon)  # on the grid, so refinement sees smooth curves only
+    spx_grid = np.union1d(spx_grid, kinks[(kinks > spx_grid[0]) & (kinks < spx_grid[-1])])
+    blocks, grids = [], []
+    curves = [(st.t, 1, 1, spx_grid), (horizon, 1, 1, spx_grid)]
+    if nc:
+        cond = slice(0, 4 * nc)
+        K = legs.strike[cond].reshape(nc, 4)
+        T = (legs.settle[cond][::4] - st.t) / YEAR
+        sigma = legs.vol[cond].reshape(nc, 4)[:, 1:3].mean(axis=1) * st.vol_scale
+        lo, hi = _span(K, sigma, T, st.spx)
+        blocks.append(_Block(legs, cond, nc, st, None, st.t, 0, 0, legs.entry[:nc], 0.0))
+        grids.append(lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, GRID_CONDOR))
+        # the book: its condors at T+0, vols held
+        curves.insert(0, (st.t, 0, 0, np.linspace(lo.min(), hi.max(), GRID_BOOK)))
+    times, moves, hedged, grid = zip(*curves)
+    blocks.append(_Block(merged, slice(None), 1, st, spot_vol,
+                         times, moves, hedged, condor_entry, hedge_entry * np.array(hedged)))
+    grids.append(_padded(grid))
+    values = []
+    for block, grid in zip(blocks, grids):
+        spx, other = block.parts(np.arange(len(grid)), grid)
+        values.append(spx + other)
+    roots = _roots(blocks, grids, values)
+    n = len(spx_grid)
+    curve = RiskCurve(spx=spx_grid, t0=values[-1][-2, :n], horizon=values[-1][-1, :n],
+                      expiry=_condor_payoff(legs, spx_grid) + other[-1, :n])
+    return Scan(roots[:nc], roots[nc] if nc else (), roots[-2], roots[-1], curve)
+
+
+def _padded(rows) -> np.ndarray:
+    """Rows of unequal length as one array, nan after each row's end."""
+    out = np.full((len(rows), max(len(r) for r in rows)), np.nan)
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = r
+    return out
+
+
+def _span(K: np.ndarray, sigma: np.ndarray, T: np.ndarray, spx) -> tuple[np.ndarray, np.ndarray]:
+    """Scan range per condor: beyond both wings by five standard deviations (at least 10%)."""
+    s = np.maximum(sigma * np.sqrt(np.maximum(T, 0.0)), 0.02)
+    return np.minimum(K[:, 0], spx) * np.exp(-5 * s), np.maximum(K[:, 3], spx) * np.exp(5 * s)
+
+
+def _roots(blocks: list[_Block], grids: list[np.ndarray], values: list[np.ndarray]):
+    """One root search over every block's curves: grids of unequal width are padded
+    with nan, which never brackets a root."""
+    width = max(g.shape[1] for g in grids)
+
+    def pad(xs):
+        out = np.full((sum(len(x) for x in xs), width), np.nan)
+        for x, i in zip(xs, start):
+            out[i:i + len(x), :x.shape[1]] = x
+        return out
+    start = np.cumsum([0] + [len(g) for g in grids])
+
+    def f(rows, S):
+        out = np.full(S.shape, np.nan)
+        which = np.searchsorted(start, rows, side="right") - 1
+        for k, block in enumerate(blocks):
+            sel = which == k
+            if sel.any():
+                w = min(S.shape[1], grids[k].shape[1])
+                out[sel, :w] = block(rows[sel] - start[k], S[sel, :w])
+        return out
+    return smooth_roots(f, pad(grids), pad(values))
+
+
+def _condor_payoff(legs: Legs, spx: np.ndarray) -> np.ndarray:
+    """The condors' P&L along SPX, each at its own expiry."""
+    cond = slice(0, 4 * legs.n_condors)
+    sign = np.where(legs.is_call[cond], 1.0, -1.0)
+    return (np.maximum(sign * (spx[:, None] - legs.strike[cond]), 0.0)
+            * (legs.units * legs.mult)[cond]).sum(axis=1) - legs.entry[:legs.n_condors].sum()
