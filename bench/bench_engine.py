@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.books import demo, make_book, random_legs  # noqa: E402
-from core import alvh as alvh_module  # noqa: E402
+from core import engine as engine_module  # noqa: E402
 from core.engine import analyze  # noqa: E402
 from core.pricing import bsm  # noqa: E402
 
@@ -78,14 +78,14 @@ def bench_analyze() -> None:
     setup = time.perf_counter() - t
     print(f"\nFull analyze() recompute, median (books generated in {setup:.2f} s by bench/books.py)")
     print(f"  {'book':<34}{'full':>10}{'core only':>12}   target   t0 roots  legs")
-    real = alvh_module.run_alvh
+    real = engine_module.run_alvh
     for label, book, repeat, target in books:
         full = median_time(lambda: analyze(book, market), repeat) * 1e3
-        alvh_module.run_alvh = lambda *a, **k: None
+        engine_module.run_alvh = lambda *a, **k: None
         try:
             core = median_time(lambda: analyze(book, market), repeat) * 1e3
         finally:
-            alvh_module.run_alvh = real
+            engine_module.run_alvh = real
         a = analyze(book, market)
         roots = sum(len(c.breakevens_t0) for c in a.condors) + len(a.totals.breakevens_t0)
         nlegs = 4 * len(book.condors) + sum(len(h.legs) for h in book.hedges)

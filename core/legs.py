@@ -6,6 +6,7 @@ scenario through the spot-vol map; `leg_values` prices all legs at once.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date, datetime, time
@@ -22,6 +23,7 @@ SPX, VIX_OPT, VIX_FUT, VXX_OPT = 0, 1, 2, 3
 SPX_SETTLE = time(16, 0)  # SPX settles 16:00 New York
 VIX_SETTLE = time(9, 30)  # VIX legs settle 09:30 New York
 MULT = {SPX: 100.0, VIX_OPT: 100.0, VIX_FUT: 1000.0, VXX_OPT: 100.0}
+_MULT = np.array([MULT[k] for k in (SPX, VIX_OPT, VIX_FUT, VXX_OPT)])
 _KIND = {"vix_call": (VIX_OPT, True), "vix_put": (VIX_OPT, False), "vix_future": (VIX_FUT, False),
          "vxx_call": (VXX_OPT, True), "vxx_put": (VXX_OPT, False)}
 
@@ -187,22 +189,23 @@ def build_legs(book: Book, market: Market) -> Legs:
     notes: list[str] = []
     futures = _FutureCurve(market, notes)
     vols = _Vols(book, market, notes)
-    n = len(rows)
-    arr = {k: np.empty(n) for k in ("strike", "settle", "units", "mult", "vol", "fut", "decay")}
-    und = np.empty(n, dtype=int)
-    is_call = np.empty(n, dtype=bool)
-    owner = np.empty(n, dtype=int)
-    for i, (u, call, strike, expiry, units, own, where) in enumerate(rows):
-        und[i], is_call[i], owner[i] = u, call, own
-        arr["strike"][i], arr["units"][i], arr["mult"][i] = strike, units, MULT[u]
-        arr["settle"][i] = settle_time(expiry, u)
-        T = (arr["settle"][i] - as_of) / YEAR
-        arr["fut"][i] = futures.at(expiry, book, where) if u in (VIX_OPT, VIX_FUT) else np.nan
-        arr["decay"][i] = np.exp(-book.model.kappa * T) if u in (VIX_OPT, VIX_FUT) else 0.0
-        arr["vol"][i] = vols.vol(u, call, strike, expiry, T, arr["fut"][i], where) if u != VIX_FUT else 0.0
-    return Legs(und, is_call, arr["strike"], arr["settle"], arr["units"], arr["mult"], owner,
-                arr["vol"], arr["fut"], arr["decay"], np.array(entry), len(book.condors),
-                tuple(dict.fromkeys(notes)))
+    kappa = book.model.kappa
+    cols: dict[str, list] = {k: [] for k in ("settle", "vol", "fut", "decay")}
+    for u, call, strike, expiry, _, _, where in rows:
+        settle = settle_time(expiry, u)
+        T = (settle - as_of) / YEAR
+        vix = u in (VIX_OPT, VIX_FUT)
+        fut = futures.at(expiry, book, where) if vix else math.nan
+        cols["settle"].append(settle)
+        cols["fut"].append(fut)
+        cols["decay"].append(math.exp(-kappa * T) if vix else 0.0)
+        cols["vol"].append(vols.vol(u, call, strike, expiry, T, fut, where) if u != VIX_FUT else 0.0)
+    und, call, strike, _, units, owner, _ = zip(*rows) if rows else ((),) * 7
+    und = np.array(und, dtype=int)
+    return Legs(und, np.array(call, dtype=bool), np.array(strike, dtype=float), np.array(cols["settle"]),
+                np.array(units, dtype=float), _MULT[und] if len(und) else np.zeros(0),
+                np.array(owner, dtype=int), np.array(cols["vol"]), np.array(cols["fut"]),
+                np.array(cols["decay"]), np.array(entry), len(book.condors), tuple(dict.fromkeys(notes)))
 
 
 def _err(book: Book, where, message: str) -> InputError:
@@ -246,20 +249,22 @@ class _Vols:
     def __init__(self, book: Book, market: Market, notes: list[str]):
         self.book, self.market, self.notes = book, market, notes
         self.marks = {(m.kind, m.expiry, m.strike): m.price for m in market.marks}
+        self.overrides = {label: dict(v.overrides) for label, v in
+                          (("spx_vol", market.spx_vol), ("vix_vol", market.vix_vol), ("vxx_vol", market.vxx_vol)) if v}
 
     def vol(self, u: int, is_call: bool, strike: float, expiry: date, T: float, fut: float, where) -> float:
         m = self.market
         name = {SPX: "spx", VIX_OPT: "vix", VXX_OPT: "vxx"}[u]
         mark = self.marks.get((f"{name}_{'call' if is_call else 'put'}", expiry, strike))
         if u == SPX:
-            fwd, surface, label = m.spx * np.exp((m.rate - m.dividend_yield) * T), m.spx_vol, "spx_vol"
+            fwd, surface, label = m.spx * math.exp((m.rate - m.dividend_yield) * T), m.spx_vol, "spx_vol"
         elif u == VIX_OPT:
             fwd, surface, label = fut, m.vix_vol, "vix_vol"
         else:
             if m.vxx is None:
                 raise _err(self.book, (where[0], where[1].replace("expiry", "kind")),
                            f"a VXX leg needs vxx in {m.source or 'the market file'}")
-            fwd, surface, label = m.vxx * np.exp(m.rate * T), m.vxx_vol, "vxx_vol"
+            fwd, surface, label = m.vxx * math.exp(m.rate * T), m.vxx_vol, "vxx_vol"
             if surface is None and m.vix_vol is not None:
                 surface = VolSurface(m.vix_vol.atm * self.book.model.vxx_exponent, m.vix_vol.skew)
                 self.notes.append(f"VXX vol = VIX vol x {self.book.model.vxx_exponent:g} (no [vxx_vol])")
@@ -268,9 +273,9 @@ class _Vols:
         if surface is None:
             raise InputError(f"needed to price a {name.upper()} option; add [{label}] atm",
                              file=m.source, field=f"{label}.atm")
-        vol = dict(surface.overrides).get(strike)
+        vol = self.overrides.get(label, {}).get(strike)
         if vol is None:
-            vol = surface.atm + surface.skew * np.log(strike / fwd)
+            vol = surface.atm + surface.skew * math.log(strike / fwd)
         if not vol > 0:
             raise InputError(f"gives a vol of {vol:.4f} at strike {strike:g}: lower the skew"
                              " or add an override", file=m.source, field=f"{label}.skew")
