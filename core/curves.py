@@ -19,10 +19,10 @@ from core.model import Market, ModelSettings
 from core.results import RiskCurve
 
 GRID_CONDOR = 32  # scan points per condor; root pairs between samples come from extremum refinement
-GRID_BOOK = 64
+GRID_BOOK = 48
 # Package scan, as multiples of spot: sparse in the far-down tail, where only the
 # smooth VIX-hedge payoff lives, dense where the condors are.
-GRID_PACKAGE = np.concatenate([np.linspace(0.5, 0.8, 13)[:-1], np.linspace(0.8, 1.3, 51)])
+GRID_PACKAGE = np.concatenate([np.linspace(0.5, 0.8, 10)[:-1], np.linspace(0.8, 1.3, 39)])
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,7 @@ def build_legs(book: Book, market: Market) -> Legs:
     futures = _FutureCurve(market, notes)
     vols = _Vols(book, market, notes)
     kappa = book.model.kappa
+    plain_spx = vols.plain_spx()  # then SPX vols come from the surface in one array step
     cols: dict[str, list] = {k: [] for k in ("settle", "vol", "fut", "decay")}
     for u, call, strike, expiry, _, _, where in rows:
         settle = settle_time(expiry, u)
@@ -199,12 +200,19 @@ def build_legs(book: Book, market: Market) -> Legs:
         cols["settle"].append(settle)
         cols["fut"].append(fut)
         cols["decay"].append(math.exp(-kappa * T) if vix else 0.0)
-        cols["vol"].append(vols.vol(u, call, strike, expiry, T, fut, where) if u != VIX_FUT else 0.0)
+        plain = u == VIX_FUT or (u == SPX and plain_spx)
+        cols["vol"].append(0.0 if plain else vols.vol(u, call, strike, expiry, T, fut, where))
     und, call, strike, _, units, owner, _ = zip(*rows) if rows else ((),) * 7
-    und = np.array(und, dtype=int)
-    return Legs(und, np.array(call, dtype=bool), np.array(strike, dtype=float), np.array(cols["settle"]),
+    und, strike, settle = np.array(und, dtype=int), np.array(strike, dtype=float), np.array(cols["settle"])
+    vol = np.array(cols["vol"])
+    if plain_spx and (und == SPX).any():
+        i = np.nonzero(und == SPX)[0]
+        vol[i] = vols.spx_surface(strike[i], (settle[i] - as_of) / YEAR)
+        for k in i[~(vol[i] > 0)][:1]:  # the first bad leg raises, with its file and line
+            vols.vol(SPX, call[k], strike[k], rows[k][3], (settle[k] - as_of) / YEAR, math.nan, rows[k][6])
+    return Legs(und, np.array(call, dtype=bool), strike, settle,
                 np.array(units, dtype=float), _MULT[und] if len(und) else np.zeros(0),
-                np.array(owner, dtype=int), np.array(cols["vol"]), np.array(cols["fut"]),
+                np.array(owner, dtype=int), vol, np.array(cols["fut"]),
                 np.array(cols["decay"]), np.array(entry), len(book.condors), tuple(dict.fromkeys(notes)))
 
 
@@ -251,6 +259,18 @@ class _Vols:
         self.marks = {(m.kind, m.expiry, m.strike): m.price for m in market.marks}
         self.overrides = {label: dict(v.overrides) for label, v in
                           (("spx_vol", market.spx_vol), ("vix_vol", market.vix_vol), ("vxx_vol", market.vxx_vol)) if v}
+
+    def plain_spx(self) -> bool:
+        """True when no SPX mark or strike override exists: the surface alone decides."""
+        surface = self.market.spx_vol
+        return surface is not None and not surface.overrides and \
+            not any(m.kind.startswith("spx_") for m in self.market.marks)
+
+    def spx_surface(self, strike: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """SPX vols off the surface for many legs: atm + skew x ln(K / forward)."""
+        m = self.market
+        fwd = m.spx * np.exp((m.rate - m.dividend_yield) * T)
+        return m.spx_vol.atm + m.spx_vol.skew * np.log(strike / fwd)
 
     def vol(self, u: int, is_call: bool, strike: float, expiry: date, T: float, fut: float, where) -> float:
         m = self.market

@@ -508,6 +508,14 @@ def test_a_mark_below_intrinsic_is_an_input_error():
         analyze(book([c2]), bad)
 
 
+def test_a_skew_that_drives_a_vol_below_zero_names_the_strike_and_the_field():
+    """0.155 - 1.5 ln(8400/F) < 0 for the far call wing; the near strikes price fine."""
+    c = condor(quantity=1, strikes=(6500, 6600, 7100, 8400), credit=10.0)
+    with pytest.raises(InputError, match="strike 8400") as err:
+        analyze(book([c]), market(spx_vol=VolSurface(0.155, -1.5), source="m.toml"))
+    assert err.value.field == "spx_vol.skew" and err.value.file == "m.toml"
+
+
 # ---- what-if ------------------------------------------------------------------------------
 
 def test_days_forward_reprices_with_less_time_and_vols_held():
