@@ -65,14 +65,13 @@ def _stress(book, market, whatif, legs, scale, onehot, value_now) -> tuple[Stres
     change = (leg_prices(legs, st) * scale) @ onehot - value_now
     nc = legs.n_condors
     layer_of = np.array([h.layer for h in book.hedges], dtype=int)
-    out = []
-    for i, x in enumerate(s):
-        hedge = change[i, nc:]
-        by_layer = tuple(float(hedge[layer_of == k].sum()) for k in (1, 2, 3))
-        out.append(StressResult(x.name, x.spx_move, x.days, float(np.atleast_1d(st.vix)[i]),
-                                float(change[i, :nc].sum()), float(hedge.sum()), by_layer,
-                                float(change[i].sum())))
-    return tuple(out), change
+    by_layer = change[:, nc:] @ (layer_of[:, None] == np.arange(1, 4)).astype(float)
+    sums = np.stack([change[:, :nc].sum(axis=1), change[:, nc:].sum(axis=1), change.sum(axis=1)], axis=1)
+    vix = np.atleast_1d(st.vix).tolist()
+    out = tuple(StressResult(x.name, x.spx_move, x.days, vix[i], book_pnl, hedge_pnl, tuple(layers), total)
+                for i, (x, (book_pnl, hedge_pnl, total), layers)
+                in enumerate(zip(s, sums.tolist(), by_layer.tolist())))
+    return out, change
 
 
 def _ny_date(t: float) -> date:

@@ -79,8 +79,8 @@ class _Options:
         self.put_kdr = np.where(is_call, 0.0, w_kdr).sum(axis=1)[:, None]
         self.scaled = scaled  # vols follow VIX'/VIX (SPX options)
         # VIX options: each on its own future, F = fut + dVIX x decay; else one level for all
-        self.fut = None if fut is None else np.broadcast_to(fut, T.shape)[:, :, None]
-        self.decay = None if decay is None else np.broadcast_to(decay, T.shape)[:, :, None]
+        self.fut = None if fut is None else (fut + 0 * T)[:, :, None]  # to (curves, n)
+        self.decay = None if decay is None else (decay + 0 * T)[:, :, None]
 
     def value(self, rows, U, ratio, dvix):
         """Weighted value of curves `rows` with the underlying at U (m, p)."""
@@ -134,8 +134,8 @@ class _Block:
         fut_value = (weight[:, fut] * cols(legs.fut)[:, fut]).sum(axis=1)
         self.fut_slope = (weight[:, fut] * cols(legs.fut_decay)[:, fut]).sum(axis=1)
         n = len(T)
-        self.entry = np.broadcast_to(entry_spx, n), np.broadcast_to(entry_other - fut_value, n)
-        self.spot_vol, self.moves = spot_vol, np.broadcast_to(moves > 0, n)
+        self.entry = entry_spx + np.zeros(n), entry_other - fut_value + np.zeros(n)
+        self.spot_vol, self.moves = spot_vol, (moves + np.zeros(n)) > 0
         self.held = (float(st.vol_scale), float(st.dvix), float(st.vxx))
 
     def parts(self, rows: np.ndarray, S: np.ndarray):
@@ -153,7 +153,7 @@ class _Block:
             if code == SPX:
                 spx = spx + options.value(rows, S, ratio, dvix)
             else:
-                other = other + options.value(rows, np.broadcast_to(vxx, S.shape), ratio, dvix)
+                other = other + options.value(rows, vxx + 0 * S, ratio, dvix)
         return spx, other
 
     def __call__(self, rows: np.ndarray, S: np.ndarray) -> np.ndarray:

@@ -69,7 +69,7 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
         greeks=GreekSet(float(np.sum((scale * g.delta)[is_spx])), float(np.sum((scale * g.gamma)[is_spx])),
                         float(theta.sum()), float(vega.sum())),
         beta_weighted_delta=float(beta_delta.sum()),
-        breakevens_expiry=_book_expiry_roots(book),
+        breakevens_expiry=_book_expiry_roots(legs),
         breakevens_t0=curves.book_t0)
     at = Valuation(time=datetime.fromtimestamp(st.t, NEW_YORK), spx=float(st.spx), vix=float(st.vix),
                    vxx=float(st.vxx) if market.vxx else None, vol_scale=float(st.vol_scale))
@@ -131,18 +131,16 @@ def _condor_results(book, legs, st, t0, value, pnl, delta, gamma, theta, vega):
         for x, dte, v, p, d, g, th, ve, pct, dsd, p_side, be_x, be_0 in rows]
 
 
-def _book_expiry_roots(book: Book) -> tuple[float, ...]:
-    if not book.condors:
+def _book_expiry_roots(legs: Legs) -> tuple[float, ...]:
+    """The condor book's P&L at expiry is piecewise linear with kinks at the strikes."""
+    nc = legs.n_condors
+    if not nc:
         return ()
-    K = np.array([[c.long_put, c.short_put, c.short_call, c.long_call] for c in book.condors])
-    q = np.array([c.quantity for c in book.condors], dtype=float)
-    credit = np.array([c.credit for c in book.condors])
+    K, scale = legs.strike[:4 * nc], (legs.units * legs.mult)[:4 * nc]
     kinks = np.unique(K)
-    x = kinks[:, None]
-    payoff = (np.maximum(K[:, 0] - x, 0) - np.maximum(K[:, 1] - x, 0)
-              - np.maximum(x - K[:, 2], 0) + np.maximum(x - K[:, 3], 0))
-    values = np.sum((credit + payoff) * q * 100, axis=1)
-    return piecewise_roots(kinks, values)
+    sign = np.where(legs.is_call[:4 * nc], 1.0, -1.0)
+    payoff = np.maximum(sign * (kinks[:, None] - K), 0.0) @ scale
+    return piecewise_roots(kinks, payoff - legs.entry[:nc].sum())
 
 
 def _assumptions(book: Book, market: Market, legs: Legs) -> tuple[str, ...]:

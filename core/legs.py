@@ -140,11 +140,12 @@ def leg_prices(legs: Legs, st: MarketState, spx=None) -> np.ndarray:
     return _assemble(legs, st, spx, price_only=True)[0]
 
 
-def merge_legs(legs: Legs, sl: slice = slice(None)) -> Legs:
-    """One leg per distinct option (or future) in `sl`, its units summed across positions,
-    as a single position: curves of a whole book then price each option once."""
-    keys = (np.nan_to_num(legs.fut[sl]), legs.vol[sl], legs.settle[sl],
-            np.nan_to_num(legs.strike[sl]), legs.is_call[sl], legs.underlying[sl])
+def merge_legs(legs: Legs) -> Legs:
+    """One leg per distinct option (or future), its units summed across positions, as a
+    single position, sorted by class: a whole book's curves then price each option once.
+    Class, side, strike and settlement identify an option: its vol and future follow."""
+    strike = np.where(np.isnan(legs.strike), 0.0, legs.strike)
+    keys = (strike, legs.settle, legs.is_call, legs.underlying)
     order = np.lexsort(keys)  # np.unique(axis=0) does the same, ten times slower
     differs = np.zeros(len(order), dtype=bool)
     differs[:1] = True  # the first leg starts a group (when there is one)
@@ -152,68 +153,75 @@ def merge_legs(legs: Legs, sl: slice = slice(None)) -> Legs:
         ks = k[order]
         differs[1:] |= ks[1:] != ks[:-1]
     group = np.cumsum(differs) - 1
-    units = np.bincount(group, weights=(legs.units * legs.mult)[sl][order], minlength=int(differs.sum()))
-    pick = np.arange(len(legs.units))[sl][order[differs]]
+    units = np.bincount(group, weights=(legs.units * legs.mult)[order], minlength=int(differs.sum()))
+    pick = order[differs]
     return Legs(legs.underlying[pick], legs.is_call[pick], legs.strike[pick], legs.settle[pick],
                 units, np.ones(len(pick)), np.zeros(len(pick), dtype=int), legs.vol[pick],
-                legs.fut[pick], legs.fut_decay[pick],
-                np.array([legs.entry[np.unique(legs.owner[sl])].sum()]), 0, legs.notes)
+                legs.fut[pick], legs.fut_decay[pick], np.array([legs.entry.sum()]), 0, legs.notes)
 
 
 def build_legs(book: Book, market: Market) -> Legs:
-    rows: list[tuple] = []  # (underlying, is_call, strike, expiry, units, owner, where)
-    entry: list[float] = []
+    notes: list[str] = []
+    vols = _Vols(book, market, notes)
+    parts = [_condor_columns(book, market, vols), _hedge_columns(book, market, _FutureCurve(market, notes), vols)]
+    col = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    und = col["underlying"].astype(int)
+    return Legs(und, col["is_call"].astype(bool), col["strike"], col["settle"], col["units"], _MULT[und],
+                col["owner"].astype(int), col["vol"], col["fut"], col["decay"], col["entry"],
+                len(book.condors), tuple(dict.fromkeys(notes)))
+
+
+_CONDOR_SIGNS = np.array([1.0, -1.0, -1.0, 1.0])  # long put, short put, short call, long call
+
+
+def _condor_columns(book: Book, market: Market, vols: "_Vols") -> dict[str, np.ndarray]:
+    """Every condor's four SPX legs, as arrays (one step for the whole book)."""
+    c, nc = book.condors, len(book.condors)
     as_of = market.as_of.timestamp()
-    for i, c in enumerate(book.condors):
-        where = (c.line, f"condor {c.id}: expiry")
-        if settle_time(c.expiry, SPX) <= as_of:
-            raise _err(book, where, f"expiry {c.expiry} is not after as_of {market.as_of:%Y-%m-%d %H:%M}")
-        q = c.quantity
-        for strike, is_call, sign in ((c.long_put, False, 1), (c.short_put, False, -1),
-                                      (c.short_call, True, -1), (c.long_call, True, 1)):
-            rows.append((SPX, is_call, strike, c.expiry, sign * q, i, where))
-        entry.append(-c.credit * q * MULT[SPX])
+    settle = np.array([settle_time(x.expiry, SPX) for x in c], dtype=float)
+    for i in np.nonzero(settle <= as_of)[0][:1]:
+        raise _err(book, (c[i].line, f"condor {c[i].id}: expiry"),
+                   f"expiry {c[i].expiry} is not after as_of {market.as_of:%Y-%m-%d %H:%M}")
+    strike = np.array([(x.long_put, x.short_put, x.short_call, x.long_call) for x in c], dtype=float).reshape(-1)
+    q = np.array([x.quantity for x in c], dtype=float)
+    settle, is_call = np.repeat(settle, 4), np.tile([False, False, True, True], nc)
+    T = (settle - as_of) / YEAR
+    vol = vols.spx_surface(strike, T) if vols.plain_spx() else np.full(4 * nc, np.nan)
+    for i in np.nonzero(~(vol > 0))[0]:  # marks and overrides; a bad surface vol raises here
+        x = c[i // 4]
+        vol[i] = vols.vol(SPX, bool(is_call[i]), float(strike[i]), x.expiry, float(T[i]), math.nan,
+                          (x.line, f"condor {x.id}: expiry"))
+    return dict(underlying=np.full(4 * nc, SPX), is_call=is_call, strike=strike, settle=settle,
+                units=(q[:, None] * _CONDOR_SIGNS).reshape(-1), owner=np.repeat(np.arange(nc), 4), vol=vol,
+                fut=np.full(4 * nc, np.nan), decay=np.zeros(4 * nc),
+                entry=-np.array([x.credit for x in c], dtype=float) * q * MULT[SPX])
+
+
+def _hedge_columns(book: Book, market: Market, futures: "_FutureCurve", vols: "_Vols") -> dict[str, np.ndarray]:
+    rows = []
+    entry = []
+    as_of = market.as_of.timestamp()
     for j, h in enumerate(book.hedges):
-        owner = len(book.condors) + j
         value = 0.0
         for k, leg in enumerate(h.legs):
             u, is_call = _KIND[leg.kind]
             where = (h.line, f"hedge {h.id} leg {k + 1}: expiry")
-            if settle_time(leg.expiry, u) <= as_of:
+            settle = settle_time(leg.expiry, u)
+            if settle <= as_of:
                 raise _err(book, where, f"expiry {leg.expiry} is not after as_of {market.as_of:%Y-%m-%d %H:%M}")
+            T = (settle - as_of) / YEAR
+            strike = math.nan if leg.strike is None else leg.strike
+            vix = u != VXX_OPT  # a VIX option or future: priced on its VIX future
+            fut = futures.at(leg.expiry, book, where) if vix else math.nan
+            vol = 0.0 if u == VIX_FUT else vols.vol(u, is_call, strike, leg.expiry, T, fut, where)
+            decay = math.exp(-book.model.kappa * T) if vix else 0.0
             units = h.quantity * leg.ratio
-            rows.append((u, is_call, np.nan if leg.strike is None else leg.strike, leg.expiry, units, owner, where))
+            rows.append((u, is_call, strike, settle, units, len(book.condors) + j, vol, fut, decay))
             value += units * MULT[u] * leg.price
         entry.append(value)
-
-    notes: list[str] = []
-    futures = _FutureCurve(market, notes)
-    vols = _Vols(book, market, notes)
-    kappa = book.model.kappa
-    plain_spx = vols.plain_spx()  # then SPX vols come from the surface in one array step
-    cols: dict[str, list] = {k: [] for k in ("settle", "vol", "fut", "decay")}
-    for u, call, strike, expiry, _, _, where in rows:
-        settle = settle_time(expiry, u)
-        T = (settle - as_of) / YEAR
-        vix = u in (VIX_OPT, VIX_FUT)
-        fut = futures.at(expiry, book, where) if vix else math.nan
-        cols["settle"].append(settle)
-        cols["fut"].append(fut)
-        cols["decay"].append(math.exp(-kappa * T) if vix else 0.0)
-        plain = u == VIX_FUT or (u == SPX and plain_spx)
-        cols["vol"].append(0.0 if plain else vols.vol(u, call, strike, expiry, T, fut, where))
-    und, call, strike, _, units, owner, _ = zip(*rows) if rows else ((),) * 7
-    und, strike, settle = np.array(und, dtype=int), np.array(strike, dtype=float), np.array(cols["settle"])
-    vol = np.array(cols["vol"])
-    if plain_spx and (und == SPX).any():
-        i = np.nonzero(und == SPX)[0]
-        vol[i] = vols.spx_surface(strike[i], (settle[i] - as_of) / YEAR)
-        for k in i[~(vol[i] > 0)][:1]:  # the first bad leg raises, with its file and line
-            vols.vol(SPX, call[k], strike[k], rows[k][3], (settle[k] - as_of) / YEAR, math.nan, rows[k][6])
-    return Legs(und, np.array(call, dtype=bool), strike, settle,
-                np.array(units, dtype=float), _MULT[und] if len(und) else np.zeros(0),
-                np.array(owner, dtype=int), vol, np.array(cols["fut"]),
-                np.array(cols["decay"]), np.array(entry), len(book.condors), tuple(dict.fromkeys(notes)))
+    names = ("underlying", "is_call", "strike", "settle", "units", "owner", "vol", "fut", "decay")
+    cols = zip(*rows) if rows else ((),) * len(names)
+    return dict(zip(names, (np.array(x, dtype=float) for x in cols)), entry=np.array(entry, dtype=float))
 
 
 def _err(book: Book, where, message: str) -> InputError:

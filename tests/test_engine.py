@@ -389,6 +389,15 @@ def test_vxx_call_is_bsm_on_vxx_with_scaled_vix_vol():
     assert any("VXX vol" in n for n in a.assumptions)
 
 
+def test_a_vxx_call_beyond_the_vix_futures_curve_still_prices():
+    """VXX options price on VXX itself: no VIX future is needed at their expiry."""
+    m = market(vxx_vol=None)
+    h = Hedge("VXX", 3, 5, (HedgeLeg("vxx_call", date(2028, 1, 21), 50.0, 1.0, 2.0),))
+    T = spx_years(m, date(2028, 1, 21))
+    vol = 0.85 * 0.5 + 0.5 * math.log(50 / (42.0 * math.exp(0.04 * T)))
+    assert analyze(book(hedges=[h]), m).hedges[0].mark == pytest.approx(v_bsm("c", 42.0, 50.0, T, 0.04, vol, 0.0))
+
+
 # ---- time to expiry ---------------------------------------------------------------------
 
 def test_time_to_expiry_by_hand_and_across_dst():
