@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.breakevens import piecewise_roots, smooth_roots
+from core.breakevens import TOLERANCE, piecewise_roots, smooth_roots
 from core.engine import analyze
 from core.legs import build_legs, leg_prices, market_state
 from core.marketfile import NEW_YORK
@@ -20,7 +20,8 @@ _, MARKET = demo()
 
 @pytest.mark.parametrize("seed", range(12))
 def test_condor_t0_roots_match_a_dense_scan(seed):
-    """Credits near the mark make narrow profit windows: the case a coarse scan misses."""
+    """Credits near the mark make narrow profit windows: the case a coarse scan misses.
+    Every root is also a root: |P&L| there is below the solver's $0.001 tolerance."""
     rng = np.random.default_rng(seed)
     book, _ = demo()
     book = replace(book, condors=random_condors(20, MARKET, seed), hedges=())
@@ -36,6 +37,8 @@ def test_condor_t0_roots_match_a_dense_scan(seed):
         assert len(r.breakevens_t0) == len(cells), r.condor
         for cell, root in zip(cells, r.breakevens_t0):
             assert dense[cell] <= root <= dense[cell + 1]
+        at = leg_prices(legs, st, spx=np.array(r.breakevens_t0)[:, None]) * legs.units * legs.mult
+        assert np.all(np.abs(at[:, 4 * i:4 * i + 4].sum(axis=1) - legs.entry[i]) < TOLERANCE)
 
 
 def assert_roots_match(roots, dense, pnl, label):
@@ -63,6 +66,8 @@ def test_book_and_package_roots_match_a_dense_scan(seed):
     book_pnl = leg_prices(legs, st, spx=dense[:, None])[:, :nc] @ scale[:nc] - legs.entry[:len(book.condors)].sum()
     inside = (dense > 4000) & (dense < 9000)  # the book scan spans the condors' ranges only
     assert_roots_match(a.totals.breakevens_t0, dense[inside], book_pnl[inside], "book")
+    at = leg_prices(legs, st, spx=np.array(a.totals.breakevens_t0)[:, None])[:, :nc] @ scale[:nc]
+    assert np.all(np.abs(at - legs.entry[:len(book.condors)].sum()) < TOLERANCE)
     grid = a.alvh.curve.spx
     dense = np.linspace(grid[0], grid[-1], 6000)
     horizon = datetime.combine(date.fromisoformat(a.alvh.horizon), time(16), NEW_YORK)
@@ -70,6 +75,8 @@ def test_book_and_package_roots_match_a_dense_scan(seed):
                         ((horizon.timestamp() - MARKET.as_of.timestamp()) / 86400, a.alvh.breakevens_horizon)):
         st = market_state(MARKET, book.model, spx_move=dense / MARKET.spx - 1, days=days)
         assert_roots_match(roots, dense, leg_prices(legs, st) @ scale - legs.entry.sum(), f"package +{days:.1f}d")
+        st = market_state(MARKET, book.model, spx_move=np.array(roots) / MARKET.spx - 1, days=days)
+        assert np.all(np.abs(leg_prices(legs, st) @ scale - legs.entry.sum()) < TOLERANCE)
 
 
 def test_two_roots_between_samples_are_found():
