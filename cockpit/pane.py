@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.console import Group
+from rich.measure import Measurement
 from rich.segment import Segment
 from rich.text import Text
 from textual.containers import ScrollableContainer
@@ -152,6 +153,11 @@ class Lines(list):
 
     def __rich_console__(self, console, options):
         yield from self
+
+    def __rich_measure__(self, console, options):
+        # as wide as the widest line: a `width: auto` box (the stress list) takes no more
+        width = max((t.cell_len for t in self), default=0)
+        return Measurement(width, width)
 
 
 def grid(cols: list[tuple[str, str]], rows: list[tuple[list, str | None]], title: str | None = None) -> Lines:
