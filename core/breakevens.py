@@ -38,7 +38,6 @@ def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None
     smooth between its samples: a kink (an option at expiry) belongs on the grid."""
     k = grids.shape[0]
     values = f(np.arange(k), grids) if values is None else values
-    exact = values[:, :-1] == 0
     crossing = values[:, :-1] * values[:, 1:] < 0
     rows, cols = np.nonzero(crossing)
     a, b = grids[rows, cols], grids[rows, cols + 1]
@@ -46,28 +45,42 @@ def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None
     hidden = _hidden_pairs(f, grids, values)
     rows = np.concatenate([rows, hidden[0]])
     a, b, fa, fb = (np.concatenate([x, y]) for x, y in zip((a, b, fa, fb), hidden[1:]))
-    x0 = (a * fb - b * fa) / (fb - fa)  # the chord's root
     smooth = np.arange(len(rows)) < len(cols)  # a hidden pair's bracket spans a sample
-    x = _refine(f, rows, a, b, fa, fb, x0, smooth)
+    x = _refine(f, rows, a, b, fa, fb, (a * fb - b * fa) / (fb - fa), smooth)  # from the chord's root
     out: list[list[float]] = [[] for _ in range(k)]
     for r, root in zip(rows, x):
         out[r].append(float(root))
-    for r, c in zip(*np.nonzero(exact)):
+    for r, c in zip(*np.nonzero(_zero_samples(values))):
         out[r].append(float(grids[r, c]))
-    last = np.nonzero(values[:, -1] == 0)[0]
-    for r in last:
-        out[r].append(float(grids[r, -1]))
     return [tuple(sorted(set(o))) for o in out]
+
+
+def _zero_samples(values: np.ndarray) -> np.ndarray:
+    """Samples where a curve is exactly zero and starts or stops being so. A curve that
+    is zero over a stretch is a break-even at the stretch's ends, not at every sample in
+    it; and a stretch running to the scan's edge has no break-even there."""
+    zero = values == 0
+    if not zero.any():
+        return zero
+    before = np.pad(zero, ((0, 0), (1, 0)))[:, :-1]
+    after = np.pad(zero, ((0, 0), (0, 1)))[:, 1:]
+    edge = np.zeros_like(zero)
+    edge[:, 0] = True
+    last = np.isfinite(values).sum(axis=1) - 1
+    edge[np.arange(len(values)), np.maximum(last, 0)] = True
+    alone = zero & ~before & ~after
+    return alone | (zero & (before ^ after) & ~edge)
 
 
 def _hidden_pairs(f: Curves, grids, values, steps: int = 4):
     """Two roots can hide between samples of one sign only around a local extremum:
     refine each sampled extremum by successive parabolic steps, and where it crosses
     zero return brackets on both sides of it: (rows, a, b, fa, fb)."""
-    d = np.diff(values, axis=1)
-    # a smooth extremum lies within |second difference| / 8 of its best sample: only
-    # those within four times that of zero can cross between samples
-    near = np.abs(values[:, 1:-1]) < 0.5 * np.abs(d[:, 1:] - d[:, :-1])
+    d, h = np.diff(values, axis=1), np.diff(grids, axis=1)
+    # a smooth extremum lies within |f''| step^2 / 8 of its best sample: only those within
+    # four times that of zero can cross between samples (f'' from slopes: steps may differ)
+    curvature = 2 * (d[:, 1:] / h[:, 1:] - d[:, :-1] / h[:, :-1]) / (h[:, 1:] + h[:, :-1])
+    near = np.abs(values[:, 1:-1]) < 0.5 * np.abs(curvature) * np.maximum(h[:, 1:], h[:, :-1]) ** 2
     # and only a maximum below zero or a minimum above it can reach zero
     toward = (d[:, :-1] > 0) == (values[:, 1:-1] < 0)
     turn = (d[:, :-1] * d[:, 1:] < 0) & (values[:, 1:-1] != 0) & near & toward
@@ -110,20 +123,21 @@ def _refine(f: Curves, rows, a, b, fa, fb, x, smooth, iterations: int = 100):
     """Roots inside brackets [a, b] from first guesses x. Each round prices x and a point
     either side in one call and steps to the root of the local quadratic (Newton when it
     has none); a step that would leave the bracket, or fails to halve the one before,
-    is a bisection instead (as rtsafe). A root counts once |f| < TOLERANCE there, or
-    once the step lands inside a stencil lying in a `smooth` bracket: the quadratic
-    through three points h apart is then off by about f'(3) h^3, far less."""
+    is a bisection instead (as rtsafe). A root counts once |f| < TOLERANCE there, or,
+    inside a `smooth` bracket, once that step's error bound is ten times below it:
+    f(3) (from this round's f(2) and the last one's) x (step^3 + h^2 step) / 6."""
+    lo, hi = a.copy(), b.copy()  # the scan's bracket: no kink inside when smooth
     step = b - a
+    last_x, last_d2 = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     active = np.ones(len(rows), dtype=bool)
     for _ in range(iterations):
         i = np.nonzero(active)[0]
         if not len(i):
             break
         xi = x[i]
-        h = 2e-5 * np.maximum(1.0, np.abs(xi))  # 0.14 points at SPX 6850
+        h = 1e-5 * np.maximum(1.0, np.abs(xi))  # 0.07 points at SPX 6850
         v = f(rows[i], np.stack([xi - h, xi, xi + h], axis=1))
         fx, d1, d2 = v[:, 1], (v[:, 2] - v[:, 0]) / (2 * h), (v[:, 2] - 2 * v[:, 1] + v[:, 0]) / (h * h)
-        inside = smooth[i] & (xi - h > a[i]) & (xi + h < b[i])
         done = (np.abs(fx) < TOLERANCE) | (b[i] - a[i] < 1e-10 * np.maximum(1.0, np.abs(xi)))
         left = fx * fa[i] < 0  # root is in [a, x]
         a[i], fa[i] = np.where(left, a[i], xi), np.where(left, fa[i], fx)
@@ -133,10 +147,14 @@ def _refine(f: Curves, rows, a, b, fa, fb, x, smooth, iterations: int = 100):
             # the quadratic's root nearest x, in the form that does not cancel
             quad = -2 * fx / (d1 + np.copysign(np.sqrt(np.maximum(disc, 0.0)), d1))
             nxt = xi + np.where(disc >= 0, quad, -fx / d1)
+            d3 = (d2 - last_d2[i]) / (xi - last_x[i])
         good = (nxt > a[i]) & (nxt < b[i]) & (np.abs(nxt - xi) < 0.5 * step[i])
-        accept = ~done & good & inside & (np.abs(nxt - xi) <= h)
+        s = np.abs(nxt - xi)
+        inside = smooth[i] & (xi - h > lo[i]) & (xi + h < hi[i])
+        sure = ~done & good & inside & (10 * np.abs(d3) * (s ** 3 + h * h * s) / 6 < TOLERANCE)
         nxt = np.where(good, nxt, 0.5 * (a[i] + b[i]))
         step[i] = np.abs(nxt - xi)
+        last_x[i], last_d2[i] = xi, d2
         x[i] = np.where(done, xi, nxt)
-        active[i] = ~(done | accept)
+        active[i] = ~(done | sure)
     return x

@@ -182,9 +182,14 @@ def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, hori
         sigma = legs.vol[cond].reshape(nc, 4)[:, 1:3].mean(axis=1) * st.vol_scale
         lo, hi = _span(K, sigma, T, st.spx)
         blocks.append(_Block(legs, cond, nc, st, None, st.t, 0, 0, legs.entry[:nc], 0.0))
-        grids.append(lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, GRID_CONDOR))
-        # the book: its condors at T+0, vols held
-        curves.insert(0, (st.t, 0, 0, np.linspace(lo.min(), hi.max(), GRID_BOOK)))
+        grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, GRID_CONDOR)
+        book_grid = np.linspace(lo.min(), hi.max(), GRID_BOOK)
+        gone = legs.settle[cond].reshape(nc, 4) <= st.t  # a what-if past expiry: kinks at the strikes
+        if gone.any():
+            grid = np.sort(np.concatenate([grid, np.where(gone, K, np.nan)], axis=1), axis=1)
+            book_grid = np.union1d(book_grid, K[gone & (K > book_grid[0]) & (K < book_grid[-1])])
+        grids.append(grid)
+        curves.insert(0, (st.t, 0, 0, book_grid))  # the book: its condors at T+0, vols held
     times, moves, hedged, grid = zip(*curves)
     blocks.append(_Block(merged, slice(None), 1, st, spot_vol,
                          times, moves, hedged, condor_entry, hedge_entry * np.array(hedged)))

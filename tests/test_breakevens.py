@@ -87,6 +87,14 @@ def test_two_roots_between_samples_are_found():
     assert roots == pytest.approx((1.0, 1.2), abs=1e-6)
 
 
+def test_a_stretch_at_zero_gives_its_two_ends_and_a_lone_zero_sample_is_a_root():
+    def f(rows, S):
+        return np.where(S < 4, S - 4, np.where(S > 6, S - 6, 0.0)) * (S - 8.0)  # zero on [4, 6]
+    grid = np.arange(0.0, 10.5, 0.5)[None, :]  # samples at 4, 4.5, ..., 6 and at 8
+    (roots,) = smooth_roots(f, grid)
+    assert roots == (4.0, 6.0, 8.0)
+
+
 def test_piecewise_roots_flat_zero_segment_and_ends():
     kinks = np.array([0.0, 1.0, 2.0, 3.0])
     assert piecewise_roots(kinks, np.array([-1.0, 0.0, 0.0, 1.0])) == (1.0, 2.0)
