@@ -163,8 +163,9 @@ def merge_legs(legs: Legs) -> Legs:
 def build_legs(book: Book, market: Market) -> Legs:
     notes: list[str] = []
     vols = _Vols(book, market, notes)
-    parts = [_condor_columns(book, market, vols), _hedge_columns(book, market, _FutureCurve(market, notes), vols)]
-    col = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    parts = ([_condor_columns(book, market, vols)] if book.condors else []) + \
+        ([_hedge_columns(book, market, _FutureCurve(market, notes), vols)] if book.hedges or not book.condors else [])
+    col = parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     und = col["underlying"].astype(int)
     return Legs(und, col["is_call"].astype(bool), col["strike"], col["settle"], col["units"], _MULT[und],
                 col["owner"].astype(int), col["vol"], col["fut"], col["decay"], col["entry"],
