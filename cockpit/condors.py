@@ -36,7 +36,7 @@ def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | N
         if moved:
             row.append(Text(fmt.chg(c.pnl, was.pnl), style=pal.pnl(c.pnl - was.pnl)))
         row += [fmt.pair(c.breakevens_expiry), fmt.pair(c.breakevens_t0),
-                f"{c.nearest_short[0].upper()} {c.distance_pct:+.1f}% {c.distance_sd:.1f}σ",
+                f"{c.nearest_short[0].upper()} {c.distance_pct:+.1f}% {fmt.sigmas(c)}",
                 f"{c.greeks.delta:+.1f}", f"{c.greeks.theta:+.0f}"]
         style = (None, pal.warn, pal.alert)[level] or ""
         if i == selected:

@@ -1,6 +1,8 @@
 """Text formats shared by the report and the panes (display only, no finance)."""
 from __future__ import annotations
 
+import math
+
 from core.model import Condor
 from core.results import Analysis, CondorResult, HedgeResult
 
@@ -17,8 +19,13 @@ def strikes(c: Condor) -> str:
     return f"{c.long_put:g}/{c.short_put:g}·{c.short_call:g}/{c.long_call:g}"
 
 
+def sigmas(c: CondorResult) -> str:
+    """Distance to the nearer short in standard deviations; none left once expired."""
+    return f"{c.distance_sd:.1f}σ" if math.isfinite(c.distance_sd) else "expired"
+
+
 def distance(c: CondorResult) -> str:
-    return f"{c.distance_pct:+.1f}% {c.distance_sd:+.1f}σ {c.nearest_short}"
+    return f"{c.distance_pct:+.1f}% {sigmas(c)} {c.nearest_short}"
 
 
 def legs(h: HedgeResult) -> str:

@@ -32,7 +32,7 @@ def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime
     else:
         second = Text.assemble(
             (" " + fmt.whatif(view) + " ", f"reverse {pal.warn}"),
-            f" SPX {view.at.spx:,.2f} ({fmt.chg(view.at.spx, live.at.spx, '+,.2f')})",
+            f" SPX {view.at.spx:,.2f} ({fmt.chg(view.at.spx, live.at.spx, '+,.2f') or '0'})",
             f" · VIX {view.at.vix:.2f} ({fmt.chg(view.at.vix, live.at.vix, '+.2f') or '0'})",
             f" · valued {view.at.time:%Y-%m-%d %H:%M}",
             " · P&L ", (fmt.money(view.totals.pnl), pal.pnl(view.totals.pnl)),

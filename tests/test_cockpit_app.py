@@ -45,7 +45,7 @@ async def test_whatif_keys_move_engine_input_and_screen(tmp_path, action, expect
         assert s.book is book and not s.dirty  # a what-if never touches the book
         header = text_of(app.query_one(HeaderBar))
         assert "WHAT-IF" in header
-        assert f"SPX {s.view.at.spx:,.2f}" in header
+        assert f"SPX {s.view.at.spx:,.2f}" in header and "()" not in header  # "(0)" when SPX stays
         condors = text_of(app.query_one(CondorsPane))
         first = s.view.condors[0]
         assert f"{first.pnl:+,.0f}" in condors and "vs live" in condors

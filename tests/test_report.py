@@ -233,6 +233,12 @@ def test_days_past_an_expiry_value_it_at_its_payoff(capsys):
     assert l1["mark"] == 0 and l1["pnl"] == pytest.approx(-0.45 * 4 * 100)
 
 
+def test_an_expired_condor_reads_expired_not_infinite_sigmas(capsys):
+    assert main(["report", "--days", "30"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "IC-Dec04" in line and "%" in line)
+    assert "expired" in row and "inf" not in row
+
+
 @pytest.mark.parametrize("args", [["--spx-move", "-100"], ["--spx-move", "-150"], ["--spx-move", "nan"]])
 def test_impossible_what_if_is_a_clean_error(capsys, args):
     code = main(["report", "--json", *args])
