@@ -90,7 +90,7 @@ class Cockpit(App):
             yield GreeksPane(id="greeks", classes="pane")
             yield RiskPane(id="risk", classes="pane")
             yield GaugesPane(id="gauges", classes="pane")
-        yield Footer()
+        yield Footer(compact=True)  # every footer key fits in 80 columns
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, lambda _: self.repaint())
