@@ -78,13 +78,8 @@ def preview(condor: Condor, session) -> Text:
 class CondorForm(FormScreen):
     """Dismisses with (old id or None, condor) on save, None on cancel."""
     DEFAULT_CSS = """
-    CondorForm { align: center middle; }
-    CondorForm > VerticalScroll { width: 96; max-width: 100%; height: auto; max-height: 100%;
-                                  border: round $primary; background: $surface; padding: 0 1; }
-    CondorForm Grid { grid-size: 4; grid-columns: 12 1fr 12 1fr; height: auto; grid-gutter: 0 1; }
     CondorForm Label { padding: 1 0 0 0; }
-    CondorForm Input { height: 3; }
-    #problem { color: $error; height: auto; }
+    CondorForm > VerticalScroll { width: 96; }
     #preview { height: auto; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Save condor")]

@@ -7,6 +7,15 @@ from textual.widgets import Input
 
 
 class FormScreen(ModalScreen):
+    # the box every form shares; each form sets only its width and its own parts
+    DEFAULT_CSS = """
+    FormScreen { align: center middle; }
+    FormScreen > VerticalScroll { max-width: 100%; height: auto; max-height: 100%;
+                                  border: round $primary; background: $surface; padding: 0 1; }
+    FormScreen Grid { grid-size: 4; grid-columns: 12 1fr 12 1fr; height: auto; grid-gutter: 0 1; }
+    FormScreen Input { height: 3; }
+    FormScreen #problem { color: $error; height: auto; }
+    """
     result = None  # the parsed value, or None while the form is not valid
 
     def check(self) -> None:

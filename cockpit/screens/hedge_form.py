@@ -53,11 +53,7 @@ def parse_hedge(values: dict[str, str], book: Book, old_id: str | None) -> tuple
 
 class HedgeForm(FormScreen):
     DEFAULT_CSS = """
-    HedgeForm { align: center middle; }
-    HedgeForm > VerticalScroll { width: 100; max-width: 100%; height: auto; max-height: 100%;
-                                 border: round $primary; background: $surface; padding: 0 1; }
-    HedgeForm Input { height: 3; }
-    #problem { color: $error; height: auto; }
+    HedgeForm > VerticalScroll { width: 100; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Save hedge")]
 

@@ -63,12 +63,8 @@ def parse_market_form(v: dict[str, str], m: Market, now: datetime) -> tuple[Mark
 
 class MarketForm(FormScreen):
     DEFAULT_CSS = """
-    MarketForm { align: center middle; }
-    MarketForm > VerticalScroll { width: 90; max-width: 100%; height: auto; max-height: 100%;
-                                  border: round $primary; background: $surface; padding: 0 1; }
-    MarketForm Grid { grid-size: 4; grid-columns: 12 1fr 12 1fr; height: auto; grid-gutter: 0 1; }
     MarketForm Label { padding: 1 0 0 0; }
-    #problem { color: $error; height: auto; }
+    MarketForm > VerticalScroll { width: 90; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Use these levels")]
 
