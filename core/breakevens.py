@@ -45,8 +45,7 @@ def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None
     hidden = _hidden_pairs(f, grids, values)
     rows = np.concatenate([rows, hidden[0]])
     a, b, fa, fb = (np.concatenate([x, y]) for x, y in zip((a, b, fa, fb), hidden[1:]))
-    smooth = np.arange(len(rows)) < len(cols)  # a hidden pair's bracket spans a sample
-    x = _refine(f, rows, a, b, fa, fb, (a * fb - b * fa) / (fb - fa), smooth)  # from the chord's root
+    x = _refine(f, rows, a, b, fa, fb, (a * fb - b * fa) / (fb - fa))  # from the chord's root
     out: list[list[float]] = [[] for _ in range(k)]
     for r, root in zip(rows, x):
         out[r].append(float(root))
@@ -119,16 +118,14 @@ def _hidden_pairs(f: Curves, grids, values, steps: int = 4):
             np.concatenate([f_lo, f_mid]), np.concatenate([f_mid, f_hi]))
 
 
-def _refine(f: Curves, rows, a, b, fa, fb, x, smooth, iterations: int = 100):
+def _refine(f: Curves, rows, a, b, fa, fb, x, iterations: int = 100):
     """Roots inside brackets [a, b] from first guesses x. Each round prices x and a point
     either side in one call and steps to the root of the local quadratic (Newton when it
     has none); a step that would leave the bracket, or fails to halve the one before,
-    is a bisection instead (as rtsafe). A root counts once |f| < TOLERANCE there, or,
-    inside a `smooth` bracket, once that step's error bound is ten times below it:
-    f(3) (from this round's f(2) and the last one's) x (step^3 + h^2 step) / 6."""
-    lo, hi = a.copy(), b.copy()  # the scan's bracket: no kink inside when smooth
+    is a bisection instead (as rtsafe). A root counts only once it has been priced with
+    |f| < TOLERANCE (or its bracket has shrunk to rounding): an error bound from an
+    estimated third derivative is too optimistic close to expiry."""
     step = b - a
-    last_x, last_d2 = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     active = np.ones(len(rows), dtype=bool)
     for _ in range(iterations):
         i = np.nonzero(active)[0]
@@ -147,14 +144,9 @@ def _refine(f: Curves, rows, a, b, fa, fb, x, smooth, iterations: int = 100):
             # the quadratic's root nearest x, in the form that does not cancel
             quad = -2 * fx / (d1 + np.copysign(np.sqrt(np.maximum(disc, 0.0)), d1))
             nxt = xi + np.where(disc >= 0, quad, -fx / d1)
-            d3 = (d2 - last_d2[i]) / (xi - last_x[i])
         good = (nxt > a[i]) & (nxt < b[i]) & (np.abs(nxt - xi) < 0.5 * step[i])
-        s = np.abs(nxt - xi)
-        inside = smooth[i] & (xi - h > lo[i]) & (xi + h < hi[i])
-        sure = ~done & good & inside & (10 * np.abs(d3) * (s ** 3 + h * h * s) / 6 < TOLERANCE)
         nxt = np.where(good, nxt, 0.5 * (a[i] + b[i]))
         step[i] = np.abs(nxt - xi)
-        last_x[i], last_d2[i] = xi, d2
         x[i] = np.where(done, xi, nxt)
-        active[i] = ~(done | sure)
+        active[i] = ~done
     return x
