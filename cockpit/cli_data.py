@@ -22,6 +22,8 @@ def add_parsers(subparsers) -> None:
     p = sub.add_parser("import", help="import a CSV file (one transaction)")
     p.add_argument("file", type=Path)
     p.add_argument("--series", required=True, choices=history.SERIES)
+    p.add_argument("--force", action="store_true",
+                   help="import even when the levels contradict the series (dates are checked)")
     _db_option(p)
     p.set_defaults(func=_guarded(cmd_import))
 
@@ -33,7 +35,8 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--window", type=float, default=None, metavar="YEARS",
                    help="years of history ending at the last close (default 5)")
     p.add_argument("--save", action="store_true", help="write beta into the book's [model]")
-    p.add_argument("--book", type=Path, default=None, help="book file (default: your book)")
+    p.add_argument("--book", type=Path, default=argparse.SUPPRESS,
+                   help="book file (default: your saved book)")
     _db_option(p)
     p.set_defaults(func=_guarded(cmd_calibrate))
 
@@ -75,9 +78,13 @@ def _guarded(command):
 
 
 def cmd_import(args) -> int:
-    r = history.import_file(args.file, args.series, _db(args))
+    r = history.import_file(args.file, args.series, _db(args), force=args.force)
     print(f"{r.series}: {r.inserted} inserted, {r.updated} updated, {r.unchanged} unchanged"
-          f" from {r.file}" + ("" if r.changed else " (store not changed)"))
+          f" from {r.file}" + ("" if r.changed or any(c.changed for c in r.companions)
+                               else " (store not changed)"))
+    for c in r.companions:
+        print(f"{c.series}: {c.inserted} inserted, {c.updated} updated, {c.unchanged} unchanged"
+              " (the file's open column)")
     return 0
 
 
@@ -116,6 +123,12 @@ def cmd_calibrate(args) -> int:
     years = args.window if args.window is not None else DEFAULT_YEARS
     if years <= 0:
         raise InputError("must be a positive number of years", field="--window")
+    book = Path(args.book) if getattr(args, "book", None) else None  # `alvh --book X data ...` too
+    if args.save and book is None:
+        book = _user_book()
+        if not book.exists():
+            raise InputError(f"no saved book at {book} to write beta into; "
+                             "name one with --book FILE", field="--save")
     c = calibrate(series["vix"], series["spx"], years=years, vx1=series.get("vx1"))
     print(f"beta (d ln VIX / d ln SPX) {c.beta:.2f}  R² {c.r2:.2f}  "
           f"{c.n} days {c.start} to {c.end}")
@@ -126,7 +139,6 @@ def cmd_calibrate(args) -> int:
     else:
         print("  front future: no VX1 settles in the window")
     if args.save:
-        book = args.book or _user_book()
         save_beta(book, c.beta, f"calibrated {years:g}y to {c.end}")
         print(f"saved beta {round(c.beta, 3)} to {book}")
     return 0

@@ -165,7 +165,8 @@ def test_cboe_format_same_value_duplicates_and_breadth(tmp_path):
     assert s["vix"].tolist() == [13.2, 14.04]
     assert s["breadth"].tolist() == [-600.0, 1200.0]
     assert [d.date() for d in s["ppi"].index] == [date(2024, 1, 12), date(2024, 2, 16)]
-    assert [x.series for x in history.status(db)] == ["vix", "breadth", "ppi"]
+    # the Cboe file has an OPEN column: its opens are stored too, listed after vix
+    assert [x.series for x in history.status(db)] == ["vix", "vix_open", "breadth", "ppi"]
     breadth.write_text("date,advances,declines\n2024-01-04,-5,900\n")
     with pytest.raises(InputError, match="breadth.csv:2: advances: not a valid count"):
         history.import_file(breadth, "breadth", db)
