@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -41,23 +42,63 @@ def _serve(args) -> int:
     return 0
 
 
+def version() -> str:
+    """The installed package's version (package metadata, so it is never out of step)."""
+    from importlib.metadata import PackageNotFoundError, version as dist_version
+    try:
+        return dist_version("alvh-cockpit")
+    except PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
+def finite(text: str) -> float:
+    """argparse type: a finite number (nan and inf refused)."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return x
+
+
+DAYS = (-365.0, 3650.0)  # what-if days: a year back to ten years on
+
+
+def days(text: str) -> float:
+    """argparse type: what-if days, finite and within DAYS."""
+    x = finite(text)
+    if not DAYS[0] <= x <= DAYS[1]:
+        raise argparse.ArgumentTypeError(f"{text} is outside {DAYS[0]:g} to {DAYS[1]:g} days")
+    return x
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line refusal: 'alvh report: error: ...' and exit 2, no usage dump."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     files = argparse.ArgumentParser(add_help=False)
     files.add_argument("--book", metavar="FILE", help="book TOML (default: your saved book, else the demo)")
     files.add_argument("--market", metavar="FILE", help="market TOML (default: your saved market, else the demo)")
     files.add_argument("--db", metavar="PATH", help="history database (default: the user data folder)")
-    p = argparse.ArgumentParser(prog="alvh", parents=[files], description="ALVH Cockpit: SPX iron condors"
+    p = _Parser(prog="alvh", parents=[files], description="ALVH Cockpit: SPX iron condors"
                                 " hedged by the Adaptive Layered VIX Hedge. With no command, opens the cockpit.")
     p.add_argument("--theme", metavar="NAME", help="colour theme (default: your saved choice)")
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     p.set_defaults(func=_cockpit)
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     r = sub.add_parser("report", parents=[files], help="print the analysis (tables or --json)")
     r.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    r.add_argument("--spx-move", type=float, default=0.0, metavar="PCT", help="what-if SPX move in %%")
-    r.add_argument("--vol-move", type=float, default=0.0, metavar="PTS",
+    r.add_argument("--spx-move", type=finite, default=0.0, metavar="PCT", help="what-if SPX move in %%")
+    r.add_argument("--vol-move", type=finite, default=0.0, metavar="PTS",
                    help="what-if VIX move in points on top of the spot-vol map")
-    r.add_argument("--days", type=float, default=0.0, metavar="N", help="what-if calendar days forward")
+    r.add_argument("--days", type=days, default=0.0, metavar="N",
+                   help=f"what-if calendar days forward ({DAYS[0]:g} to {DAYS[1]:g})")
     r.set_defaults(func=_report)
 
     s = sub.add_parser("serve", parents=[files], help="serve the cockpit in a browser (textual-serve)")
@@ -67,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from cockpit.cli_data import add_parsers
     add_parsers(sub)
+    from cockpit import cli_book
+    cli_book.add_parsers(sub, files)
     return p
 
 

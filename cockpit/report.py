@@ -14,24 +14,22 @@ from core.results import Analysis
 
 
 def load_analysis(args):
-    """Read the files named on the command line (or the defaults) and analyze them."""
-    from cockpit.cli import resolve_inputs
-    from core.bookfile import load_book
+    """Read the files named on the command line (or the defaults), settle what has
+    expired (in memory: `alvh settle` writes it) and analyze the rest."""
+    from cockpit.cli_book import load, settle_loaded
     from core.engine import analyze
-    from core.marketfile import load_market
     from core.model import WhatIf
-
-    book_path, book_demo, market_path, market_demo = resolve_inputs(args.book, args.market)
-    book = load_book(book_path, demo=book_demo)
-    market = load_market(market_path, demo=market_demo)
-    whatif = WhatIf(spx_move=args.spx_move / 100, vix_move=args.vol_move, days=args.days)
     from core.history import load_signals
-    sset = load_signals(args.db, market)
-    return analyze(book, market, whatif, sset.to_inputs()), sset
+
+    x = load(args)
+    settled = settle_loaded(x)
+    whatif = WhatIf(spx_move=args.spx_move / 100, vix_move=args.vol_move, days=args.days)
+    sset = load_signals(args.db, x.market)
+    return analyze(settled.priceable, x.market, whatif, sset.to_inputs()), sset, settled
 
 
 def run_report(args) -> int:
-    a, sset = load_analysis(args)
+    a, sset, settled = load_analysis(args)
     if args.json:
         from core.export import analysis_to_dict, clean
         out = analysis_to_dict(a)
@@ -39,14 +37,32 @@ def run_report(args) -> int:
         # the beta the engine used (the book's), beside what the history fits
         out["signals"].update(beta=a.book.model.beta, beta_source=a.book.model.beta_source,
                               beta_calibrated=clean(sset.beta))
+        out["settled_now"] = [r.id for r in settled.records]
+        out["awaiting_settlement"] = [{"id": w.id, "what": w.what, "underlying": w.underlying,
+                                       "date": w.day.isoformat(), "style": w.style} for w in settled.awaiting]
         json.dump(out, sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
         return 0
     # a pipe gets full rows rather than rich's 80-column default
     console = Console() if sys.stdout.isatty() else Console(width=150)
     print_report(a, console)
-    print_signals(sset, console)
+    print_lifecycle(a, settled, console)
+    print_signals(sset, console, a.book.model)
     return 0
+
+
+def print_lifecycle(a: Analysis, settled, console: Console) -> None:
+    """Settlements made on loading (not yet written: `alvh settle` does), positions
+    awaiting a settlement price, and the realized total."""
+    for r in settled.records:
+        console.print(f"SETTLED {r.id} x{r.quantity} ({r.description}): {r.realized:+,.2f} $ — {r.how}"
+                      " (not yet written: run `alvh settle`)", markup=False, highlight=False)
+    for w in settled.awaiting:
+        console.print(f"{w.id}: {w.label} — add a [[settlement]] to the market file", markup=False,
+                      highlight=False)
+    t = a.totals
+    console.print(f"P&L: unrealized {t.pnl:+,.0f} $, realized {t.realized:+,.0f} $,"
+                  f" total {t.pnl + t.realized:+,.0f} $ ({len(a.book.closed)} ledger records)", highlight=False)
 
 
 def print_report(a: Analysis, console: Console) -> None:
@@ -83,49 +99,56 @@ def condor_table(a: Analysis) -> Table:
         t.add_column(col, justify="left" if col in ("ID", "Strikes") else "right")
     for c in a.condors:
         x = c.condor
-        _add(t, x.id, f"{x.expiry:%Y-%m-%d}", f"{c.dte:.1f}", fmt.strikes(x), str(x.quantity),
-                  f"{x.credit:.2f}", f"{c.mark:.2f}", fmt.money(c.pnl), f"{c.max_profit:,.0f}",
+        _add(t, x.id, f"{x.expiry:%Y-%m-%d}", fmt.dte(c.dte), fmt.strikes(x), str(x.quantity),
+                  f"{x.credit:.2f}", fmt.num(c.mark, ".2f"), fmt.money(c.pnl), f"{c.max_profit:,.0f}",
                   f"{-c.max_loss:,.0f}")
     return t
 
 
 def condor_risk_table(a: Analysis) -> Table:
     t = _table("Condor risk")
-    for col in ("ID", "BE at expiry", "BE T+0", "To short", "Δ $/pt", "Θ $/day", "V $/vol-pt"):
+    for col in ("ID", "BE at expiry", "BE T+0", "To short", "Δ $/pt", "Θ $/day", "V $/SPX vol pt"):
         t.add_column(col, justify="left" if col in ("ID", "BE at expiry", "BE T+0") else "right")
     for c in a.condors:
         _add(t, c.condor.id, fmt.levels(c.breakevens_expiry), fmt.levels(c.breakevens_t0),
-                  fmt.distance(c), f"{c.greeks.delta:+.1f}", f"{c.greeks.theta:+.0f}",
-                  f"{c.greeks.vega:+.0f}")
+                  fmt.distance(c), fmt.num(c.greeks.delta, "+,.1f"), fmt.money(c.greeks.theta),
+                  fmt.money(c.greeks.vega))
     return t
 
 
 def hedge_table(a: Analysis) -> Table:
     t = _table("Hedges (VIX legs: Black-76 on the future of their expiry)")
-    for col in ("ID", "L", "Qty", "Legs", "Days", "Entry", "Mark", "P&L $", "Δ own",
-                "Δ β-wtd", "Θ $/day", "V $/vol-pt"):
+    for col in ("ID", "L", "Qty", "Legs", "DTE", "Entry", "Mark", "P&L $", "Δ own",
+                "Δ β-wtd", "Θ $/day", "V $/own vol pt"):
         t.add_column(col, justify="left" if col in ("ID", "Legs") else "right")
     for h in a.hedges:
         _add(t, h.hedge.id, str(h.hedge.layer), str(h.hedge.quantity), fmt.legs(h),
-                  f"{h.days_left:.1f}", f"{h.entry:.2f}", f"{h.mark:.2f}", fmt.money(h.pnl),
-                  f"{h.greeks.delta:+.1f}", f"{h.beta_delta:+.1f}", f"{h.greeks.theta:+.0f}",
-                  f"{h.greeks.vega:+.0f}")
+                  fmt.dte(h.days_left), f"{h.entry:.2f}", fmt.num(h.mark, ".2f"), fmt.money(h.pnl),
+                  fmt.num(h.greeks.delta, "+,.1f"), fmt.num(h.beta_delta, "+,.1f"), fmt.money(h.greeks.theta),
+                  fmt.money(h.greeks.vega))
     return t
 
 
 def book_table(a: Analysis) -> Table:
     t = a.totals
-    table = _table("Book (Δ in SPX-equivalent $ per SPX point)")
-    for col in ("", "P&L $", "Δ $/SPX pt", "Γ /pt", "Θ $/day", "V $/vol-pt"):
+    table = _table("Book (Δ in SPX-equivalent $ per SPX point; vega apart by unit)")
+    vxx = bool(t.vxx_vega)
+    for col in ("", "P&L $", "Δ $/SPX pt", "Γ /pt", "Θ $/day", "V $/SPX vol pt", "V $/VIX-opt vol pt",
+                *(("V $/VXX-opt vol pt",) if vxx else ()), "$ per +1 VIX pt (spot-vol map)"):
         table.add_column(col, justify="right" if col else "left")
-    rows = (("Condors", t.condor_pnl, t.condor_greeks), ("Hedges", t.hedge_pnl, t.hedge_greeks))
-    for name, pnl, g in rows:
-        gamma = f"{g.gamma:+.3f}" if name == "Condors" else "—"  # VIX gamma is per VIX point
-        _add(table, name, fmt.money(pnl), f"{g.delta:+.1f}", gamma, f"{g.theta:+.0f}", f"{g.vega:+.0f}")
-    _add(table, "Net", fmt.money(t.pnl), f"{t.beta_weighted_delta:+.1f}", "",
-                  f"{t.greeks.theta:+.0f}", f"{t.greeks.vega:+.0f}")
+    rows = (("Condors", t.condor_pnl, t.condor_greeks, t.spx_vega, None, None, t.condor_vix_point),
+            ("Hedges", t.hedge_pnl, t.hedge_greeks, None, t.vix_vega, t.vxx_vega, t.hedge_vix_point),
+            ("Net", t.pnl, None, t.spx_vega, t.vix_vega, t.vxx_vega, t.vix_point))
+    for name, pnl, g, v_spx, v_vix, v_vxx, vix_pt in rows:
+        gamma = f"{g.gamma:+.3f}" if name == "Condors" else "—" if g else ""  # VIX gamma is per VIX point
+        delta, theta = (g.delta, g.theta) if g else (t.beta_weighted_delta, t.greeks.theta)
+        vegas = [v_spx, v_vix] + ([v_vxx] if vxx else [])
+        _add(table, name, fmt.money(pnl), f"{delta:+,.1f}", gamma, fmt.money(theta),
+             *("—" if v is None else fmt.money(v) for v in vegas), fmt.money(vix_pt))
     table.caption = (f"Condor book break-evens — at expiry: {fmt.levels(t.breakevens_expiry)};"
-                     f" T+0: {fmt.levels(t.breakevens_t0)}")
+                     f" T+0: {fmt.levels(t.breakevens_t0)}\n"
+                     "$ per +1 VIX pt: every leg repriced with VIX + 1, each future + e^(-kappa T),"
+                     " SPX vols x VIX'/VIX, VXX x (VIX'/VIX)^exponent, SPX unchanged")
     return table
 
 
@@ -145,7 +168,7 @@ def hedge_engine_tables(a: Analysis) -> list[Table]:
     for col in ("Scenario", "SPX", "Days", "VIX", "Condors", "L1", "L2", "L3", "Hedges", "Package"):
         stress.add_column(col, justify="left" if col == "Scenario" else "right")
     for s in x.stress:
-        _add(stress, s.name, f"{s.spx_move:+.0%}", f"{s.days:g}", f"{s.vix:.1f}", fmt.money(s.book_pnl),
+        _add(stress, s.name, fmt.num(s.spx_move, "+.0%"), f"{s.days:g}", f"{s.vix:.1f}", fmt.money(s.book_pnl),
                        *(fmt.money(v) for v in s.layer_pnl), fmt.money(s.hedge_pnl), fmt.money(s.package_pnl))
 
     layers = _table(f"ALVH layers (stress P&L in \"{r.reference}\"; drag = theta x 365 / equity)")
@@ -157,7 +180,7 @@ def hedge_engine_tables(a: Analysis) -> list[Table]:
         trade = "hold" if t.action == "hold" else f"{t.action} {t.contracts} {t.instrument}"
         _add(layers, f"L{l.layer} {l.name}" + (" (dormant)" if l.dormant else ""), f"{l.held:g}",
                        str(l.target), trade, fmt.money(t.cost), fmt.money(l.stress_pnl_held),
-                       fmt.money(l.stress_pnl_target), f"{l.theta:+.0f}", f"{l.drag_pct:.2f}")
+                       fmt.money(l.stress_pnl_target), fmt.money(l.theta), fmt.num(l.drag_pct, ".2f"))
     return [rules, stress, layers]
 
 
@@ -174,12 +197,25 @@ def hedge_engine_notes(a: Analysis) -> list[str]:
     return out
 
 
-def print_signals(sset, console: Console) -> None:
+def beta_lines(model, calibrated: float | None) -> list[str]:
+    """The report's two betas, one line each: the one the numbers use, and the one the history fits."""
+    source = {"default": "the default", "book": "the book's [model] beta"}.get(model.beta_source, model.beta_source)
+    fitted = (f"{calibrated:.2f}" if calibrated is not None else "n/a (too little VIX and SPX history)")
+    return [f"β in use {model.beta:.2f} ({source}): the spot-vol map's d ln VIX / d ln SPX;"
+            " it moves VIX in what-ifs and stresses and beta-weights the hedge deltas",
+            f"β calibrated {fitted}: the same slope fitted to the stored VIX and SPX closes;"
+            " not used until `alvh data calibrate --save` writes it to the book"]
+
+
+def print_signals(sset, console: Console, model=None) -> None:
     demo = " (DEMO history)" if sset.demo else ""
-    t = _table(f"Signals{demo} — regime: {sset.regime}" + (f", β {sset.beta:.2f}" if sset.beta else ""))
+    t = _table(f"Signals{demo} — regime: {sset.regime}" + (f", calibrated β {sset.beta:.2f}" if sset.beta else ""))
     for col in ("Signal", "Value", "Threshold", "State", "As of", "Note"):
         t.add_column(col, justify="right" if col in ("Value", "Threshold") else "left")
     for s in sset.signals:
         _add(t, s.name, fmt.value(s.value), fmt.value(s.threshold), s.state,
                   s.as_of.isoformat() if s.as_of else "—", s.note)
     console.print(t)
+    if model is not None:
+        for line in beta_lines(model, sset.beta):
+            console.print(line, markup=False, highlight=False)

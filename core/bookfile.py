@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 from core.atomic import atomic_write_text
 from core.model import (DEFAULT_LAYERS, DEFAULT_STRESS, HEDGE_KINDS, AlvhSettings, Book,
-                        Condor, Hedge, HedgeLeg, LayerTemplate, ModelSettings, Stress)
+                        Closed, Condor, Hedge, HedgeLeg, LayerTemplate, ModelSettings, ROOTS, Stress)
 from core.tomlsrc import SourceMap, Table, parse_toml, read_text
 
 _POS = (lambda v: v > 0, "must be above zero")
@@ -25,12 +26,13 @@ def parse_book(text: str, source: str = "<book>", *, demo: bool = False) -> Book
     condors = tuple(_condor(t) for t in root.tables("condor"))
     hedges = tuple(_hedge(t) for t in root.tables("hedge"))
     _unique_ids(root, condors, hedges)
+    closed = tuple(_closed(t) for t in root.tables("closed"))
     stress = tuple(_stress(t) for t in root.tables("stress")) or DEFAULT_STRESS
     model = _model(_table(root, "model"))
     alvh = _alvh(_table(root, "alvh"), stress)
     root.finish()
     return Book(equity=equity, condors=condors, hedges=hedges, model=model, stress=stress,
-                alvh=alvh, source=source, demo=demo)
+                alvh=alvh, closed=closed, source=source, demo=demo)
 
 
 def _table(root: Table, key: str, required: bool = False) -> Table:
@@ -58,8 +60,21 @@ def _condor(t: Table) -> Condor:
     width = max(strikes[1] - strikes[0], strikes[3] - strikes[2])
     if credit >= width:
         raise t.error("credit", f"credit {credit:g} must be below the wing width {width:g}")
+    root = t.get("root", "str", default="SPXW", check=lambda v: v in ROOTS,
+                 why="must be SPXW (PM-settled, the 16:00 close) or SPX (AM-settled monthly)")
+    if root == "SPX" and not is_monthly_expiry(expiry):
+        raise t.error("root", f"SPX (AM) options expire on the third Friday (or the Thursday before"
+                              f" a holiday Friday); {expiry} is not one: use root = \"SPXW\"")
+    opened = t.get("opened", "date", default=None)
     t.finish()
-    return Condor(cid, expiry, qty, *strikes, credit=credit, line=t.src.line(t.path))
+    return Condor(cid, expiry, qty, *strikes, credit=credit, line=t.src.line(t.path), root=root,
+                  opened=opened)
+
+
+def is_monthly_expiry(d: date) -> bool:
+    """The third Friday of its month, or the Thursday before it (exchange holiday)."""
+    third_friday = date(d.year, d.month, 15 + (4 - date(d.year, d.month, 15).weekday()) % 7)
+    return d in (third_friday, third_friday - timedelta(days=1))
 
 
 def _hedge(t: Table) -> Hedge:
@@ -69,8 +84,9 @@ def _hedge(t: Table) -> Hedge:
     legs = tuple(_leg(lt) for lt in t.tables("leg"))
     if not legs:
         raise t.error("leg", "a hedge needs at least one [[hedge.leg]]")
+    opened = t.get("opened", "date", default=None)
     t.finish()
-    return Hedge(hid, layer, qty, legs, line=t.src.line(t.path))
+    return Hedge(hid, layer, qty, legs, line=t.src.line(t.path), opened=opened)
 
 
 def _leg(t: Table) -> HedgeLeg:
@@ -96,6 +112,24 @@ def _unique_ids(root: Table, condors, hedges) -> None:
             if item.id in seen:
                 raise root.sub(key, i).error("id", f"duplicate id {item.id!r}")
             seen.add(item.id)
+
+
+def _closed(t: Table) -> Closed:
+    c = Closed(
+        id=t.get("id", "str", check=lambda v: v.strip() != "", why="must not be empty"),
+        what=t.get("what", "str", check=lambda v: v in ("condor", "hedge"), why="must be condor or hedge"),
+        description=t.get("description", "str", default=""),
+        quantity=t.get("quantity", "int", check=_POS[0], why=_POS[1]),
+        open_price=t.get("open_price", "num"),
+        close_price=t.get("close_price", "num"),
+        opened=t.get("opened", "date", default=None),
+        closed=t.get("closed", "date"),
+        commission=t.get("commission", "num", default=0.0, check=lambda v: v >= 0, why="must not be negative"),
+        realized=t.get("realized", "num"),
+        how=t.get("how", "str", default="fill"),
+        layer=t.get("layer", "int", default=None, check=lambda v: v in (1, 2, 3), why="must be 1, 2 or 3"))
+    t.finish()
+    return c
 
 
 def _stress(t: Table) -> Stress:
@@ -188,7 +222,39 @@ def book_to_toml(book: Book, previous: str | None = None) -> str:
         _write_settings(doc, book)
     _sync(doc, "condor", book.condors, _condor_table)
     _sync(doc, "hedge", book.hedges, _hedge_table)
+    _sync_closed(doc, book.closed)
     return tomlkit.dumps(doc)
+
+
+def _sync_closed(doc, closed) -> None:
+    """The ledger only grows at its end: records already in the file stay as written."""
+    import tomlkit
+
+    aot = doc.get("closed")
+    have = len(aot) if aot is not None else 0
+    if have > len(closed):  # an undo took records back: rewrite the array
+        del doc["closed"]
+        aot, have = None, 0
+    if have == len(closed):
+        return
+    if aot is None:
+        aot = tomlkit.aot()
+        doc.append("closed", aot)
+    for c in closed[have:]:
+        t = _closed_table(c)
+        t.add(tomlkit.nl())
+        aot.append(t)
+
+
+def _closed_table(c: Closed):
+    import tomlkit
+    t = tomlkit.table()
+    for k in ("id", "what", "description", "quantity", "open_price", "close_price", "opened",
+              "closed", "commission", "realized", "how", "layer"):
+        v = getattr(c, k)
+        if v is not None:
+            t[k] = v
+    return t
 
 
 def _sync(doc, key: str, items, to_table) -> None:
@@ -264,6 +330,10 @@ def _condor_table(c: Condor):
     for k in ("id", "expiry", "quantity", "long_put", "short_put", "short_call", "long_call"):
         t[k] = _plain(getattr(c, k))
     t["credit"] = c.credit
+    if c.root != "SPXW":
+        t["root"] = c.root
+    if c.opened is not None:
+        t["opened"] = c.opened
     return t
 
 
@@ -271,6 +341,8 @@ def _hedge_table(h: Hedge):
     import tomlkit
     t = tomlkit.table()
     t["id"], t["layer"], t["quantity"] = h.id, h.layer, h.quantity
+    if h.opened is not None:
+        t["opened"] = h.opened
     legs = tomlkit.aot()
     for leg in h.legs:
         lt = tomlkit.table()

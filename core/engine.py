@@ -4,6 +4,7 @@ It keeps no state between calls, so the cockpit can call it on every key press.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -12,8 +13,9 @@ from core.alvh import run_alvh
 from core.breakevens import condor_expiry_roots, piecewise_roots
 from core.curves import scan
 from core.errors import InputError
-from core.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, leg_values, \
-    market_state
+from core.lifecycle import realized_by_id
+from core.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, leg_prices, \
+    leg_values, market_state
 from core.marketfile import NEW_YORK
 from core.model import Book, Market, SignalInputs, WhatIf
 from core.results import (Analysis, BookResult, CondorResult, GreekSet, HedgeResult,
@@ -45,6 +47,8 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     curves = scan(market, book.model, legs, st, horizon)
     condors = _condor_results(book, legs, st, curves.condor_t0, value, pnl, delta, gamma, theta, vega)
     hedges = []
+    realized = realized_by_id(book)
+    condors = [replace(c, pnl_realized=realized.get(c.condor.id, 0.0)) for c in condors]
     levels = _underlying_levels(legs, st)
     for j, h in enumerate(book.hedges):
         p = nc + j
@@ -56,12 +60,17 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
             entry=sum(leg.ratio * leg.price for leg in h.legs), value=float(value[p]),
             pnl=float(pnl[p]), greeks=GreekSet(float(delta[p]), float(gamma[p]), float(theta[p]), float(vega[p])),
             beta_delta=float(beta_delta[p]),
-            legs=tuple(zip(underlying.tolist(), legs.vol[mine].tolist(), g.price[mine].tolist()))))
+            legs=tuple(zip(underlying.tolist(), legs.vol[mine].tolist(), g.price[mine].tolist())),
+            pnl_realized=realized.get(h.id, 0.0)))
 
     def total(sl, d):
         return GreekSet(float(d[sl].sum()), float(gamma[sl].sum()), float(theta[sl].sum()),
                         float(vega[sl].sum()))
     is_spx = legs.underlying == SPX
+    vix_pt = _vix_point(market, book, whatif, legs, st, value, per_position)
+
+    def vega_of(code):
+        return float(np.sum((scale * g.vega)[legs.underlying == code]))
     totals = BookResult(
         pnl=float(pnl.sum()), condor_pnl=float(pnl[:nc].sum()), hedge_pnl=float(pnl[nc:].sum()),
         condor_greeks=total(slice(0, nc), delta),
@@ -70,7 +79,11 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
                         float(theta.sum()), float(vega.sum())),
         beta_weighted_delta=float(beta_delta.sum()),
         breakevens_expiry=_book_expiry_roots(legs),
-        breakevens_t0=curves.book_t0)
+        breakevens_t0=curves.book_t0,
+        realized=float(sum(c.realized for c in book.closed)),
+        spx_vega=vega_of(SPX), vix_vega=vega_of(VIX_OPT), vxx_vega=vega_of(VXX_OPT),
+        vix_point=float(vix_pt.sum()), condor_vix_point=float(vix_pt[:nc].sum()),
+        hedge_vix_point=float(vix_pt[nc:].sum()))
     at = Valuation(time=datetime.fromtimestamp(st.t, NEW_YORK), spx=float(st.spx), vix=float(st.vix),
                    vxx=float(st.vxx) if market.vxx else None, vol_scale=float(st.vol_scale))
     alvh = None
@@ -79,6 +92,17 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
                         {h.hedge.id: h.greeks.theta for h in hedges}, curves, horizon)
     return Analysis(book, market, whatif, at, tuple(condors), tuple(hedges), totals,
                     _assumptions(book, market, legs), alvh)
+
+
+def _vix_point(market: Market, book: Book, whatif: WhatIf, legs: Legs, st: MarketState,
+               value: np.ndarray, per_position) -> np.ndarray:
+    """$ per +1 VIX point of each position: every leg repriced with spot VIX one point up
+    through the spot-vol map (the what-if's own VIX move + 1; SPX and time unchanged)."""
+    up = market_state(market, book.model, replace(whatif, vix_move=whatif.vix_move + 1.0))
+    step = float(up.vix - st.vix)  # 1, unless VIX sits at its 0.01 floor
+    if not step > 0:
+        return np.zeros_like(value)
+    return (per_position(leg_prices(legs, up)) - value) / step
 
 
 def _spx_sensitivity(legs: Legs, st: MarketState, beta: float, vxx_exp: float) -> np.ndarray:
@@ -146,7 +170,8 @@ def _book_expiry_roots(legs: Legs) -> tuple[float, ...]:
 def _assumptions(book: Book, market: Market, legs: Legs) -> tuple[str, ...]:
     m = book.model
     out = [
-        "SPX options: Black-Scholes-Merton, European, settle 16:00 New York"
+        "SPX options: Black-Scholes-Merton, European; SPXW settle on the 16:00 close,"
+        " SPX (AM) monthlies on the 09:30 opening print"
         f" (r {market.rate:.2%}, q {market.dividend_yield:.2%} continuous)",
         "SPX vols: " + ("atm + skew x ln(K/F)" if market.spx_vol and market.spx_vol.skew else "flat")
         + f", held per strike; atm {market.spx_vol.atm:.2%}",

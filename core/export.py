@@ -22,11 +22,16 @@ def analysis_to_dict(a: Analysis) -> dict:
         "whatif": {"spx_move": w.spx_move, "vix_move": w.vix_move, "days": w.days},
         "units": {"delta": "$ per point of the underlying (beta-weighted: per SPX point)",
                   "gamma": "delta change per point", "theta": "$ per calendar day",
-                  "vega": "$ per vol point", "mark": "index points per unit", "pnl": "$"},
+                  "vega": "$ per vol point of the leg's own underlying (book greeks.vega mixes them:"
+                          " read spx_vega / vix_option_vega / vxx_option_vega)",
+                  "spx_vega": "$/SPX vol pt", "vix_option_vega": "$/VIX-opt vol pt",
+                  "vxx_option_vega": "$/VXX-opt vol pt",
+                  "vix_point": "$ per +1 VIX pt (spot-vol map)", "mark": "index points per unit", "pnl": "$"},
         "condors": [{
             "id": c.condor.id, "expiry": c.condor.expiry.isoformat(), "quantity": c.condor.quantity,
             "strikes": [c.condor.long_put, c.condor.short_put, c.condor.short_call, c.condor.long_call],
-            "credit": c.condor.credit, "dte": c.dte, "mark": c.mark, "pnl": c.pnl,
+            "credit": c.condor.credit, "root": c.condor.root, "dte": c.dte, "mark": c.mark, "pnl": c.pnl,
+            "pnl_realized": c.pnl_realized, "pnl_lifetime": c.pnl + c.pnl_realized,
             "max_profit": c.max_profit, "max_loss": c.max_loss,
             "breakevens": {"expiry": list(c.breakevens_expiry), "t0": list(c.breakevens_t0)},
             "distance": {"pct": c.distance_pct, "sd": c.distance_sd, "short": c.nearest_short},
@@ -35,7 +40,8 @@ def analysis_to_dict(a: Analysis) -> dict:
         "hedges": [{
             "id": h.hedge.id, "layer": h.hedge.layer, "quantity": h.hedge.quantity,
             "days_left": h.days_left, "mark": h.mark, "entry": h.entry, "value": h.value,
-            "pnl": h.pnl, "greeks": _greeks(h.greeks), "beta_weighted_delta": h.beta_delta,
+            "pnl": h.pnl, "pnl_realized": h.pnl_realized, "pnl_lifetime": h.pnl + h.pnl_realized,
+            "greeks": _greeks(h.greeks), "beta_weighted_delta": h.beta_delta,
             "legs": [{"kind": leg.kind, "expiry": leg.expiry.isoformat(), "strike": leg.strike,
                       "ratio": leg.ratio, "entry": leg.price, "underlying": u, "vol": v, "price": p}
                      for leg, (u, v, p) in zip(h.hedge.legs, h.legs)],
@@ -45,14 +51,45 @@ def analysis_to_dict(a: Analysis) -> dict:
             "greeks": _greeks(t.greeks), "beta_weighted_delta": t.beta_weighted_delta,
             "condor_greeks": _greeks(t.condor_greeks), "hedge_greeks": _greeks(t.hedge_greeks),
             "breakevens": {"expiry": list(t.breakevens_expiry), "t0": list(t.breakevens_t0)},
+            "spx_vega": t.spx_vega, "vix_option_vega": t.vix_vega, "vxx_option_vega": t.vxx_vega,
+            "vix_point": {"book": t.vix_point, "condors": t.condor_vix_point, "hedges": t.hedge_vix_point},
         },
         "assumptions": {"beta": a.book.model.beta, "beta_source": a.book.model.beta_source,
                         "kappa": a.book.model.kappa, "vxx_exponent": a.book.model.vxx_exponent,
                         "base_ratio": a.book.alvh.base_ratio, "notes": list(a.assumptions)},
     }
+    out["realized"] = realized_to_dict(a.book)
+    out["book"]["pnl_unrealized"] = t.pnl
+    out["book"]["pnl_total"] = t.pnl + t.realized
     if a.alvh:
         out.update(_alvh(a.alvh))
     return clean(out)
+
+
+def closed_to_dict(c) -> dict:
+    d = asdict(c)
+    for k in ("opened", "closed"):
+        d[k] = d[k].isoformat() if d[k] else None
+    return d
+
+
+def realized_to_dict(book) -> dict:
+    """The ledger's total and its sum per position id."""
+    per: dict[str, float] = {}
+    for c in book.closed:
+        per[c.id] = per.get(c.id, 0.0) + c.realized
+    return {"total": sum(c.realized for c in book.closed), "by_position": per,
+            "closed": [closed_to_dict(c) for c in book.closed]}
+
+
+def snapshot_numbers(a: Analysis) -> tuple[dict, dict]:
+    """What a daily snapshot stores: book totals and each open position's value and P&L."""
+    t = a.totals
+    totals = {"pnl": t.pnl, "pnl_realized": t.realized, "theta": t.greeks.theta,
+              "delta": t.beta_weighted_delta, "vega": t.vix_point}
+    positions = {c.condor.id: {"value": -c.mark * c.condor.quantity * 100, "pnl": c.pnl} for c in a.condors}
+    positions.update({h.hedge.id: {"value": h.value, "pnl": h.pnl} for h in a.hedges})
+    return clean(totals), clean(positions)
 
 
 def _alvh(x) -> dict:

@@ -20,8 +20,8 @@ from core.pricing import Greeks, bsm, bsm_price, implied_vol_black, implied_vol_
 
 YEAR = 365.0 * 86400.0
 SPX, VIX_OPT, VIX_FUT, VXX_OPT = 0, 1, 2, 3
-SPX_SETTLE = time(16, 0)  # SPX settles 16:00 New York
-VIX_SETTLE = time(9, 30)  # VIX legs settle 09:30 New York
+SPX_SETTLE = time(16, 0)  # SPXW settles on the 16:00 New York close
+AM_SETTLE = time(9, 30)  # VIX legs and SPX (AM) monthlies settle on the 09:30 opening prints
 MULT = {SPX: 100.0, VIX_OPT: 100.0, VIX_FUT: 1000.0, VXX_OPT: 100.0}
 _MULT = np.array([MULT[k] for k in (SPX, VIX_OPT, VIX_FUT, VXX_OPT)])
 _KIND = {"vix_call": (VIX_OPT, True), "vix_put": (VIX_OPT, False), "vix_future": (VIX_FUT, False),
@@ -29,8 +29,9 @@ _KIND = {"vix_call": (VIX_OPT, True), "vix_put": (VIX_OPT, False), "vix_future":
 
 
 @lru_cache(maxsize=4096)
-def settle_time(expiry: date, underlying: int) -> float:
-    when = VIX_SETTLE if underlying in (VIX_OPT, VIX_FUT) else SPX_SETTLE
+def settle_time(expiry: date, underlying: int, am: bool = False) -> float:
+    """POSIX seconds of settlement: VIX legs and AM SPX at 09:30, the rest at 16:00."""
+    when = AM_SETTLE if am or underlying in (VIX_OPT, VIX_FUT) else SPX_SETTLE
     return datetime.combine(expiry, when, NEW_YORK).timestamp()
 
 
@@ -179,7 +180,7 @@ def _condor_columns(book: Book, market: Market, vols: "_Vols") -> dict[str, np.n
     """Every condor's four SPX legs, as arrays (one step for the whole book)."""
     c, nc = book.condors, len(book.condors)
     as_of = market.as_of.timestamp()
-    settle = np.array([settle_time(x.expiry, SPX) for x in c], dtype=float)
+    settle = np.array([settle_time(x.expiry, SPX, x.root == "SPX") for x in c], dtype=float)
     for i in np.nonzero(settle <= as_of)[0][:1]:
         raise _err(book, (c[i].line, f"condor {c[i].id}: expiry"),
                    f"expiry {c[i].expiry} is not after as_of {market.as_of:%Y-%m-%d %H:%M}")

@@ -5,7 +5,7 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from core.model import MARK_KINDS, Mark, Market, VolSurface
+from core.model import MARK_KINDS, SETTLE_UNDERLYINGS, Mark, Market, Settlement, VolSurface
 from core.tomlsrc import SourceMap, Table, parse_toml, read_text
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -35,6 +35,7 @@ def parse_market(text: str, source: str = "<market>", *, demo: bool = False) -> 
         vix_vol=_surface(root, "vix_vol"),
         vxx_vol=_surface(root, "vxx_vol"),
         marks=tuple(_mark(t) for t in root.tables("mark")),
+        settlements=_settlements(root),
         source=source,
         demo=demo,
     )
@@ -76,11 +77,29 @@ def _futures(root: Table, today: date) -> tuple[tuple[date, float], ...]:
             expiry = date.fromisoformat(k)
         except ValueError:
             raise t.error(k, "keys are expiry dates, like 2026-12-16 = 17.6") from None
-        price = t.get(k, "num", check=_POS[0], why=_POS[1])
-        if expiry < today:
-            raise t.error(k, f"future expired before as_of {today}")
-        out.append((expiry, price))
+        # a future that has settled stays listed harmlessly: the engine notes and skips it
+        out.append((expiry, t.get(k, "num", check=_POS[0], why=_POS[1])))
     return tuple(sorted(out))
+
+
+def _settlements(root: Table) -> tuple[Settlement, ...]:
+    out: dict[tuple, Settlement] = {}
+    for t in root.tables("settlement"):
+        s = Settlement(
+            underlying=t.get("underlying", "str", check=lambda v: v in SETTLE_UNDERLYINGS,
+                             why="must be one of " + ", ".join(SETTLE_UNDERLYINGS)),
+            date=t.get("date", "date"),
+            style=t.get("style", "str", check=lambda v: v in ("AM", "PM"),
+                        why="must be PM (the close) or AM (the opening quotation)"),
+            value=t.get("value", "num", check=_POS[0], why=_POS[1]))
+        if s.underlying == "VIX" and s.style != "AM":
+            raise t.error("style", "VIX settles AM, on the special opening quotation")
+        key = (s.underlying, s.date, s.style)
+        if key in out and out[key].value != s.value:
+            raise t.error("value", f"{s.underlying} {s.style} {s.date} given twice with different values")
+        out[key] = s
+        t.finish()
+    return tuple(out.values())
 
 
 def _mark(t: Table) -> Mark:
@@ -123,6 +142,7 @@ def market_to_toml(market: Market, previous: str | None = None) -> str:
     for expiry, price in market.vix_futures:
         futures[expiry.isoformat()] = price
     doc["vix_futures"] = futures
+    _write_settlements(doc, market)
     if not previous and market.marks:
         marks = tomlkit.aot()
         for m in market.marks:
@@ -131,6 +151,24 @@ def market_to_toml(market: Market, previous: str | None = None) -> str:
             marks.append(t)
         doc["mark"] = marks
     return tomlkit.dumps(doc)
+
+
+def _write_settlements(doc, market: Market) -> None:
+    """Settlements already in the file stay as written; new ones are appended."""
+    import tomlkit
+
+    aot = doc.get("settlement")
+    have = {(t["underlying"], t["date"], t["style"]) for t in aot} if aot is not None else set()
+    new = [s for s in market.settlements if (s.underlying, s.date, s.style) not in have]
+    if not new:
+        return
+    if aot is None:
+        aot = tomlkit.aot()
+        doc.append("settlement", aot)
+    for s in new:
+        t = tomlkit.table()
+        t["underlying"], t["date"], t["style"], t["value"] = s.underlying, s.date, s.style, s.value
+        aot.append(t)
 
 
 def save_market(market: Market, path: str | Path) -> Market:

@@ -25,6 +25,8 @@ class Condor:
     long_call: float
     credit: float  # net credit per condor at entry, index points
     line: int | None = field(default=None, compare=False)  # where it stands in the book file
+    root: str = "SPXW"  # SPXW: PM-settled on the 16:00 close; SPX: AM-settled on the opening print
+    opened: date | None = None  # trade date, when known
 
     @property
     def max_width(self) -> float:
@@ -47,6 +49,38 @@ class Hedge:
     quantity: int
     legs: tuple[HedgeLeg, ...]
     line: int | None = field(default=None, compare=False)
+    opened: date | None = None
+
+
+ROOTS = ("SPXW", "SPX")
+SETTLE_UNDERLYINGS = ("SPX", "VIX", "VXX")
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A closed or settled position (or part of one) in the realized ledger.
+    Prices are per condor (debit to close, points) or per hedge unit (points)."""
+    id: str
+    what: str  # "condor" or "hedge"
+    description: str  # strikes and expiry, so the record reads alone
+    quantity: int
+    open_price: float  # condor: credit received; hedge: entry price per unit
+    close_price: float  # condor: debit paid; hedge: price received per unit
+    opened: date | None
+    closed: date
+    commission: float  # $, total for this close
+    realized: float  # $, after commission
+    how: str  # "fill", "model fill", "settled ..." (with its price source)
+    layer: int | None = None  # hedges only
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """A settlement price the user gives: PM the close, AM the opening quotation (SOQ)."""
+    underlying: str  # SPX | VIX | VXX
+    date: date
+    style: str  # "PM" or "AM"
+    value: float
 
 
 @dataclass(frozen=True)
@@ -114,6 +148,7 @@ class Book:
     model: ModelSettings = ModelSettings()
     stress: tuple[Stress, ...] = DEFAULT_STRESS
     alvh: AlvhSettings = AlvhSettings()
+    closed: tuple[Closed, ...] = ()  # the realized ledger, oldest first
     source: str | None = None  # file it came from
     demo: bool = False
 
@@ -149,6 +184,7 @@ class Market:
     vxx: float | None = None
     vxx_vol: VolSurface | None = None  # None: vix_vol * vxx_exponent
     marks: tuple[Mark, ...] = ()
+    settlements: tuple[Settlement, ...] = ()
     source: str | None = None
     demo: bool = False
 

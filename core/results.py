@@ -37,6 +37,7 @@ class CondorResult:
     distance_pct: float  # SPX to the nearest short strike, % of SPX
     distance_sd: float  # ... in standard deviations to expiry (short strike's vol)
     nearest_short: str  # "put" or "call"
+    pnl_realized: float = 0.0  # $ from closes of this id already in the ledger
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class HedgeResult:
     greeks: GreekSet  # delta against each leg's own future / VXX, $ per point
     beta_delta: float  # SPX-equivalent delta through the spot-vol map
     legs: tuple[tuple[float, float, float], ...]  # per leg: (underlying, vol, price)
+    pnl_realized: float = 0.0  # $ from closes of this id already in the ledger
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,16 @@ class BookResult:
     beta_weighted_delta: float  # every leg in SPX-equivalent $ per SPX point
     breakevens_expiry: tuple[float, ...]  # condor book, each condor at its own expiry
     breakevens_t0: tuple[float, ...]  # condor book at the valuation time, vol per strike
+    realized: float = 0.0  # $: the whole ledger, open ids and gone ones alike
+    # greeks.vega sums unlike units (kept for old readers); these keep them apart:
+    spx_vega: float = 0.0  # SPX legs, $ per SPX vol point
+    vix_vega: float = 0.0  # VIX option legs, $ per point of VIX option vol
+    vxx_vega: float = 0.0  # VXX option legs, $ per point of VXX option vol
+    # one common figure: $ per +1 VIX point through the spot-vol map (a reprice: VIX + 1,
+    # futures + e^(-kappa T), SPX vols x VIX'/VIX, VXX x (VIX'/VIX)^exponent, SPX unchanged)
+    vix_point: float = 0.0
+    condor_vix_point: float = 0.0
+    hedge_vix_point: float = 0.0
 
 
 @dataclass(frozen=True)

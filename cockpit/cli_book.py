@@ -1,0 +1,187 @@
+"""`alvh close|settle|ledger|journal|snapshot`: the position lifecycle from the command line.
+
+Each command that changes the book writes it atomically (the previous version kept as
+`.bak`), appends one journal record to the history store and prints what changed.
+The demo book is never written over: its edits go to your own book file.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import InputError
+from core.model import Book, Market
+
+
+@dataclass
+class Loaded:
+    book: Book
+    market: Market
+    path: Path  # where the book is written (your own file when it came from the demo)
+    db: Path | None
+
+
+def add_parsers(sub, files) -> None:
+    p = sub.add_parser("close", parents=[files], help="close a position (or part of it) at a fill")
+    p.add_argument("id", help="the condor or hedge id")
+    p.add_argument("--price", type=_finite, required=True,
+                   help="fill: per condor the debit paid to buy it back; per hedge unit the price received (points)")
+    p.add_argument("--quantity", type=int, default=None, help="how many to close (default: all)")
+    p.add_argument("--commission", type=_finite, default=0.0, help="$ for the whole close (default 0)")
+    p.set_defaults(func=cmd_close)
+
+    p = sub.add_parser("settle", parents=[files], help="settle every expired position")
+    p.set_defaults(func=cmd_settle)
+
+    for name, func, what in (("ledger", cmd_ledger, "the realized ledger"),
+                             ("journal", cmd_journal, "the journal of book edits")):
+        p = sub.add_parser(name, parents=[files], help=what)
+        p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("snapshot", parents=[files], help="store today's book snapshot in the history store")
+    p.set_defaults(func=cmd_snapshot)
+
+
+def _finite(text: str) -> float:
+    import argparse
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def load(args) -> Loaded:
+    from cockpit.cli import resolve_inputs
+    from core import paths
+    from core.bookfile import load_book
+    from core.marketfile import load_market
+
+    book_path, book_demo, market_path, market_demo = resolve_inputs(args.book, args.market)
+    book = load_book(book_path, demo=book_demo)
+    market = load_market(market_path, demo=market_demo)
+    return Loaded(book, market, paths.user_book() if book_demo else book_path,
+                  Path(args.db) if getattr(args, "db", None) else None)
+
+
+def settle_loaded(x: Loaded):
+    from core.lifecycle import market_lookup, settle
+    return settle(x.book, x.market, market_lookup(x.market, x.db, use_history=not x.market.demo))
+
+
+def write(x: Loaded, after: Book, action: str) -> None:
+    """Save the book, then journal the edit (a journal behind the file is re-synced next time)."""
+    from core import journal
+    from core.bookfile import save_book
+
+    x.path.parent.mkdir(parents=True, exist_ok=True)
+    existed = x.path.exists()
+    try:
+        save_book(after, x.path)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", file=str(x.path)) from None
+    journal.record(x.db, journal.book_key(x.path), action, x.book, after)
+    print(f"wrote {x.path}" + (f" (previous version kept as {x.path.name}.bak)" if existed else ""))
+
+
+def cmd_close(args) -> int:
+    from core.lifecycle import close_position
+
+    x = load(args)
+    pos = next((p for p in x.book.condors + x.book.hedges if p.id == args.id), None)
+    if pos is None:
+        raise InputError(f"no open position with id {args.id!r}", file=x.book.source, field="id")
+    qty = pos.quantity if args.quantity is None else args.quantity
+    after, rec = close_position(x.book, args.id, qty, args.price, args.commission, x.market.as_of.date())
+    left = pos.quantity - qty
+    print(f"closed {qty} of {pos.id} ({rec.description}) at {rec.close_price:.2f}"
+          f" (opened at {rec.open_price:.2f}): realized {rec.realized:+,.2f} $"
+          f" after {rec.commission:,.2f} $ commission; {left} left")
+    write(x, after, "close")
+    return 0
+
+
+def cmd_settle(args) -> int:
+    x = load(args)
+    s = settle_loaded(x)
+    for r in s.records:
+        print(f"settled {r.id} ({r.description}) x{r.quantity}: {r.close_price:.2f} against"
+              f" {r.open_price:.2f} → {r.realized:+,.2f} $ — {r.how}")
+    for a in s.awaiting:
+        print(f"{a.id}: {a.label}: add a [[settlement]] for {a.underlying} {a.day} {a.style}"
+              f" to {x.market.source}, or import the day into the history store")
+    if not s.records:
+        print("nothing to settle" + (f"; {len(s.awaiting)} awaiting a settlement price" if s.awaiting else ""))
+        return 0
+    write(x, s.book, "settle")
+    return 0
+
+
+def _ledger_dict(book: Book) -> dict:
+    from core.export import closed_to_dict
+    return {"closed": [closed_to_dict(c) for c in book.closed],
+            "realized": sum(c.realized for c in book.closed)}
+
+
+def cmd_ledger(args) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    x = load(args)
+    if args.json:
+        json.dump(_ledger_dict(x.book), sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+        return 0
+    t = Table(title=f"Realized ledger — {x.book.source}", title_justify="left")
+    for col in ("Closed", "ID", "What", "Qty", "Open", "Close", "Comm $", "Realized $", "How"):
+        t.add_column(col, justify="right" if col in ("Qty", "Open", "Close", "Comm $", "Realized $") else "left")
+    for c in x.book.closed:
+        t.add_row(*(escape(v) for v in (str(c.closed), c.id, c.description, str(c.quantity), f"{c.open_price:.2f}",
+                                        f"{c.close_price:.2f}", f"{c.commission:,.2f}", f"{c.realized:+,.2f}", c.how)))
+    t.caption = f"total realized {sum(c.realized for c in x.book.closed):+,.2f} $"
+    Console(width=None if sys.stdout.isatty() else 160).print(t)
+    return 0
+
+
+def cmd_journal(args) -> int:
+    from core import journal
+
+    x = load(args)
+    items = journal.entries(x.db, journal.book_key(x.path))
+    if args.json:
+        out = [{"id": e.id, "time": e.time.isoformat(), "action": e.action, "changes": list(e.changes),
+                "fill": list(e.fill), "removed": e.removed} for e in items]
+        json.dump({"book": str(x.path), "entries": out}, sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+        return 0
+    if not items:
+        print(f"no journal for {x.path} yet")
+    for e in items:
+        what = ", ".join(f"{'add' if c['before'] is None else 'remove' if c['after'] is None else 'change'}"
+                         f" {c['kind']} {c['id']}" for c in e.changes)
+        fill = "".join(f"; realized {f['realized']:+,.2f} $ ({f['how']})" for f in e.fill)
+        print(f"{e.id:>5} {e.time:%Y-%m-%d %H:%M} {e.action:<8} {what or '-'}{fill}")
+    return 0
+
+
+def cmd_snapshot(args) -> int:
+    from core import journal
+    from core.engine import analyze
+    from core.export import snapshot_numbers
+
+    x = load(args)
+    s = settle_loaded(x)
+    a = analyze(s.priceable, x.market)
+    totals, positions = snapshot_numbers(a)
+    journal.write_snapshot(x.db, journal.book_key(x.path), x.market.as_of.date(), totals, positions)
+    print(f"snapshot {x.market.as_of.date()}: P&L {totals['pnl']:+,.0f} $ (realized {totals['pnl_realized']:+,.0f}),"
+          f" theta {totals['theta']:+,.0f} $/day, delta {totals['delta']:+,.1f} $/SPX pt,"
+          f" vega {totals['vega']:+,.0f} $ per +1 VIX pt; {len(positions)} positions")
+    return 0

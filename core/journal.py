@@ -1,0 +1,208 @@
+"""The append-only journal of book edits and the daily book snapshots, both kept in
+the history store (SQLite). Every edit is one record: its action, each position
+before and after, and the ledger records it added (the fill). Replaying a book's
+records from an empty book gives its positions and ledger back.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from core.errors import InputError
+from core.model import Book, Closed, Condor, Hedge, HedgeLeg
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, book TEXT, time TEXT, action TEXT,
+    changes TEXT, fill TEXT);
+CREATE INDEX IF NOT EXISTS journal_book ON journal (book, id);
+CREATE TABLE IF NOT EXISTS snapshots (book TEXT, date TEXT, time TEXT, pnl REAL, pnl_realized REAL,
+    theta REAL, delta REAL, vega REAL, positions TEXT, PRIMARY KEY (book, date)) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    time: datetime
+    action: str
+    changes: tuple[dict, ...]  # {"kind", "id", "before", "after"}; before/after None for add/remove
+    fill: tuple[dict, ...]  # ledger records added
+    removed: int = 0  # ledger records taken back (an undone close)
+
+
+def book_key(path: str | Path) -> str:
+    return str(Path(path).resolve())
+
+
+def _connect(db) -> sqlite3.Connection:
+    """The history store, with its own tables and the journal's (a new store gets both)."""
+    from core import history
+    path = Path(db) if db is not None else history.default_db()
+    try:
+        conn = history._connect(path, create=True)
+        conn.executescript(_SCHEMA)
+        return conn
+    except (sqlite3.DatabaseError, OSError) as exc:
+        raise InputError(f"cannot use the history store for the journal: {exc}", file=str(path)) from None
+
+
+# ---- positions as JSON -------------------------------------------------------
+
+def _plain(obj) -> dict:
+    d = asdict(obj)
+    d.pop("line", None)
+    for k, v in list(d.items()):
+        if isinstance(v, date):
+            d[k] = v.isoformat()
+    if "legs" in d:
+        d["legs"] = [{**leg, "expiry": leg["expiry"].isoformat()} for leg in asdict(obj)["legs"]]
+    return d
+
+
+def _dates(cls, d: dict) -> dict:
+    out = dict(d)
+    for f in fields(cls):
+        if f.name in ("expiry", "opened", "closed") and isinstance(out.get(f.name), str):
+            out[f.name] = date.fromisoformat(out[f.name])
+    return out
+
+
+def _position(kind: str, d: dict):
+    if kind == "condor":
+        return Condor(**_dates(Condor, d))
+    legs = tuple(HedgeLeg(**_dates(HedgeLeg, x)) for x in d["legs"])
+    return Hedge(**{**_dates(Hedge, d), "legs": legs})
+
+
+def closed_from(d: dict) -> Closed:
+    return Closed(**_dates(Closed, d))
+
+
+# ---- recording ---------------------------------------------------------------
+
+def diff(before: Book, after: Book) -> tuple[list[dict], list[dict], int]:
+    """(position changes, ledger records added, ledger records removed) from one book to another."""
+    changes = []
+    for kind, old, new in (("condor", before.condors, after.condors), ("hedge", before.hedges, after.hedges)):
+        a, b = {x.id: x for x in old}, {x.id: x for x in new}
+        for pid in list(a) + [p for p in b if p not in a]:
+            if a.get(pid) != b.get(pid):
+                changes.append({"kind": kind, "id": pid,
+                                "before": _plain(a[pid]) if pid in a else None,
+                                "after": _plain(b[pid]) if pid in b else None})
+    n = _common_prefix(before.closed, after.closed)
+    return changes, [_plain(c) for c in after.closed[n:]], len(before.closed) - n
+
+
+def _common_prefix(a, b) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def record(db, key: str, action: str, before: Book, after: Book, when: datetime | None = None) -> int:
+    """Append one record for an edit; first a `sync` record when the journal does not
+    replay to `before` (the file was edited by hand, or saved without a journal)."""
+    when = when or datetime.now(timezone.utc)
+    conn = _connect(db)
+    try:
+        with conn:
+            have = _replay(_entries(conn, key))
+            if not same(have, before):
+                _append(conn, key, when, "sync", *diff(have, before))
+            changes, fill, removed = diff(before, after)
+            return _append(conn, key, when, action, changes, fill, removed)
+    finally:
+        conn.close()
+
+
+def _append(conn, key, when, action, changes, fill, removed) -> int:
+    cur = conn.execute("INSERT INTO journal (book, time, action, changes, fill) VALUES (?, ?, ?, ?, ?)",
+                       (key, when.isoformat(timespec="seconds"), action, json.dumps(changes),
+                        json.dumps({"added": fill, "removed": removed})))
+    return int(cur.lastrowid)
+
+
+def entries(db, key: str) -> list[Entry]:
+    from core.history import default_db
+    if not Path(db if db is not None else default_db()).exists():
+        return []
+    conn = _connect(db)
+    try:
+        return _entries(conn, key)
+    finally:
+        conn.close()
+
+
+def _entries(conn, key: str) -> list[Entry]:
+    out = []
+    for rid, t, action, changes, fill in conn.execute(
+            "SELECT id, time, action, changes, fill FROM journal WHERE book = ? ORDER BY id", (key,)):
+        f = json.loads(fill)
+        out.append(Entry(rid, datetime.fromisoformat(t), action, tuple(json.loads(changes)),
+                         tuple(f["added"]), f["removed"]))
+    return out
+
+
+def _replay(items: list[Entry]) -> Book:
+    condors: dict[str, Condor] = {}
+    hedges: dict[str, Hedge] = {}
+    closed: list[Closed] = []
+    for e in items:
+        for ch in e.changes:
+            target = condors if ch["kind"] == "condor" else hedges
+            if ch["after"] is None:
+                target.pop(ch["id"], None)
+            else:
+                target[ch["id"]] = _position(ch["kind"], ch["after"])
+        del closed[len(closed) - e.removed:]
+        closed.extend(closed_from(d) for d in e.fill)
+    return Book(equity=1.0, condors=tuple(condors.values()), hedges=tuple(hedges.values()),
+                closed=tuple(closed))
+
+
+def replay(db, key: str, onto: Book | None = None) -> Book:
+    """The book the journal describes: its positions and ledger, on `onto`'s settings."""
+    got = _replay(entries(db, key))
+    return replace(onto, condors=got.condors, hedges=got.hedges, closed=got.closed) if onto else got
+
+
+def same(a: Book, b: Book) -> bool:
+    """The same positions (by id, any order) and the same ledger."""
+    return ({c.id: c for c in a.condors} == {c.id: c for c in b.condors}
+            and {h.id: h for h in a.hedges} == {h.id: h for h in b.hedges}
+            and tuple(a.closed) == tuple(b.closed))
+
+
+# ---- daily snapshots ---------------------------------------------------------
+
+def write_snapshot(db, key: str, day: date, totals: dict, positions: dict, replace_day: bool = True) -> bool:
+    """Store the book's numbers for `day`; with replace_day False, only if none is stored yet.
+    Returns True when a row was written."""
+    conn = _connect(db)
+    try:
+        with conn:
+            verb = "INSERT OR REPLACE" if replace_day else "INSERT OR IGNORE"
+            cur = conn.execute(
+                f"{verb} INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, day.isoformat(), datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 totals["pnl"], totals["pnl_realized"], totals["theta"], totals["delta"], totals["vega"],
+                 json.dumps(positions)))
+            return cur.rowcount > 0
+    finally:
+        conn.close()
+
+
+def snapshots(db, key: str) -> list[dict]:
+    conn = _connect(db)
+    try:
+        rows = conn.execute("SELECT date, pnl, pnl_realized, theta, delta, vega, positions FROM snapshots"
+                            " WHERE book = ? ORDER BY date", (key,)).fetchall()
+    finally:
+        conn.close()
+    return [{"date": d, "pnl": p, "pnl_realized": r, "theta": t, "delta": de, "vega": v,
+             "positions": json.loads(pos)} for d, p, r, t, de, v, pos in rows]
