@@ -96,6 +96,8 @@ class Cockpit(App):
         self.theme_changed_signal.subscribe(self, lambda _: self.repaint())
         self._layout()
         self.query_one("#condors").focus()
+        self.message = self.session.notice
+        self._snapshot()
         self.repaint()
         if self.load_signals:
             self.call_after_refresh(self.run_worker, self._signals_worker, thread=True, group="signals")
@@ -122,8 +124,8 @@ class Cockpit(App):
         self.query_one(HeaderBar).update(lines(
             live, view, pal, now=self.clock(), regime=regime, demo=demo, message=self.message,
             error=s.error, dirty=s.dirty))
-        self.query_one(CondorsPane).refresh_from(live, view, pal, self.selected["condors"])
-        self.query_one(HedgesPane).refresh_from(live, view, pal, self.selected["hedges"])
+        self.query_one(CondorsPane).refresh_from(live, view, pal, self.selected["condors"], self._broken("condors"))
+        self.query_one(HedgesPane).refresh_from(live, view, pal, self.selected["hedges"], self._broken("hedges"))
         self.query_one(GreeksPane).refresh_from(live, view, pal)
         self.query_one(GaugesPane).refresh_from(self.signal_set, self.signal_error, pal)
         self.query_one(RiskPane).refresh_from(live, view, pal)
@@ -143,6 +145,13 @@ class Cockpit(App):
         if pane.id in keymap.PANES and pane.id != self.active:
             self.active = pane.id
             self._layout()
+
+    def _snapshot(self) -> None:
+        """Once per trading day: the book's numbers into the history store (the backtest reads them)."""
+        try:
+            self.session.snapshot_today()
+        except (InputError, OSError) as exc:
+            self.message = f"daily snapshot not stored: {exc}"
 
     def say(self, message: str) -> None:
         self.message = message
@@ -173,7 +182,8 @@ class Cockpit(App):
             self.say(f"market file not taken ({exc}); keeping the last good market")
             return
         s.set_market(market)
-        self.say(f"market reloaded {self.clock():%H:%M:%S}")
+        self._snapshot()
+        self.say(f"market reloaded {self.clock():%H:%M:%S}" + (f"; {s.notice}" if s.notice else ""))
 
     # ---- what-if ------------------------------------------------------------------
 
@@ -250,10 +260,17 @@ class Cockpit(App):
             self.selected[name] = max(0, min(self.selected[name], len(items) - 1))
         self.say(label)
 
+    def _broken(self, name: str) -> tuple:
+        """(position, reason) for each condor or hedge the engine set aside, in book order."""
+        why = self.session.broken
+        return tuple((x, why[x.id]) for x in getattr(self.session.book, name) if x.id in why)
+
     def _target(self) -> tuple[str, object | None]:
         """The selected condor or hedge of the active pane (condors unless hedges is active)."""
         name = "hedges" if self.active == "hedges" else "condors"
-        items = self.session.book.hedges if name == "hedges" else self.session.book.condors
+        # as the pane lists them: the priced ones, then those set aside
+        items = getattr(self.session.book, name)
+        items = [x for x in items if x.id not in self.session.broken] + [x for x, _ in self._broken(name)]
         i = self.selected[name]
         return name, items[i] if 0 <= i < len(items) else None
 
@@ -305,8 +322,53 @@ class Cockpit(App):
                 return
             book = self.session.book
             kept = tuple(x for x in getattr(book, name) if x.id != item.id)
-            self.edit(replace(book, **{name: kept}), f"closed {name[:-1]} {item.id}")
-        self.push_screen(Confirm(f"Close and delete {name[:-1]} {item.id} from the book?"), answer)
+            self.edit(replace(book, **{name: kept}), f"deleted {name[:-1]} {item.id} (no P&L recorded)")
+        self.push_screen(Confirm(f"Delete {name[:-1]} {item.id} as a typo? No P&L is recorded:"
+                                 f" c closes it at a fill into the ledger."), answer)
+
+    def action_close_selected(self) -> None:
+        name, item = self._target()
+        s = self.session
+        if item is None:
+            self.say(f"no {name[:-1]} selected")
+            return
+        if item.id in s.awaiting:
+            self.say(f"{item.id} has expired: S enters its settlement price")
+            return
+        results = {r.condor.id: r.mark for r in s.live.condors} if name == "condors" else \
+            {r.hedge.id: r.mark for r in s.live.hedges}
+        if item.id not in results:
+            self.say(f"{item.id} is not priced: e edits it, x deletes it")
+            return
+        from cockpit.screens.close_form import CloseForm
+
+        def done(result):
+            if result is None:
+                return
+            book, rec = result
+            self.edit(book, f"closed {rec.quantity} of {rec.id} at {rec.close_price:.2f}:"
+                            f" realized {rec.realized:+,.2f} $")
+        self.push_screen(CloseForm(s, item, results[item.id], name[:-1]), done)
+
+    def action_enter_settlement(self) -> None:
+        name, item = self._target()
+        s = self.session
+        waiting = s.awaiting.get(item.id) if item is not None else None
+        if waiting is None:
+            waiting = next(iter(s.awaiting.values()), None)
+        if waiting is None:
+            self.say("nothing awaits a settlement price")
+            return
+        from cockpit.screens.settle_form import SettleForm
+
+        def done(settlement):
+            if settlement is None:
+                return
+            market = replace(s.market, settlements=s.market.settlements + (settlement,))
+            note = self._write_market(market, f"settlement {settlement.underlying} {settlement.style}"
+                                              f" {settlement.date} = {settlement.value:g}")
+            self.say(f"{note}; {s.notice}" if s.notice else note)
+        self.push_screen(SettleForm(waiting), done)
 
     def action_apply_trades(self) -> None:
         from cockpit.trades import apply_trades, trade_lines
@@ -324,7 +386,8 @@ class Cockpit(App):
             if key != "y":
                 return
             try:
-                book = apply_trades(self.session.book, a.alvh)
+                book = apply_trades(self.session.book, a.alvh, {h.hedge.id: h.mark for h in a.hedges},
+                                    self.session.market.as_of.date())
             except ValueError as exc:
                 self.say(f"trades not applied: {exc}")
                 return
@@ -333,12 +396,28 @@ class Cockpit(App):
                          answer)
 
     def action_undo(self) -> None:
+        market = self.session.market
         label = self.session.undo()
-        self.say(f"undid: {label}" if label else "nothing to undo")
+        self.say(f"undid: {label}{self._market_written(market)}" if label else "nothing to undo")
 
     def action_redo(self) -> None:
+        market = self.session.market
         label = self.session.redo()
-        self.say(f"redid: {label}" if label else "nothing to redo")
+        self.say(f"redid: {label}{self._market_written(market)}" if label else "nothing to redo")
+
+    def _market_written(self, before) -> str:
+        """After an undo or redo that swapped the market: the market file says so too."""
+        from core import paths
+        s = self.session
+        if s.market is before or not s.market_path or \
+                Path(s.market_path).resolve() == paths.DEMO_MARKET.resolve():
+            return ""
+        from core.marketfile import save_market
+        try:
+            save_market(replace(s.market, demo=False), s.market_path)
+        except (InputError, OSError) as exc:
+            return f" (market file not written: {exc})"
+        return f" (market saved to {s.market_path})"
 
     def _save(self) -> bool:
         try:
@@ -356,24 +435,28 @@ class Cockpit(App):
         from cockpit.screens.market_form import MarketForm
 
         def done(market):
-            if market is None:
-                return
-            from core import paths
-            from core.marketfile import save_market
-            s = self.session
-            # never write over the bundled demo: hand-entered levels go to the user's own file
-            own = s.market_path and Path(s.market_path).resolve() != paths.DEMO_MARKET.resolve()
-            path = Path(s.market_path) if own else paths.user_market()
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                saved, note = save_market(replace(market, demo=False), path), None
-            except (InputError, OSError) as exc:
-                saved, note = replace(market, demo=False), f"market used but not saved: {exc}"
-            if note is None:
-                s.market_path = path
-            s.set_market(saved)
-            self.say(note or f"market saved to {path} (previous kept as .bak)")
-        self.push_screen(MarketForm(self.session.market, self.clock()), done)
+            if market is not None:
+                note = self._write_market(market, "market by hand")
+                self.say(note + (f"; {self.session.notice}" if self.session.notice else ""))
+        self.push_screen(MarketForm(self.session.market, self.clock(), self.session), done)
+
+    def _write_market(self, market, label: str) -> str:
+        """Save a market edit and take it (undone by u like a book edit); says where it went."""
+        from cockpit.screens.market_form import target_path
+        from core.marketfile import save_market
+        s = self.session
+        # never write over the bundled demo: hand-entered levels go to the user's own file
+        path = target_path(s)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            saved, note = save_market(replace(market, demo=False), path), None
+        except (InputError, OSError) as exc:
+            saved, note = replace(market, demo=False), f"market used but not saved: {exc}"
+        if note is None:
+            s.market_path = path
+        s.notice = ""
+        s.set_market(saved, label=label)
+        return note or f"{label}: market saved to {path} (previous kept as .bak)"
 
 
 def signals_loader(db: str | None, market) -> Callable[[], object]:
@@ -397,7 +480,7 @@ def make_app(args, **kw) -> Cockpit:
     market = load_market(market_path, demo=market_demo)
     # the demo book is never overwritten: saving it creates the user's own book
     session = Session(book, market, save_path=paths.user_book() if book_demo else book_path,
-                      market_path=market_path)
+                      market_path=market_path, db=Path(args.db) if args.db else None)
     kw.setdefault("signals", signals_loader(args.db, market))
     app = Cockpit(session, **kw)
     theme = args.theme or load_theme(kw.get("settings"))

@@ -1,6 +1,7 @@
 """Pane 1: the open condors, one row each; rows turn amber/red as SPX nears a short strike."""
 from __future__ import annotations
 
+from rich.console import Group
 from rich.text import Text
 
 from cockpit import fmt
@@ -19,35 +20,51 @@ def alert_level(c: CondorResult) -> int:
     return 1 if c.distance_sd < NEAR_SD or c.distance_pct < NEAR_PCT else 0
 
 
-def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | None):
+def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | None, broken=()):
+    """broken: (condor, reason) for those the engine cannot price, listed last with the reason."""
     moved = not view.whatif.is_live
-    if not view.condors:
+    if not view.condors and not broken:
         return Text("no condors: press a to add one", style=pal.off)
     cols = [("ID", "l"), ("Exp", "r"), ("DTE", "r"), ("Strikes", "l"), ("Qty", "r"), ("Credit", "r"),
             ("Mark", "r"), ("P&L $", "r")] + ([("vs live", "r")] if moved else [])
+    cols += [("Real $", "r"), ("Life $", "r")]  # realized by closes of this id; lifetime = both
     cols += [("BE expiry", "r"), ("BE T+0", "r"), ("To short", "l"), ("Δ $/pt", "r"), ("Θ $/d", "r")]
     rows = []
     for i, (c, was) in enumerate(zip(view.condors, live.condors)):
         x = c.condor
         level = alert_level(c)
         flag = ("", "!", "!!")[level]  # readable without colour too
-        row = [f"{flag}{x.id}", f"{x.expiry:%b%d}", f"{c.dte:.1f}", fmt.strikes(x), str(x.quantity),
-               f"{x.credit:.2f}", f"{c.mark:.2f}", Text(fmt.money(c.pnl), style=pal.pnl(c.pnl))]
+        row = [f"{flag}{x.id}", f"{x.expiry:%b%d}", fmt.dte(c.dte), fmt.strikes(x), str(x.quantity),
+               f"{x.credit:.2f}", fmt.num(c.mark, ".2f"), Text(fmt.money(c.pnl), style=pal.pnl(c.pnl))]
         if moved:
             row.append(Text(fmt.chg(c.pnl, was.pnl), style=pal.pnl(c.pnl - was.pnl)))
+        life = c.pnl + c.pnl_realized
+        row += [fmt.money(c.pnl_realized), Text(fmt.money(life), style=pal.pnl(life))]
         row += [fmt.pair(c.breakevens_expiry), fmt.pair(c.breakevens_t0),
                 f"{c.nearest_short[0].upper()} {c.distance_pct:+.1f}% {fmt.sigmas(c)}",
-                f"{c.greeks.delta:+.1f}", f"{c.greeks.theta:+.0f}"]
+                fmt.num(c.greeks.delta, "+,.1f"), fmt.money(c.greeks.theta)]
         style = (None, pal.warn, pal.alert)[level] or ""
         if i == selected:
             style += " reverse"
         rows.append((row, style.strip() or None))
-    return grid(cols, rows)
+    for x, _ in broken:  # the row keeps the selection in step with the book; the reason goes below
+        row = [f"✗{x.id}", f"{x.expiry:%b%d}", "", fmt.strikes(x), str(x.quantity), f"{x.credit:.2f}",
+               "", "not priced"] + [""] * (len(cols) - 8)
+        rows.append((row, f"{pal.alert} reverse".strip() if len(rows) == selected else pal.alert or None))
+    t = view.totals
+    table = Group(grid(cols, rows), Text(
+        f"Condor P&L $: unrealized {fmt.money(t.condor_pnl)} · realized {fmt.money(t.condor_realized)}"
+        f" · total {fmt.money(t.condor_pnl + t.condor_realized)}", style=pal.off))
+    if not broken:
+        return table
+    return Group(table, *(Text(f"✗ {x.id} not priced: {why} (e edits, x deletes)", style=pal.alert)
+                          for x, why in broken))
 
 
 class CondorsPane(Pane):
     BINDINGS = bindings("list")
     number, title = 1, "Condors"
 
-    def refresh_from(self, live: Analysis, view: Analysis, pal: Palette, selected: int) -> None:
-        self.show((live, view, pal, selected), lambda: condor_table(live, view, pal, selected))
+    def refresh_from(self, live: Analysis, view: Analysis, pal: Palette, selected: int, broken=()) -> None:
+        self.show((live, view, pal, selected, str(broken)),
+                  lambda: condor_table(live, view, pal, selected, broken))

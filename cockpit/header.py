@@ -27,8 +27,11 @@ def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime
         f" · regime {regime or '…'}")
     w = view.whatif
     if w.is_live:
+        t = view.totals
         second = Text.assemble(("LIVE", pal.ok), f" valued {view.at.time:%Y-%m-%d %H:%M}",
-                               (" · what-if keys in F1", pal.off))
+                               " · P&L $ unrealized ", (fmt.money(t.pnl), pal.pnl(t.pnl)),
+                               f" realized {fmt.money(t.realized)} total ",
+                               (fmt.money(t.pnl + t.realized), pal.pnl(t.pnl + t.realized)))
     else:
         second = Text.assemble(
             (" " + fmt.whatif(view) + " ", f"reverse {pal.warn}"),

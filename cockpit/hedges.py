@@ -6,25 +6,31 @@ from rich.text import Text
 
 from cockpit import fmt
 from cockpit.keymap import bindings
-from cockpit.pane import Palette, Pane, grid
+from cockpit.pane import Lines, Palette, Pane, grid
 from core.results import AlvhResult, Analysis
 
 
-def held_table(live: Analysis, view: Analysis, pal: Palette, selected: int):
-    if not view.hedges:
+def held_table(live: Analysis, view: Analysis, pal: Palette, selected: int, broken=()):
+    if not view.hedges and not broken:
         return Text("no hedges held", style=pal.off)
     moved = not view.whatif.is_live
-    cols = [("ID", "l"), ("L", "r"), ("Qty", "r"), ("Legs", "l"), ("Days", "r"), ("Mark", "r"),
+    cols = [("ID", "l"), ("L", "r"), ("Qty", "r"), ("Legs", "l"), ("DTE", "r"), ("Mark", "r"),
             ("P&L $", "r")] + ([("vs live", "r")] if moved else [])
+    cols += [("Real $", "r"), ("Life $", "r")]  # realized by closes of this id; lifetime = both
     cols += [("Δ $/SPX", "r"), ("Θ $/d", "r"), ("V $/vp", "r")]
     rows = []
     for i, (h, was) in enumerate(zip(view.hedges, live.hedges)):
         row = [h.hedge.id, str(h.hedge.layer), str(h.hedge.quantity), fmt.legs_short(h),
-               f"{h.days_left:.1f}", f"{h.mark:.2f}", Text(fmt.money(h.pnl), style=pal.pnl(h.pnl))]
+               fmt.dte(h.days_left), fmt.num(h.mark, ".2f"), Text(fmt.money(h.pnl), style=pal.pnl(h.pnl))]
         if moved:
             row.append(Text(fmt.chg(h.pnl, was.pnl), style=pal.pnl(h.pnl - was.pnl)))
-        row += [f"{h.beta_delta:+.1f}", f"{h.greeks.theta:+.0f}", f"{h.greeks.vega:+.0f}"]
+        life = h.pnl + h.pnl_realized
+        row += [fmt.money(h.pnl_realized), Text(fmt.money(life), style=pal.pnl(life))]
+        row += [fmt.num(h.beta_delta, "+,.1f"), fmt.money(h.greeks.theta), fmt.money(h.greeks.vega)]
         rows.append((row, "reverse" if i == selected else None))
+    for h, _ in broken:  # set aside by the engine: listed last, the reason under the tables
+        rows.append(([f"✗{h.id}", str(h.layer), str(h.quantity), "not priced"] + [""] * (len(cols) - 4),
+                     f"{pal.alert} reverse".strip() if len(rows) == selected else pal.alert or None))
     return grid(cols, rows)
 
 
@@ -38,19 +44,26 @@ def layers_table(a: AlvhResult, was: AlvhResult | None, pal: Palette):
         if acts:
             trades.append(Text(f"L{x.layer} trade: {tr.action} {tr.contracts} {tr.instrument}", style="bold"))
         row = [f"L{x.layer}", f"{x.held:g}/{x.target}", f"{tr.action} {tr.contracts}" if acts else "hold",
-               f"{tr.cost:,.0f}" if acts else "",
+               fmt.num(tr.cost, ",.0f") if acts else "",
                Text(fmt.money(x.stress_pnl_held), style=pal.pnl(x.stress_pnl_held)),
                fmt.money(x.stress_pnl_target)]
         if was:
             row.append(fmt.chg(x.stress_pnl_held, was.layers[i].stress_pnl_held))
-        row += [f"{x.theta:+,.0f}", f"{x.drag_pct:.2f}"]
+        row += [fmt.money(x.theta), fmt.num(x.drag_pct, ".2f")]
         rows.append((row, pal.warn if x.dormant else None))
     return grid(cols, rows, title=f"Layers: stress P&L $ held and at target in {a.ratio.reference}"), trades
 
 
-def body(live: Analysis, view: Analysis, pal: Palette, selected: int) -> Group:
-    parts = [held_table(live, view, pal, selected)]
+def body(live: Analysis, view: Analysis, pal: Palette, selected: int, broken=()) -> Group:
+    parts = [held_table(live, view, pal, selected, broken)]
+    parts += [Text(f"✗ {h.id} not priced: {why} (e edits, x deletes)", style=pal.alert) for h, why in broken]
+    t = view.totals
+    parts.append(Text(f"Hedge P&L $: unrealized {fmt.money(t.hedge_pnl)} · realized {fmt.money(t.hedge_realized)}"
+                      f" · total {fmt.money(t.hedge_pnl + t.hedge_realized)}", style=pal.off))
     a = view.alvh
+    held = len(parts)  # the held table (and its notes) go after the layers, the pane's point
+    if isinstance(parts[0], Lines):
+        parts[0].selectable = True  # ↑ ↓ still scroll its rows into view
     if a is None:
         parts.append(Text("hedge engine: n/a", style=pal.off))
         return Group(*parts)
@@ -61,14 +74,15 @@ def body(live: Analysis, view: Analysis, pal: Palette, selected: int) -> Group:
     parts.append(Text.assemble(f"Hedge drag {a.drag_pct:.2f} %/yr of equity",
                                ("  " + a.drag_warning if a.drag_warning else "", pal.warn)))
     for r in a.rolls:
-        parts.append(Text(f"ROLL {r.hedge_id} (L{r.layer}): leg {r.expiry} has {r.days_left:.1f} d left;"
+        left = "has expired" if r.days_left < 0 else f"has {fmt.dte(r.days_left)} d left"
+        parts.append(Text(f"ROLL {r.hedge_id} (L{r.layer}): leg {r.expiry} {left};"
                           f" roll to {r.roll_to}, about ${r.cost:,.0f}", style=pal.warn))
-    return Group(*parts)
+    return Group(*parts[held:], *parts[:held])
 
 
 class HedgesPane(Pane):
     BINDINGS = bindings("list")
     number, title = 2, "Hedge layers"
 
-    def refresh_from(self, live: Analysis, view: Analysis, pal: Palette, selected: int) -> None:
-        self.show((live, view, pal, selected), lambda: body(live, view, pal, selected))
+    def refresh_from(self, live: Analysis, view: Analysis, pal: Palette, selected: int, broken=()) -> None:
+        self.show((live, view, pal, selected, str(broken)), lambda: body(live, view, pal, selected, broken))

@@ -1,8 +1,10 @@
 """What the cockpit is working on: book, market, what-if, undo history, last good numbers.
 
 Every number shown comes from `core.engine.analyze`: `live` at the market as it
-is, `view` with the what-if applied. An engine error never loses them: the
-last good pair stays and `error` says what went wrong.
+is, `view` with the what-if applied. A position the engine cannot price (its
+error names it) is set aside in `broken` with the reason, and the rest prices.
+Any other engine error never loses the numbers: the last good pair stays and
+`error` says what went wrong.
 """
 from __future__ import annotations
 
@@ -11,11 +13,46 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.engine import analyze
+from core.errors import InputError
 from core.model import Book, Market, SignalInputs, WhatIf
 from core.results import Analysis
 
 # the hedge engine reads signals once analyze() accepts them
 _TAKES_SIGNALS = "signals" in inspect.signature(analyze).parameters
+
+
+def position_named(exc: InputError, book: Book) -> tuple[str, str] | None:
+    """(id, reason) of the condor or hedge an engine error names, else None.
+
+    core.legs names a position in the field ("condor ID: expiry", "hedge ID leg 2:
+    expiry") and by its line in the book file."""
+    field = exc.field or ""
+    for kind, items in (("condor", book.condors), ("hedge", book.hedges)):
+        for x in sorted(items, key=lambda x: -len(x.id)):  # "H1" must not claim "H10"'s error
+            head = f"{kind} {x.id}"
+            if field.startswith(head + ":") or field.startswith(head + " "):
+                where = field[len(head):].lstrip(" :")
+                return x.id, f"{where}: {exc.message}" if where else exc.message
+    if exc.line is not None and exc.file == book.source:
+        for x in book.condors + book.hedges:
+            if x.line == exc.line:
+                return x.id, f"{field}: {exc.message}" if field else exc.message
+    return None
+
+
+def _no_demo(text: str, market: Market) -> str:
+    """The bundled demo market is never the file to fix: `m` enters levels by hand."""
+    if market.demo and market.source:
+        return text.replace(market.source, "the market (m enters it by hand)")
+    return text
+
+
+def without(book: Book, ids) -> Book:
+    """The book with these positions set aside."""
+    if not ids:
+        return book
+    return replace(book, condors=tuple(c for c in book.condors if c.id not in ids),
+                   hedges=tuple(h for h in book.hedges if h.id not in ids))
 
 
 @dataclass
@@ -29,11 +66,19 @@ class Session:
     live: Analysis | None = None
     view: Analysis | None = None
     error: str | None = None
-    undo_stack: list[tuple[str, Book]] = field(default_factory=list)
-    redo_stack: list[tuple[str, Book]] = field(default_factory=list)
+    broken: dict[str, str] = field(default_factory=dict)  # position id -> why the engine cannot price it
+    # whole books, or whole markets for market edits (`m`): undo swaps the one it holds
+    undo_stack: list[tuple[str, Book | Market]] = field(default_factory=list)
+    redo_stack: list[tuple[str, Book | Market]] = field(default_factory=list)
+    db: Path | None = None  # history store: settlement prices, the journal, daily snapshots
+    awaiting: dict = field(default_factory=dict)  # id -> core.lifecycle.Awaiting: expired, no price yet
+    notice: str = ""  # what settling on load did, for the app to say
+    # edits since the last save, (action, book before, book after, market or None): journaled on save
+    pending: list[tuple] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._saved = self.book
+        self.settle_expired()
         self.recompute()
 
     @property
@@ -42,20 +87,72 @@ class Session:
 
     # ---- numbers ------------------------------------------------------------
 
-    def _analyze(self, whatif: WhatIf) -> Analysis:
+    def _analyze(self, whatif: WhatIf, book: Book | None = None, market: Market | None = None) -> Analysis:
+        book, market = book or self.book, market or self.market
         if _TAKES_SIGNALS and self.signals is not None:
-            return analyze(self.book, self.market, whatif, signals=self.signals)
-        return analyze(self.book, self.market, whatif)
+            return analyze(book, market, whatif, signals=self.signals)
+        return analyze(book, market, whatif)
+
+    def _run(self, whatif: WhatIf, book: Book, market: Market) -> Analysis:
+        # the session's own book and market go through _analyze(whatif) alone, as they always have
+        if book is self.book and market is self.market:
+            return self._analyze(whatif)
+        return self._analyze(whatif, book, market)
+
+    def price(self, book: Book, market: Market) -> tuple[Analysis, Analysis, dict[str, str]]:
+        """(live, view, broken): the engine on the book, each position whose error names it
+        set aside (with its reason) and the rest priced again. Any other error raises."""
+        # expired positions still waiting for a settlement price are never priced
+        broken: dict[str, str] = {w.id: f"{w.label}: S enters it" for w in self.awaiting.values()}
+        for _ in range(len(book.condors) + len(book.hedges) + 1):
+            rest = without(book, broken)
+            try:
+                live = self._run(WhatIf(), rest, market)
+                break
+            except InputError as exc:
+                named = position_named(exc, rest)
+                if named is None:
+                    raise
+                broken[named[0]] = _no_demo(named[1], market)
+        else:  # every position set aside and still failing: cannot happen, but bounded
+            raise InputError("no position of the book can be priced")
+        view = live if self.whatif.is_live else self._run(self.whatif, rest, market)
+        return live, view, broken
+
+    def problem(self, book: Book | None = None, market: Market | None = None,
+                edited: tuple[str | None, ...] = ()) -> str | None:
+        """Why the would-be book and market must not be taken (None when fine): the engine
+        fails, or sets aside a position that prices now or one of `edited` (the ids a form
+        edits: its old and new id); the reason of an edited one comes without its id."""
+        book, market = book or self.book, market or self.market
+        try:
+            _, _, broken = self.price(book, market)
+        except InputError as exc:  # a file is named only when the fix is in it (not the demo's)
+            hidden = exc.file in (book.source, market.source if market.demo else None)
+            return str(InputError(_no_demo(exc.message, market), field=exc.field,
+                                  file=None if hidden else exc.file, line=None if hidden else exc.line))
+        except Exception as exc:  # noqa: BLE001 - any engine failure rejects the edit
+            return f"engine: {type(exc).__name__}: {exc}"
+        allowed = set(self.broken) - set(edited)
+        for pid, why in broken.items():
+            if pid not in allowed:
+                return why if pid in edited else f"{pid}: {why}"
+        return None
 
     def recompute(self, live: bool = True) -> bool:
         """Re-run the engine (the live view too unless only the what-if moved)."""
         try:
-            new_live = self._analyze(WhatIf()) if live or self.live is None else self.live
-            new_view = new_live if self.whatif.is_live else self._analyze(self.whatif)
+            if live or self.live is None:
+                new_live, new_view, broken = self.price(self.book, self.market)
+            else:
+                broken = self.broken
+                new_live = self.live
+                new_view = new_live if self.whatif.is_live else \
+                    self._run(self.whatif, without(self.book, broken), self.market)
         except Exception as exc:  # noqa: BLE001 - any engine failure must leave the app running
             self.error = f"engine: {type(exc).__name__}: {exc}"
             return False
-        self.live, self.view, self.error = new_live, new_view, None
+        self.live, self.view, self.broken, self.error = new_live, new_view, broken, None
         return True
 
     def shift(self, spx: float = 0.0, vix: float = 0.0, days: float = 0.0) -> bool:
@@ -69,9 +166,35 @@ class Session:
         self.whatif = WhatIf()
         return self.recompute(live=False)
 
-    def set_market(self, market: Market) -> bool:
+    def set_market(self, market: Market, label: str | None = None) -> bool:
+        """A new market; with a label it is an edit that `undo` takes back."""
+        if label is not None:
+            self.undo_stack.append((label, self.market))
+            self.redo_stack.clear()
+            self.pending.append((label, self.book, self.book, (self.market, market)))
         self.market = market
+        self.settle_expired()
         return self.recompute()
+
+    def settle_expired(self) -> None:
+        """Settle what has expired by as_of (an edit, saved with ctrl+s); note what awaits a price."""
+        from core.lifecycle import market_lookup, settle
+        self.notice = ""
+        try:
+            done = settle(self.book, self.market, market_lookup(self.market, self.db, use_history=not self.market.demo))
+        except (OSError, ValueError) as exc:  # an unreadable store: settle nothing, say why
+            self.notice = f"settlement prices not read: {exc}"
+            return
+        self.awaiting = {w.id: w for w in done.awaiting}
+        if done.records:
+            label = "settled " + ", ".join(f"{r.id} {r.realized:+,.0f} $" for r in done.records)
+            self.undo_stack.append((label, self.book))
+            self.redo_stack.clear()
+            self.pending.append((label, self.book, done.book, None))
+            self.book = done.book
+            self.notice = label + " (ctrl+s saves)"
+        elif done.awaiting:
+            self.notice = f"{len(done.awaiting)} expired, awaiting a settlement price: S enters it"
 
     def set_signals(self, signals: SignalInputs | None) -> bool:
         self.signals = signals
@@ -82,6 +205,7 @@ class Session:
     def edit(self, book: Book, label: str) -> bool:
         self.undo_stack.append((label, self.book))
         self.redo_stack.clear()
+        self.pending.append((label, self.book, book, None))
         self.book = book
         return self.recompute()
 
@@ -94,9 +218,16 @@ class Session:
     def _step(self, source: list, target: list) -> str | None:
         if not source:
             return None
-        label, book = source.pop()
-        target.append((label, self.book))
-        self.book = book
+        label, state = source.pop()
+        verb = "undo" if source is self.undo_stack else "redo"
+        if isinstance(state, Market):
+            target.append((label, self.market))
+            self.pending.append((f"{verb}: {label}", self.book, self.book, (self.market, state)))
+            self.market = state
+        else:
+            target.append((label, self.book))
+            self.pending.append((f"{verb}: {label}", self.book, state, None))
+            self.book = state
         self.recompute()
         return label
 
@@ -108,4 +239,26 @@ class Session:
         # undo history keeps working: it holds whole books, not file states
         self.book = self._saved = replace(saved, demo=False)
         self.recompute()
+        self.journal_pending()
         return self.save_path
+
+    def journal_pending(self) -> None:
+        """The saved edits, one journal record each (InputError when the store cannot be written:
+        the book is saved already, and the journal re-syncs on the next save)."""
+        from core import journal
+        key = journal.book_key(self.save_path)
+        while self.pending:
+            action, before, after, markets = self.pending[0]
+            journal.record(self.db, key, action, before, after, markets=markets)
+            self.pending.pop(0)
+
+    def snapshot_today(self) -> None:
+        """Store today's snapshot once (the first analysis of the day): InputError when the store
+        cannot be written."""
+        from core import journal
+        from core.export import snapshot_numbers
+        if self.live is None or self.book.demo:
+            return
+        totals, positions = snapshot_numbers(self.live)
+        journal.write_snapshot(self.db, journal.book_key(self.save_path), self.market.as_of.date(),
+                               totals, positions, replace_day=False)

@@ -1,10 +1,12 @@
 """Book-keeping of the hedge engine's suggested trades: which hedges to add or shrink.
 
-No pricing here: bought legs carry the entry prices the engine put on them.
+No pricing here: bought legs carry the entry prices the engine put on them, and a
+sell closes at the model mark the engine gave the held hedge (flagged "model fill").
 """
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from core.model import Book, Hedge
 from core.results import AlvhResult, LayerResult
@@ -20,9 +22,12 @@ def trade_lines(a: AlvhResult) -> list[str]:
             for x in a.layers if _acts(x)]
 
 
-def apply_trades(book: Book, a: AlvhResult) -> Book:
-    """Buys become new hedges; sells shrink (or remove) the held hedge with those legs."""
+def apply_trades(book: Book, a: AlvhResult, marks: dict[str, float], on: date) -> Book:
+    """Buys become new hedges (opened `on`); sells close that many of the held hedge with
+    those legs at its model mark (`marks`: per unit, by id) into the realized ledger."""
+    from core.lifecycle import close_position
     hedges = list(book.hedges)
+    sells = []
     for x in a.layers:
         if not _acts(x):
             continue
@@ -30,17 +35,20 @@ def apply_trades(book: Book, a: AlvhResult) -> Book:
         if tr.action == "buy":
             if any(leg.price <= 0 for leg in tr.legs):
                 raise ValueError(f"L{x.layer}: the engine gave no entry prices for {tr.instrument}")
-            hedges.append(Hedge(_new_id(x.layer, tr.legs[0].expiry, hedges), x.layer, tr.contracts, tr.legs))
+            hedges.append(Hedge(_new_id(x.layer, tr.legs[0].expiry, hedges), x.layer, tr.contracts, tr.legs,
+                                opened=on))
             continue
-        j = next((j for j, h in enumerate(hedges) if h.layer == x.layer and h.legs == tr.legs), None)
-        if j is None:
+        # a held hedge of this layer with these strikes and expiries (entry prices differ)
+        same = [(leg.kind, leg.expiry, leg.strike, leg.ratio) for leg in tr.legs]
+        h = next((h for h in hedges if h.layer == x.layer and
+                  [(leg.kind, leg.expiry, leg.strike, leg.ratio) for leg in h.legs] == same), None)
+        if h is None or h.id not in marks:
             raise ValueError(f"L{x.layer}: no held hedge matches {tr.instrument}")
-        left = hedges[j].quantity - tr.contracts
-        if left > 0:
-            hedges[j] = replace(hedges[j], quantity=left)
-        else:
-            del hedges[j]
-    return replace(book, hedges=tuple(hedges))
+        sells.append((h.id, min(tr.contracts, h.quantity)))
+    book = replace(book, hedges=tuple(hedges))
+    for hid, qty in sells:
+        book, _ = close_position(book, hid, qty, marks[hid], 0.0, on, how="model fill")
+    return book
 
 
 def _new_id(layer: int, expiry, hedges) -> str:

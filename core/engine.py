@@ -81,6 +81,8 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
         breakevens_expiry=_book_expiry_roots(legs),
         breakevens_t0=curves.book_t0,
         realized=float(sum(c.realized for c in book.closed)),
+        condor_realized=float(sum(c.realized for c in book.closed if c.what == "condor")),
+        hedge_realized=float(sum(c.realized for c in book.closed if c.what == "hedge")),
         spx_vega=vega_of(SPX), vix_vega=vega_of(VIX_OPT), vxx_vega=vega_of(VXX_OPT),
         vix_point=float(vix_pt.sum()), condor_vix_point=float(vix_pt[:nc].sum()),
         hedge_vix_point=float(vix_pt[nc:].sum()))

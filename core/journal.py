@@ -104,9 +104,18 @@ def _common_prefix(a, b) -> int:
     return n
 
 
-def record(db, key: str, action: str, before: Book, after: Book, when: datetime | None = None) -> int:
+def _levels(m) -> dict:
+    return {"as_of": m.as_of.isoformat(), "spx": m.spx, "vix": m.vix, "vix3m": m.vix3m, "vxx": m.vxx,
+            "rate": m.rate, "dividend_yield": m.dividend_yield,
+            "vix_futures": {d.isoformat(): p for d, p in m.vix_futures},
+            "settlements": [[s.underlying, s.date.isoformat(), s.style, s.value] for s in m.settlements]}
+
+
+def record(db, key: str, action: str, before: Book, after: Book, when: datetime | None = None,
+           markets=None) -> int:
     """Append one record for an edit; first a `sync` record when the journal does not
-    replay to `before` (the file was edited by hand, or saved without a journal)."""
+    replay to `before` (the file was edited by hand, or saved without a journal).
+    `markets`: (before, after) for a market edit, kept in the record (replay skips it)."""
     when = when or datetime.now(timezone.utc)
     conn = _connect(db)
     try:
@@ -115,6 +124,9 @@ def record(db, key: str, action: str, before: Book, after: Book, when: datetime 
             if not same(have, before):
                 _append(conn, key, when, "sync", *diff(have, before))
             changes, fill, removed = diff(before, after)
+            if markets is not None:
+                changes.append({"kind": "market", "id": "market", "before": _levels(markets[0]),
+                                "after": _levels(markets[1])})
             return _append(conn, key, when, action, changes, fill, removed)
     finally:
         conn.close()
@@ -154,6 +166,8 @@ def _replay(items: list[Entry]) -> Book:
     closed: list[Closed] = []
     for e in items:
         for ch in e.changes:
+            if ch["kind"] == "market":
+                continue
             target = condors if ch["kind"] == "condor" else hedges
             if ch["after"] is None:
                 target.pop(ch["id"], None)

@@ -66,6 +66,8 @@ class BookResult:
     breakevens_expiry: tuple[float, ...]  # condor book, each condor at its own expiry
     breakevens_t0: tuple[float, ...]  # condor book at the valuation time, vol per strike
     realized: float = 0.0  # $: the whole ledger, open ids and gone ones alike
+    condor_realized: float = 0.0  # the ledger's condor records
+    hedge_realized: float = 0.0  # the ledger's hedge records
     # greeks.vega sums unlike units (kept for old readers); these keep them apart:
     spx_vega: float = 0.0  # SPX legs, $ per SPX vol point
     vix_vega: float = 0.0  # VIX option legs, $ per point of VIX option vol

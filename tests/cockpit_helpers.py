@@ -20,7 +20,7 @@ CLOCK = datetime(2026, 11, 20, 23, 15, tzinfo=timezone.utc)
 def demo_session(tmp_path: Path, book=None, market_path: Path | None = None) -> Session:
     b = book or load_book(paths.DEMO_BOOK, demo=True)
     m = load_market(market_path or paths.DEMO_MARKET, demo=market_path is None)
-    return Session(b, m, save_path=tmp_path / "book.toml", market_path=market_path)
+    return Session(b, m, save_path=tmp_path / "book.toml", market_path=market_path, db=tmp_path / "h.sqlite")
 
 
 def make_cockpit(tmp_path: Path, *, book=None, market_path=None, watch=False, signals=True) -> Cockpit:

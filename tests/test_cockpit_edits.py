@@ -203,15 +203,22 @@ def test_apply_trades_adds_buys_and_shrinks_sells(tmp_path):
     layers[1] = replace(layers[1], trade=replace(layers[1].trade, action="hold", contracts=0))
     layers[2] = replace(layers[2], trade=replace(layers[2].trade, action="sell", contracts=2, legs=held.legs))
     alvh = replace(a, layers=tuple(layers))
-    book = apply_trades(s.book, alvh)
+    marks = {h.hedge.id: h.mark for h in s.live.hedges}
+    on = s.market.as_of.date()
+    book = apply_trades(s.book, alvh, marks, on)
     assert len(trade_lines(alvh)) == 2
     assert book.hedges[2].quantity == held.quantity - 2
+    # the sell is realized at the model mark: (mark - entry) x 2 x 100, flagged as a model fill
+    (rec,) = book.closed
+    entry = sum(leg.ratio * leg.price for leg in held.legs)
+    assert (rec.id, rec.quantity, rec.how) == (held.id, 2, "model fill")
+    assert rec.realized == pytest.approx((marks[held.id] - entry) * 2 * 100, abs=0.005)
     new = book.hedges[-1]
     assert (new.layer, new.quantity, new.legs) == (1, 3, (leg,)) and new.id not in {h.id for h in s.book.hedges}
     unpriced = replace(alvh, layers=(replace(layers[0], trade=replace(layers[0].trade, legs=(replace(leg, price=0.0),))),
                                      layers[1], layers[2]))
     with pytest.raises(ValueError, match="no entry prices"):
-        apply_trades(s.book, unpriced)
+        apply_trades(s.book, unpriced, marks, on)
 
 
 @sync

@@ -19,9 +19,11 @@ def test_exactly_two_setup_commands_and_ci_runs_the_test_one():
 
 
 def test_book_and_market_examples_parse_and_price():
-    book_text, market_text = re.findall(r"```toml\n(.*?)```", README, re.S)
-    book = parse_book(book_text, "README book")
-    market = parse_market(market_text, "README market")
+    book_text, closed_text, market_text, settlement_text = re.findall(r"```toml\n(.*?)```", README, re.S)
+    book = parse_book(book_text + closed_text, "README book")
+    market = parse_market(market_text + settlement_text, "README market")
+    assert book.closed[0].realized == round((12.6 - 9.5) * 3 * 100, 2)  # the formula the comment gives
+    assert market.settlements[0].value == 6871.25
     a = analyze(book, market)
     assert [c.condor.id for c in a.condors] == ["IC-Dec18"]
     assert book.alvh.layers[3].strike_mult == 1.3

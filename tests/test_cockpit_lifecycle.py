@@ -1,0 +1,102 @@
+"""The lifecycle in the cockpit (Pilot): a book with expired positions opens and settles,
+a missing settlement price is entered with S, c closes at a fill, x deletes with no P&L,
+and ctrl+s journals every edit so that the journal replays to the saved book."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cockpit.app import Cockpit
+from cockpit.screens.close_form import CloseForm
+from cockpit.screens.settle_form import SettleForm
+from cockpit.session import Session
+from core import journal, paths
+from core.bookfile import load_book
+from core.marketfile import load_market
+from cockpit_helpers import CLOCK, sync, text_of
+
+SETTLE_SPX = '\n[[settlement]]\nunderlying = "SPX"\ndate = 2026-12-04\nstyle = "PM"\nvalue = 6590.5\n'
+
+
+@pytest.fixture(autouse=True)
+def _user_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+def expired_cockpit(tmp_path: Path) -> Cockpit:
+    """The demo book on 2026-12-07: IC-Dec04 settled by the market file, L1 (VIX 2026-11-25) awaiting."""
+    book, market = tmp_path / "book.toml", tmp_path / "market.toml"
+    book.write_text(paths.DEMO_BOOK.read_text())
+    market.write_text(paths.DEMO_MARKET.read_text().replace("2026-11-20T16:15:00", "2026-12-07T10:00:00") + SETTLE_SPX)
+    s = Session(load_book(book), load_market(market), save_path=book, market_path=market, db=tmp_path / "h.sqlite")
+    return Cockpit(s, clock=lambda: CLOCK, watch=False, settings=tmp_path / "settings.toml", signals=None)
+
+
+@sync
+async def test_expired_book_opens_settles_and_takes_a_settlement_price(tmp_path):
+    app = expired_cockpit(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        assert [c.id for c in s.book.condors] == ["IC-Dec18", "IC-Jan15"]
+        assert [r.realized for r in s.book.closed] == [930.0]  # (12.60 - 9.50) x 3 x 100
+        assert set(s.awaiting) == {"L1-Nov25-19C"} and s.dirty
+        header = text_of(app.query_one("#header"))
+        assert "settled IC-Dec04 +930 $" in header and "realized +930" in header
+        assert "awaiting settlement price" in text_of(app.query_one("#hedges"))
+        assert s.live.totals.hedge_pnl == pytest.approx(sum(h.pnl for h in s.live.hedges))
+        await pilot.press("2")
+        app.selected["hedges"] = 2  # the awaiting hedge, listed after the priced ones
+        await pilot.press("S")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, SettleForm)
+        form.query_one("#value").value = "19.7"
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        # VIX SOQ 19.70 on a 19 call bought at 0.45, 4 units: (0.70 - 0.45) x 4 x 100 = +$100
+        assert s.awaiting == {} and s.book.closed[-1].realized == 100.0
+        assert load_market(tmp_path / "market.toml").settlements[-1].value == 19.7  # kept in the file
+        assert "awaiting" not in text_of(app.query_one("#hedges"))
+
+
+@sync
+async def test_close_at_a_fill_delete_a_typo_then_save_journals_and_replays(tmp_path):
+    app = expired_cockpit(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        credit = s.book.condors[0].credit  # IC-Dec18, 2 lots
+        await pilot.press("c")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, CloseForm)
+        assert float(form.query_one("#price").value) == pytest.approx(s.live.condors[0].mark, abs=0.005)
+        form.query_one("#quantity").value = "1"
+        form.query_one("#price").value = "4.10"
+        form.query_one("#commission").value = "2.60"
+        await pilot.pause()
+        assert "realized" in str(form.query_one("#outcome").render())
+        await pilot.press("enter")
+        await pilot.pause()
+        rec = s.book.closed[-1]
+        assert (rec.id, rec.quantity, rec.realized) == ("IC-Dec18", 1, round((credit - 4.10) * 100 - 2.60, 2))
+        assert s.book.condors[0].quantity == 1
+        assert s.live.condors[0].pnl_realized == rec.realized
+        # x deletes IC-Jan15 as a typo: no ledger record
+        await pilot.press("down", "x")
+        await pilot.pause()
+        assert "No P&L is recorded" in app.screen.question
+        await pilot.press("y")
+        await pilot.pause()
+        assert [c.id for c in s.book.condors] == ["IC-Dec18"] and len(s.book.closed) == 2
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        saved = load_book(tmp_path / "book.toml")
+        key = journal.book_key(tmp_path / "book.toml")
+        actions = [e.action for e in journal.entries(tmp_path / "h.sqlite", key)]
+        assert actions[0] == "sync" and actions[1].startswith("settled IC-Dec04")
+        assert actions[2].startswith("closed 1 of IC-Dec18") and actions[3].startswith("deleted condor IC-Jan15")
+        assert journal.same(journal.replay(tmp_path / "h.sqlite", key), saved)
+        assert journal.snapshots(tmp_path / "h.sqlite", key)[0]["date"] == "2026-12-07"
