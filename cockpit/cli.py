@@ -56,9 +56,9 @@ def finite(text: str) -> float:
     try:
         x = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        raise argparse.ArgumentTypeError(f"a what-if needs a number, not {text!r}") from None
     if not math.isfinite(x):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        raise argparse.ArgumentTypeError(f"a what-if needs a finite number, not {text!r}")
     return x
 
 
@@ -69,15 +69,16 @@ def days(text: str) -> float:
     """argparse type: what-if days, finite and within DAYS."""
     x = finite(text)
     if not DAYS[0] <= x <= DAYS[1]:
-        raise argparse.ArgumentTypeError(f"{text} is outside {DAYS[0]:g} to {DAYS[1]:g} days")
+        raise argparse.ArgumentTypeError(f"a what-if moves {DAYS[0]:g} to {DAYS[1]:g} days, not {text}")
     return x
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line refusal: 'alvh report: error: ...' and exit 2, no usage dump."""
+    """argparse with a one-line refusal, 'alvh: report: argument --days: ...', and exit 2 (no usage dump)."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        where = self.prog.partition(" ")[2]
+        self.exit(2, f"alvh: {where + ': ' if where else ''}{message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a refused argument (already said, exit 2)
+        return exc.code if isinstance(exc.code, int) else 0
     try:
         return args.func(args)
     except InputError as exc:

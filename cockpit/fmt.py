@@ -7,8 +7,22 @@ from core.model import Condor
 from core.results import Analysis, CondorResult, HedgeResult
 
 
+def num(x: float, spec: str) -> str:
+    """x in `spec`, except that what rounds to zero prints as a plain 0 (never -0, -0.00)."""
+    text = f"{x:{spec}}"
+    if text.strip().lstrip("+-").strip("0.,") == "":
+        return f"{0.0:{spec.replace('+', '')}}"
+    return text
+
+
 def money(x: float) -> str:
-    return f"{x:+,.0f}"
+    """Dollars: signed, thousands separated, whole dollars ("-1,746"; zero is "0")."""
+    return num(x, "+,.0f")
+
+
+def dte(days: float) -> str:
+    """Days to expiry, one decimal; once past settlement "expired" (never a negative count)."""
+    return "expired" if days < 0 else num(days, ".1f")
 
 
 def levels(xs) -> str:

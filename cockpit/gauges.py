@@ -5,6 +5,7 @@ from rich.console import Group
 from rich.text import Text
 
 from cockpit.pane import Palette, Pane, grid
+from core.signals import Thresholds
 
 # name -> (label, gauge scale low, high, value format); None scale: no bar
 GAUGES = {
@@ -20,20 +21,42 @@ GAUGES = {
     "next_cpi": ("CPI in", (0, 30), ".0f"),
     "next_ppi": ("PPI in", (0, 30), ".0f"),
 }
+_T = Thresholds()  # what core.signals.compute_signals compares against
+# two-sided signals: the state word comes from the low side (<= low) or the high one (>= high),
+# while a Signal carries only the high threshold: show and mark both
+BANDS = {"vix_rsi": (_T.rsi_low, _T.rsi_high), "term_rsi": (_T.rsi_low, _T.rsi_high),
+         "vix_percentile": (_T.percentile_low, _T.percentile_high)}
 ALERT = {"overbought", "backwardation", "bearish", "imminent", "negative", "high"}
 WARN = {"oversold", "elevated"}
 BAR = 8
 
 
-def bar(value: float, threshold: float | None, lo: float, hi: float) -> str:
-    """A fixed-width bar with the threshold marked │ (display scaling only)."""
+def bar(value: float, threshold, lo: float, hi: float) -> str:
+    """A fixed-width bar with the threshold (or each of a band's two) marked │ (display scaling only)."""
     def cell(x):
         return min(BAR - 1, max(0, int((x - lo) / (hi - lo) * BAR)))
     filled = cell(value) + 1
     chars = ["█" if i < filled else "░" for i in range(BAR)]
-    if threshold is not None and lo <= threshold <= hi:
-        chars[cell(threshold)] = "│"
+    for t in threshold if isinstance(threshold, tuple) else (threshold,):
+        if t is not None and lo <= t <= hi:
+            chars[cell(t)] = "│"
     return "".join(chars)
+
+
+def shown_value(value: float, spec: str, marks) -> str:
+    """The value in `spec`, with more decimals when rounding would make it read as equal to a
+    threshold it is not (69.6 against 70 shows 69.6, not 70): the state word then agrees."""
+    text = f"{value:{spec}}"
+    head, _, digits = spec.rpartition(".")
+    if not digits.endswith("f"):
+        return text
+    places = int(digits[:-1] or 0)
+    for extra in range(1, 4):
+        if not any(m is not None and m != value and f"{m:{spec}}" == text for m in marks):
+            break
+        spec = f"{head}.{places + extra}f"
+        text = f"{value:{spec}}"
+    return text
 
 
 def state_style(state: str, pal: Palette) -> str:
@@ -50,14 +73,16 @@ def body(sset, error: str | None, pal: Palette) -> Group:
         label, scale, spec = GAUGES.get(s.name, (s.name, None, ""))
         style = state_style(s.state, pal)
         if s.value is None:
-            rows.append(([label, Text("no data", style=pal.off), "", _num(s.threshold, spec),
+            rows.append(([label, Text("no data", style=pal.off), "", _thr(s.name, s.threshold, spec),
                           Text(s.state, style=style)], None))
             continue
         days = s.name.startswith("next_")
-        value = f"{s.value:{spec}}" + (" d" if days else "") if spec else str(s.value)
-        gauge = bar(s.value, s.threshold, *scale) if scale and not days else \
+        band = BANDS.get(s.name)
+        marks = band or (s.threshold,)
+        value = shown_value(s.value, spec, marks) + (" d" if days else "") if spec else str(s.value)
+        gauge = bar(s.value, band or s.threshold, *scale) if scale and not days else \
             s.note.split(",")[0] if days else ""
-        rows.append(([label, gauge, value, _num(s.threshold, spec), Text(s.state, style=style)], None))
+        rows.append(([label, gauge, value, _thr(s.name, s.threshold, spec), Text(s.state, style=style)], None))
     t = grid([("Signal", "l"), ("Gauge", "l"), ("Value", "r"), ("Thr", "r"), ("State", "l")], rows)
     demo = Text(" DEMO history ", style="reverse") if sset.demo else Text("")
     head = Text.assemble(demo, (f" Regime {sset.regime}", "bold"),
@@ -68,6 +93,12 @@ def body(sset, error: str | None, pal: Palette) -> Group:
 
 def _num(x, spec: str) -> str:
     return "" if x is None else f"{x:{spec or 'g'}}"
+
+
+def _thr(name: str, threshold, spec: str) -> str:
+    """The threshold the state is decided by: "30/70" for a two-sided band."""
+    band = BANDS.get(name)
+    return "/".join(_num(t, spec) for t in band) if band else _num(threshold, spec)
 
 
 class GaugesPane(Pane):

@@ -8,18 +8,23 @@ from cockpit import fmt
 from cockpit.pane import Palette, Pane, grid
 from core.results import Analysis, HedgeRatio
 
-ROWS = ("P&L $", "Δ $/SPX pt", "β-wtd Δ", "Γ /SPX pt", "Θ $/day", "V $/vol-pt")
-SPECS = ("+,.0f", "+,.1f", "+,.1f", "+.3f", "+,.0f", "+,.0f")
+ROWS = ("P&L $", "Δ $/SPX pt", "β-wtd Δ", "Γ /SPX pt", "Θ $/day", "V SPX", "V VIX-opt", "+1 VIX $")
+SPECS = ("+,.0f", "+,.1f", "+,.1f", "+.3f", "+,.0f", "+,.0f", "+,.0f", "+,.0f")
+VXX_ROW = ("V VXX-opt", "+,.0f")  # only when VXX options are held
+UNITS = ("V SPX: $/SPX vol pt", "V VIX-opt: $/VIX-opt vol pt", "+1 VIX $: $ per +1 VIX pt (spot-vol map)")
 
 
 def _columns(a: Analysis) -> list[tuple]:
-    """Condors, hedges, net: one value per row of ROWS (None: not comparable)."""
+    """Condors, hedges, net: one value per row of ROWS (None: not comparable).
+    Vega stays apart by unit (SPX vol points, VIX option vol points); the +1 VIX row is
+    the one figure in common units, a reprice through the spot-vol map."""
     t = a.totals
     c, h = t.condor_greeks, t.hedge_greeks
     # hedges' own delta and gamma are per VIX point: only their SPX-equivalent delta adds up
-    return [(t.condor_pnl, c.delta, c.delta, c.gamma, c.theta, c.vega),
-            (t.hedge_pnl, None, h.delta, None, h.theta, h.vega),
-            (t.pnl, t.greeks.delta, t.beta_weighted_delta, t.greeks.gamma, t.greeks.theta, t.greeks.vega)]
+    return [(t.condor_pnl, c.delta, c.delta, c.gamma, c.theta, t.spx_vega, None, t.condor_vix_point, None),
+            (t.hedge_pnl, None, h.delta, None, h.theta, None, t.vix_vega, t.hedge_vix_point, t.vxx_vega),
+            (t.pnl, t.greeks.delta, t.beta_weighted_delta, t.greeks.gamma, t.greeks.theta, t.spx_vega,
+             t.vix_vega, t.vix_point, t.vxx_vega)]
 
 
 def greeks_table(live: Analysis, view: Analysis, pal: Palette):
@@ -27,8 +32,9 @@ def greeks_table(live: Analysis, view: Analysis, pal: Palette):
     cols = [("", "l"), ("Condors", "r"), ("Hedges", "r"), ("Net", "r")] + ([("Net vs live", "r")] if moved else [])
     now, then = _columns(view), _columns(live)
     rows = []
-    for r, (name, spec) in enumerate(zip(ROWS, SPECS)):
-        cells = [Text(f"{col[r]:{spec}}", style=pal.pnl(col[r]) if r == 0 else "") if col[r] is not None
+    names = list(zip(ROWS, SPECS)) + ([VXX_ROW] if view.totals.vxx_vega or live.totals.vxx_vega else [])
+    for r, (name, spec) in enumerate(names):
+        cells = [Text(fmt.num(col[r], spec), style=pal.pnl(col[r]) if r == 0 else "") if col[r] is not None
                  else Text("—") for col in now]
         cells[2].stylize("bold")
         if moved:
@@ -54,7 +60,8 @@ def ratio_lines(r: HedgeRatio, was: HedgeRatio | None, pal: Palette) -> list[Tex
 
 
 def body(live: Analysis, view: Analysis, pal: Palette) -> Group:
-    parts = [greeks_table(live, view, pal)]
+    vxx = ["V VXX-opt: $/VXX-opt vol pt"] if view.totals.vxx_vega or live.totals.vxx_vega else []
+    parts = [greeks_table(live, view, pal), *(Text(u, style=pal.off) for u in (*UNITS, *vxx))]
     if view.alvh is None:
         parts.append(Text("hedge ratio: hedge engine n/a", style=pal.off))
     else:

@@ -70,13 +70,16 @@ class Body(Widget):
         console = self.app.console
         self._view = view = self.parent.scrollable_content_region.width or 80
         parts = self.content.renderables if isinstance(self.content, Group) else [self.content]
+        # the table whose rows ↑ ↓ select: one marked selectable, else a table on top
+        rows_of = next((p for p in parts if isinstance(p, Lines) and p.selectable), None)
         lines = []
         for part in parts:  # tables at their natural width, text wrapped to the pane
             if isinstance(part, Lines):
+                chosen = part is rows_of or (rows_of is None and not lines)
                 if part.fold and max((t.cell_len for t in part), default=0) > view:
                     part = part.fold(view)  # no sideways scrolling: overflow folds under the row
-                if not lines:
-                    self.table_shape = (part.header_lines, part.row_lines)
+                if chosen:
+                    self.table_shape = (len(lines) + part.header_lines, part.row_lines)
                 lines += [list(t.render(console)) for t in part]
                 continue
             width = view if isinstance(part, Text) else 1000
@@ -125,6 +128,12 @@ class Pane(ScrollableContainer, can_focus=True):
     def compose(self):
         yield self.body
 
+    def on_resize(self) -> None:
+        # the body keeps the width it was given, so it never sees the pane narrow or widen:
+        # re-fold its tables here (e.g. a terminal resized to 80x24 with this pane shown)
+        if isinstance(self.body, Body):
+            self.body.on_resize()
+
     def reveal(self, row: int) -> None:
         """Scroll so a table row (all of its lines, when folded) is in view."""
         from textual.geometry import Region
@@ -150,6 +159,7 @@ class Lines(list):
     `fold(width)`, the same table folded to fit, and how many lines a header and a row take."""
     fold = None
     header_lines, row_lines = 2, 1
+    selectable = False  # the table ↑ ↓ move in, when it is not the pane's first
 
     def __rich_console__(self, console, options):
         yield from self

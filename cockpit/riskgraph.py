@@ -1,6 +1,8 @@
 """Pane 5: package P&L against SPX (T+0, horizon, expiry) with break-evens and spot, stress beside it."""
 from __future__ import annotations
 
+import math
+
 from rich.text import Text
 from textual.containers import Horizontal
 from textual.widgets import Static
@@ -28,6 +30,27 @@ def stress_table(live: Analysis, view: Analysis, pal: Palette):
 
 
 PLOT_DELAY = 0.15  # s
+
+
+def nice_ticks(lo: float, hi: float, count: int = 6) -> list[float]:
+    """Round-number ticks inside lo..hi: a step of 1, 2, 2.5 or 5 x 10^k, the one nearest
+    (hi - lo) / (count - 1), every tick a multiple of it (so 0 is one when lo <= 0 <= hi)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return []
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / max(count - 1, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = min((m * power for m in (1, 2, 2.5, 5, 10)), key=lambda s: abs(math.log(s / raw)))
+    first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+    return [k * step + 0.0 for k in range(first, last + 1)]  # + 0.0: never a -0.0 tick
+
+
+def money_tick(x: float) -> str:
+    """A y-axis label: 0 as 0, thousands as k ("-20k", "+2.5k"), else whole dollars."""
+    if x == 0:
+        return "0"
+    return f"{x / 1000:+,g}k" if abs(x) >= 1000 else f"{x:+,.0f}"
 
 
 class RiskPane(Pane):
@@ -88,8 +111,12 @@ class RiskPane(Pane):
                   ("" if view.whatif.is_live else f" (live {live.at.spx:,.0f})"))
         plt.xlabel("SPX")
         ys = [y for curve in (c.t0, c.horizon, c.expiry) for y in curve[keep].tolist()]
-        ticks = [min(ys) + (max(ys) - min(ys)) * k / 4 for k in range(5)]
-        plt.yticks(ticks, [fmt.short_money(t) for t in ticks])
+        lo, hi = min(ys + [0.0]), max(ys + [0.0])  # the zero line is always on the plot
+        ticks = nice_ticks(lo, hi)
+        plt.ylim(min(lo, ticks[0]), max(hi, ticks[-1]))
+        plt.yticks(ticks, [money_tick(t) for t in ticks])
+        xt = nice_ticks(x[0], x[-1], 4)
+        plt.xticks(xt, [f"{t:,.0f}" for t in xt])
         self.plot.refresh()
 
 

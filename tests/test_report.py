@@ -205,7 +205,8 @@ def test_human_report_labels_and_units(capsys):
     out, err = capsys.readouterr()
     assert err == ""
     assert "DEMO" in out
-    for unit in ("$/day", "$/vol-pt", "P&L $", "points", "BE at expiry", "BE T+0"):
+    for unit in ("$/day", "$/SPX vol pt", "$/VIX-opt vol pt", "$ per +1 VIX pt (spot-vol map)", "P&L $",
+                 "points", "BE at expiry", "BE T+0"):
         assert unit in out, unit
     for cid in ("IC-Dec04", "IC-Dec18", "IC-Jan15", "L1-Nov25-19C", "L2-Jan-20/30", "L3-Jul-30C"):
         assert cid in out
