@@ -33,13 +33,9 @@ def _cockpit(args) -> int:
 
 
 def _serve(args) -> int:
-    try:
-        from textual_serve.server import Server
-    except ImportError:
-        raise InputError("alvh serve needs textual-serve: pip install 'alvh-cockpit[serve]'") from None
-    extra = "".join(f" --{k} {v}" for k, v in (("book", args.book), ("market", args.market)) if v)
-    Server(f"{sys.executable} -m cockpit{extra}", host=args.host, port=args.port).serve()
-    return 0
+    from cockpit.serve import serve
+    return serve(book=args.book, market=args.market, db=args.db, theme=getattr(args, "theme", None),
+                 host=args.host, port=args.port, allow_remote=args.allow_remote)
 
 
 def version() -> str:
@@ -102,9 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"what-if calendar days forward ({DAYS[0]:g} to {DAYS[1]:g})")
     r.set_defaults(func=_report)
 
+    from cockpit.serve import port_number
     s = sub.add_parser("serve", parents=[files], help="serve the cockpit in a browser (textual-serve)")
-    s.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS,
+                   help="colour theme (default: your saved choice)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="bind address (default 127.0.0.1: this machine only; others need --allow-remote)")
+    s.add_argument("--port", type=port_number, default=8000, help="TCP port (default 8000)")
+    s.add_argument("--allow-remote", action="store_true",
+                   help="allow a --host other machines can reach (plain HTTP: anyone with the URL drives the cockpit)")
     s.set_defaults(func=_serve)
 
     from cockpit.cli_data import add_parsers
