@@ -8,9 +8,22 @@ from pathlib import Path
 from core.atomic import atomic_write_text
 from core.model import (DEFAULT_LAYERS, DEFAULT_STRESS, HEDGE_KINDS, AlvhSettings, Book,
                         Closed, Condor, Hedge, HedgeLeg, LayerTemplate, ModelSettings, ROOTS, Stress)
-from core.tomlsrc import SourceMap, Table, parse_toml, read_text
+from core.tomlsrc import SourceMap, Table, parse_toml, read_text, within
 
 _POS = (lambda v: v > 0, "must be above zero")
+# Ranges every number must fall in (README, "Book file"): beyond them a value is a typo.
+EQUITY = within(1, 1e10, " (USD)")
+QUANTITY = within(1, 1_000_000)
+SPX_STRIKE = within(1, 1e6)
+RATIO = dict(check=lambda v: v != 0 and abs(v) <= 100, why="must be nonzero and from -100 to 100")
+# hedge legs: strikes and entry prices by underlying (VIX options and futures, VXX options)
+LEG_STRIKE = {"vix": within(1, 500), "vxx": within(0.1, 1e5)}
+LEG_PRICE = {"vix": dict(check=lambda v: 0 < v <= 500, why="must be above zero and at most 500"),
+             "vxx": dict(check=lambda v: 0 < v <= 1e5, why="must be above zero and at most 100,000")}
+PRICE = within(-1e6, 1e6)  # ledger prices, points
+DAYS = within(0, 3650)
+MAX_LOSS_X_EQUITY = 100  # a condor losing more than 100x the account at worst is a typo
+MIN_EQUITY_FOR_SIZE = 10_000.0  # ... the account counted as at least this much (USD)
 _INSTRUMENTS = ("vix_call", "vix_call_spread", "vix_call_butterfly", "vix_future", "vxx_call")
 
 
@@ -21,10 +34,12 @@ def load_book(path: str | Path, *, demo: bool = False) -> Book:
 def parse_book(text: str, source: str = "<book>", *, demo: bool = False) -> Book:
     root = Table(parse_toml(text, source), (), SourceMap(text), source, "")
     account = _table(root, "account", required=True)
-    equity = account.get("equity", "num", check=_POS[0], why=_POS[1])
+    equity = account.get("equity", "num", **EQUITY)
     account.finish()
-    condors = tuple(_condor(t) for t in root.tables("condor"))
-    hedges = tuple(_hedge(t) for t in root.tables("hedge"))
+    condor_tables, hedge_tables = root.tables("condor"), root.tables("hedge")
+    condors = tuple(_condor(t) for t in condor_tables)
+    hedges = tuple(_hedge(t) for t in hedge_tables)
+    _within_account(equity, condor_tables, condors, hedge_tables, hedges)
     _unique_ids(root, condors, hedges)
     closed = tuple(_closed(t) for t in root.tables("closed"))
     stress = tuple(_stress(t) for t in root.tables("stress")) or DEFAULT_STRESS
@@ -49,9 +64,9 @@ def _table(root: Table, key: str, required: bool = False) -> Table:
 def _condor(t: Table) -> Condor:
     cid = t.get("id", "str", check=lambda v: v.strip() != "", why="must not be empty")
     expiry = t.get("expiry", "date")
-    qty = t.get("quantity", "int", check=_POS[0], why=_POS[1])
+    qty = t.get("quantity", "int", **QUANTITY)
     names = ("long_put", "short_put", "short_call", "long_call")
-    strikes = [t.get(n, "num", check=_POS[0], why=_POS[1]) for n in names]
+    strikes = [t.get(n, "num", **SPX_STRIKE) for n in names]
     for lo, hi, a, b in zip(strikes, strikes[1:], names, names[1:]):
         if not lo < hi:
             raise t.error(b, f"strikes must rise long_put < short_put < short_call < long_call;"
@@ -80,7 +95,7 @@ def is_monthly_expiry(d: date) -> bool:
 def _hedge(t: Table) -> Hedge:
     hid = t.get("id", "str", check=lambda v: v.strip() != "", why="must not be empty")
     layer = t.get("layer", "int", check=lambda v: v in (1, 2, 3), why="must be 1, 2 or 3")
-    qty = t.get("quantity", "int", check=_POS[0], why=_POS[1])
+    qty = t.get("quantity", "int", **QUANTITY)
     legs = tuple(_leg(lt) for lt in t.tables("leg"))
     if not legs:
         raise t.error("leg", "a hedge needs at least one [[hedge.leg]]")
@@ -93,16 +108,35 @@ def _leg(t: Table) -> HedgeLeg:
     kind = t.get("kind", "str", check=lambda v: v in HEDGE_KINDS,
                  why="must be one of " + ", ".join(HEDGE_KINDS))
     expiry = t.get("expiry", "date")
+    under = kind[:3]
     if kind == "vix_future":
         if "strike" in t.data:
             raise t.error("strike", "a future has no strike")
         strike = None
     else:
-        strike = t.get("strike", "num", check=_POS[0], why=_POS[1])
-    ratio = t.get("ratio", "num", default=1.0, check=lambda v: v != 0, why="must not be zero")
-    price = t.get("price", "num", check=_POS[0], why=_POS[1])
+        strike = t.get("strike", "num", **LEG_STRIKE[under])
+    ratio = t.get("ratio", "num", default=1.0, **RATIO)
+    price = t.get("price", "num", **LEG_PRICE[under])
     t.finish()
     return HedgeLeg(kind, expiry, strike, ratio, price)
+
+
+def _within_account(equity: float, condor_tables, condors, hedge_tables, hedges) -> None:
+    """A position whose worst case (condor: wing width less credit; hedge: premium or
+    futures notional) is over MAX_LOSS_X_EQUITY times the account is a mistyped quantity."""
+    cap = MAX_LOSS_X_EQUITY * max(equity, MIN_EQUITY_FOR_SIZE)
+    for t, c in zip(condor_tables, condors):
+        loss = (c.max_width - c.credit) * c.quantity * 100
+        if loss > cap:
+            raise t.error("quantity", f"{c.quantity:,} condors can lose ${loss:,.0f} at expiry,"
+                                      f" over {MAX_LOSS_X_EQUITY}x the equity ${max(equity, MIN_EQUITY_FOR_SIZE):,.0f}")
+    for t, h in zip(hedge_tables, hedges):
+        at_risk = h.quantity * sum(abs(leg.ratio) * leg.price * (1000 if leg.kind == "vix_future" else 100)
+                                   for leg in h.legs)
+        if at_risk > cap:
+            raise t.error("quantity", f"{h.quantity:,} units put ${at_risk:,.0f} at risk (premium or"
+                                      f" futures notional), over {MAX_LOSS_X_EQUITY}x the equity"
+                                      f" ${max(equity, MIN_EQUITY_FOR_SIZE):,.0f}")
 
 
 def _unique_ids(root: Table, condors, hedges) -> None:
@@ -119,13 +153,13 @@ def _closed(t: Table) -> Closed:
         id=t.get("id", "str", check=lambda v: v.strip() != "", why="must not be empty"),
         what=t.get("what", "str", check=lambda v: v in ("condor", "hedge"), why="must be condor or hedge"),
         description=t.get("description", "str", default=""),
-        quantity=t.get("quantity", "int", check=_POS[0], why=_POS[1]),
-        open_price=t.get("open_price", "num"),
-        close_price=t.get("close_price", "num"),
+        quantity=t.get("quantity", "int", **QUANTITY),
+        open_price=t.get("open_price", "num", **PRICE),
+        close_price=t.get("close_price", "num", **PRICE),
         opened=t.get("opened", "date", default=None),
         closed=t.get("closed", "date"),
-        commission=t.get("commission", "num", default=0.0, check=lambda v: v >= 0, why="must not be negative"),
-        realized=t.get("realized", "num"),
+        commission=t.get("commission", "num", default=0.0, **within(0, 1e9, " (USD)")),
+        realized=t.get("realized", "num", **within(-1e12, 1e12, " (USD)")),
         how=t.get("how", "str", default="fill"),
         layer=t.get("layer", "int", default=None, check=lambda v: v in (1, 2, 3), why="must be 1, 2 or 3"))
     t.finish()
@@ -137,20 +171,20 @@ def _stress(t: Table) -> Stress:
         name=t.get("name", "str", check=lambda v: v.strip() != "", why="must not be empty"),
         spx_move=t.get("spx_move", "num", check=lambda v: -1 < v < 1,
                        why="is a fraction (-0.10 is -10%) between -1 and 1"),
-        days=t.get("days", "num", default=0.0, check=lambda v: v >= 0, why="must not be negative"),
-        vix=t.get("vix", "num", default=None, check=_POS[0], why=_POS[1]))
+        days=t.get("days", "num", default=0.0, **DAYS),
+        vix=t.get("vix", "num", default=None, **within(1, 500)))
     t.finish()
     return s
 
 
 def _model(t: Table) -> ModelSettings:
     d = ModelSettings()
-    beta = t.get("beta", "num", default=None, check=lambda v: v <= 0,
-                 why="spot-vol beta must be zero or negative (VIX moves against SPX)")
+    beta = t.get("beta", "num", default=None, check=lambda v: -50 <= v <= 0,
+                 why="spot-vol beta must be zero or negative, down to -50 (VIX moves against SPX)")
     m = ModelSettings(
         beta=d.beta if beta is None else beta,
-        kappa=t.get("kappa", "num", default=d.kappa, check=lambda v: v >= 0, why="must not be negative"),
-        vxx_exponent=t.get("vxx_exponent", "num", default=d.vxx_exponent, check=_POS[0], why=_POS[1]),
+        kappa=t.get("kappa", "num", default=d.kappa, **within(0, 100, " per year")),
+        vxx_exponent=t.get("vxx_exponent", "num", default=d.vxx_exponent, **within(0.01, 5)),
         beta_source=t.get("beta_source", "str", default="book" if beta is not None else d.beta_source))
     t.finish()
     return m
@@ -158,9 +192,9 @@ def _model(t: Table) -> ModelSettings:
 
 def _alvh(t: Table, stress: tuple[Stress, ...]) -> AlvhSettings:
     d = AlvhSettings()
-    nonneg = (lambda v: v >= 0, "must not be negative")
     weights = tuple(t.get("weights", "list", default=list(d.weights)))
-    if len(weights) != 2 or not all(isinstance(w, (int, float)) and w >= 0 for w in weights) \
+    if len(weights) != 2 or not all(isinstance(w, (int, float)) and not isinstance(w, bool)
+                                    and 0 <= w <= 1 for w in weights) \
             or abs(sum(weights) - 1) > 1e-9:
         raise t.error("weights", f"must be two shares [L1, L3] that sum to 1, got {list(weights)}")
     ref = t.get("reference_stress", "str", default=d.reference_stress)
@@ -174,16 +208,18 @@ def _alvh(t: Table, stress: tuple[Stress, ...]) -> AlvhSettings:
                 raise t.error(key, "unknown layer: use layer1, layer2 or layer3")
             layers[int(n)] = _layer(t, key, layers[int(n)])
     a = AlvhSettings(
-        base_ratio=t.get("base_ratio", "num", default=d.base_ratio, check=nonneg[0], why=nonneg[1]),
-        l2_budget_pct=t.get("l2_budget_pct", "num", default=d.l2_budget_pct, check=nonneg[0], why=nonneg[1]),
+        base_ratio=t.get("base_ratio", "num", default=d.base_ratio, **within(0, 10)),
+        l2_budget_pct=t.get("l2_budget_pct", "num", default=d.l2_budget_pct, **within(0, 100, " (%)")),
         weights=(float(weights[0]), float(weights[1])),
-        drag_budget_pct=t.get("drag_budget_pct", "num", default=d.drag_budget_pct, check=_POS[0], why=_POS[1]),
+        drag_budget_pct=t.get("drag_budget_pct", "num", default=d.drag_budget_pct,
+                              check=lambda v: 0 < v <= 100, why="must be above zero and at most 100 (%)"),
         reference_stress=ref,
         ppi_hot=t.get("ppi_hot", "bool", default=d.ppi_hot),
         usd_strong=t.get("usd_strong", "bool", default=d.usd_strong),
         macro_strength=t.get("macro_strength", "num", default=d.macro_strength,
                              check=lambda v: 1.15 <= v <= 1.25, why="must be from 1.15 to 1.25"),
-        event_days=t.get("event_days", "num", default=d.event_days, check=_POS[0], why=_POS[1]),
+        event_days=t.get("event_days", "num", default=d.event_days,
+                         check=lambda v: 0 < v <= 365, why="must be above zero and at most 365"),
         layers=layers)
     t.finish()
     return a
@@ -195,12 +231,12 @@ def _layer(parent: Table, key: str, d: LayerTemplate) -> LayerTemplate:
     lt = LayerTemplate(
         instrument=t.get("instrument", "str", default=d.instrument, check=lambda v: v in _INSTRUMENTS,
                          why="must be one of " + ", ".join(_INSTRUMENTS)),
-        min_days=t.get("min_days", "num", default=d.min_days, check=lambda v: v >= 0, why="must not be negative"),
-        max_days=t.get("max_days", "num", default=d.max_days, check=_POS[0], why=_POS[1]),
-        strike_mult=t.get("strike_mult", "num", default=d.strike_mult, check=_POS[0], why=_POS[1]),
-        width=t.get("width", "num", default=d.width, check=_POS[0], why=_POS[1]),
-        roll_below_days=t.get("roll_below_days", "num", default=d.roll_below_days,
-                              check=lambda v: v >= 0, why="must not be negative"))
+        min_days=t.get("min_days", "num", default=d.min_days, **DAYS),
+        max_days=t.get("max_days", "num", default=d.max_days,
+                       check=lambda v: 0 < v <= 3650, why="must be above zero and at most 3,650"),
+        strike_mult=t.get("strike_mult", "num", default=d.strike_mult, **within(0.5, 5)),
+        width=t.get("width", "num", default=d.width, **within(0.5, 100, " VIX points")),
+        roll_below_days=t.get("roll_below_days", "num", default=d.roll_below_days, **DAYS))
     if lt.max_days is not None and lt.max_days < lt.min_days:
         raise t.error("max_days", f"must be at least min_days {lt.min_days:g}")
     t.finish()

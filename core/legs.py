@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 import numpy as np
 
 from core.errors import InputError
-from core.marketfile import NEW_YORK
+from core.marketfile import MARK_TOL, NEW_YORK, VOL
 from core.model import Book, Market, ModelSettings, VolSurface, WhatIf
 from core.pricing import Greeks, bsm, bsm_price, implied_vol_black, implied_vol_bsm
 
@@ -188,15 +188,50 @@ def _condor_columns(book: Book, market: Market, vols: "_Vols") -> dict[str, np.n
     q = np.array([x.quantity for x in c], dtype=float)
     settle, is_call = np.repeat(settle, 4), np.tile([False, False, True, True], nc)
     T = (settle - as_of) / YEAR
+    _spx_band(book, market, strike)
     vol = vols.spx_surface(strike, T) if vols.plain_spx() else np.full(4 * nc, np.nan)
-    for i in np.nonzero(~(vol > 0))[0]:  # marks and overrides; a bad surface vol raises here
+    for i in np.nonzero(~((vol >= VOL[0]) & (vol <= VOL[1])))[0]:  # marks and overrides; a bad surface vol raises here
         x = c[i // 4]
         vol[i] = vols.vol(SPX, bool(is_call[i]), float(strike[i]), x.expiry, float(T[i]), math.nan,
                           (x.line, f"condor {x.id}: expiry"))
+    if vols.marks:
+        _check_marked_spreads(book, market, vols, strike, is_call, T, vol)
     return dict(underlying=np.full(4 * nc, SPX), is_call=is_call, strike=strike, settle=settle,
                 units=(q[:, None] * _CONDOR_SIGNS).reshape(-1), owner=np.repeat(np.arange(nc), 4), vol=vol,
                 fut=np.full(4 * nc, np.nan), decay=np.zeros(4 * nc),
                 entry=-np.array([x.credit for x in c], dtype=float) * q * MULT[SPX])
+
+
+SPX_BAND = 100.0  # condor strikes within SPX / 100 .. SPX x 100: beyond, one of the two is a typo
+
+
+def _spx_band(book: Book, market: Market, strike: np.ndarray) -> None:
+    lo, hi = float(strike.min()), float(strike.max())
+    if not (market.spx / SPX_BAND <= lo and hi <= market.spx * SPX_BAND):
+        raise InputError(f"{market.spx:g} is over {SPX_BAND:g}x away from the condor strikes"
+                         f" ({lo:g} to {hi:g}) in {book.source or 'the book'}: a typo?",
+                         file=market.source, field="spx")
+
+
+def _check_marked_spreads(book: Book, market: Market, vols: "_Vols", strike, is_call, T, vol) -> None:
+    """A condor's put and call spreads priced with a [[mark]] on one leg must be worth 0 to
+    their width, as the surface prices the other leg: else the mark is mistyped."""
+    price = bsm_price(is_call, market.spx, strike, T, market.rate, market.dividend_yield, vol)
+    for n, x in enumerate(book.condors):
+        for a, b, side in ((4 * n, 4 * n + 1, "put"), (4 * n + 3, 4 * n + 2, "call")):
+            spread, width = float(price[b] - price[a]), abs(float(strike[b] - strike[a]))
+            if -MARK_TOL <= spread <= width + MARK_TOL:
+                continue
+            for k in (b, a):
+                key = (f"spx_{side}", x.expiry, float(strike[k]))
+                if key in vols.marks:
+                    i, m = vols.mark_at[key]
+                    lo, hi = sorted((float(strike[a]), float(strike[b])))
+                    where = "below 0" if spread < 0 else f"above its width {width:g}"
+                    raise InputError(f"spx_{side} {m.strike:g} {m.expiry} at {m.price:g} makes condor"
+                                     f" {x.id}'s {lo:g}/{hi:g} {side} spread worth {spread:.2f} ({where})"
+                                     f" against the surface: a mistyped mark?",
+                                     file=market.source, line=m.line, field=f"mark[{i + 1}].price")
 
 
 def _hedge_columns(book: Book, market: Market, futures: "_FutureCurve", vols: "_Vols") -> dict[str, np.ndarray]:
@@ -267,6 +302,7 @@ class _Vols:
     def __init__(self, book: Book, market: Market, notes: list[str]):
         self.book, self.market, self.notes = book, market, notes
         self.marks = {(m.kind, m.expiry, m.strike): m.price for m in market.marks}
+        self.mark_at = {(m.kind, m.expiry, m.strike): (i, m) for i, m in enumerate(market.marks)}
         self.overrides = {label: dict(v.overrides) for label, v in
                           (("spx_vol", market.spx_vol), ("vix_vol", market.vix_vol), ("vxx_vol", market.vxx_vol)) if v}
 
@@ -306,9 +342,10 @@ class _Vols:
         vol = self.overrides.get(label, {}).get(strike)
         if vol is None:
             vol = surface.atm + surface.skew * math.log(strike / fwd)
-        if not vol > 0:
-            raise InputError(f"gives a vol of {vol:.4f} at strike {strike:g}: lower the skew"
-                             " or add an override", file=m.source, field=f"{label}.skew")
+        if not VOL[0] <= vol <= VOL[1]:
+            raise InputError(f"gives a vol of {vol:.4f} at strike {strike:g} (forward {fwd:g}), outside"
+                             f" {VOL[0]:g}..{VOL[1]:g}: lower the skew, add an override or check the level",
+                             file=m.source, field=f"{label}.skew")
         return float(vol)
 
     def _implied(self, u, is_call, strike, T, fwd, price, name, expiry) -> float:

@@ -1,16 +1,29 @@
 """The market file (TOML): levels, rates, vol surfaces, VIX futures and option marks."""
 from __future__ import annotations
 
-from datetime import date
+import math
+from dataclasses import replace
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from core.model import MARK_KINDS, SETTLE_UNDERLYINGS, Mark, Market, Settlement, VolSurface
-from core.tomlsrc import SourceMap, Table, parse_toml, read_text
+from core.tomlsrc import SourceMap, Table, parse_toml, read_text, within
 
 NEW_YORK = ZoneInfo("America/New_York")
 _POS = (lambda v: v > 0, "must be above zero")
 _RATE = (lambda v: -0.2 < v < 0.5, "is a continuous annual rate as a fraction (0.04 is 4%)")
+# Ranges every number must fall in (README, "Market file"): beyond them a value is a typo.
+LEVELS = {"spx": (1.0, 1e6), "vix": (1.0, 500.0), "vxx": (0.1, 1e5)}  # levels, strikes, prices
+VOL = (0.01, 5.0)  # every implied vol, explicit or defaulted (vix / 100), and every surface vol
+SKEW = (-5.0, 5.0)
+_VOL = within(*VOL, what="is an annual vol as a fraction (0.16 is 16%) and")
+MARK_TOL = 0.05  # points a vertical spread between marks may stray outside 0..width
+PARITY_TOL = (0.25, 0.002)  # refused above 0.25 points + 0.2 % of the forward
+
+
+def _level(name: str) -> dict:
+    return within(*LEVELS[name])
 
 
 def load_market(path: str | Path, *, demo: bool = False) -> Market:
@@ -21,24 +34,28 @@ def parse_market(text: str, source: str = "<market>", *, demo: bool = False) -> 
     root = Table(parse_toml(text, source), (), SourceMap(text), source, "")
     as_of = root.get("as_of", "datetime")
     as_of = as_of.replace(tzinfo=NEW_YORK) if as_of.tzinfo is None else as_of.astimezone(NEW_YORK)
-    vix = root.get("vix", "num", check=_POS[0], why=_POS[1])
+    spx = root.get("spx", "num", **_level("spx"))
+    vix = root.get("vix", "num", **_level("vix"))
+    if not VOL[0] <= vix / 100 <= VOL[1]:  # the default SPX atm obeys the rule of an explicit one
+        raise root.error("vix", f"gives a default [spx_vol] atm of {vix / 100:g}, outside {VOL[0]:g}..{VOL[1]:g}")
     market = Market(
         as_of=as_of,
-        spx=root.get("spx", "num", check=_POS[0], why=_POS[1]),
+        spx=spx,
         vix=vix,
-        vix3m=root.get("vix3m", "num", default=None, check=_POS[0], why=_POS[1]),
-        vxx=root.get("vxx", "num", default=None, check=_POS[0], why=_POS[1]),
+        vix3m=root.get("vix3m", "num", default=None, **_level("vix")),
+        vxx=root.get("vxx", "num", default=None, **_level("vxx")),
         rate=root.get("rate", "num", default=0.0, check=_RATE[0], why=_RATE[1]),
         dividend_yield=root.get("dividend_yield", "num", default=0.0, check=_RATE[0], why=_RATE[1]),
         spx_vol=_surface(root, "spx_vol", default_atm=vix / 100),
         vix_futures=_futures(root, as_of.date()),
         vix_vol=_surface(root, "vix_vol"),
         vxx_vol=_surface(root, "vxx_vol"),
-        marks=tuple(_mark(t) for t in root.tables("mark")),
+        marks=(),
         settlements=_settlements(root),
         source=source,
         demo=demo,
     )
+    market = replace(market, marks=_marks(root, market))
     root.finish()
     return market
 
@@ -48,10 +65,8 @@ def _surface(root: Table, key: str, default_atm: float | None = None) -> VolSurf
     if key not in root.data:
         return VolSurface(default_atm) if default_atm is not None else None
     t = root.sub(key)
-    vol = (lambda v: 0 < v < 10, "is an annual vol as a fraction (0.16 is 16%) and must be above zero")
-    atm = t.get("atm", "num", **({"default": default_atm} if default_atm is not None else {}),
-                check=vol[0], why=vol[1])
-    skew = t.get("skew", "num", default=0.0)
+    atm = t.get("atm", "num", **({"default": default_atm} if default_atm is not None else {}), **_VOL)
+    skew = t.get("skew", "num", default=0.0, **within(*SKEW))
     overrides = []
     if "overrides" in t.data:
         t.used.add("overrides")
@@ -60,8 +75,11 @@ def _surface(root: Table, key: str, default_atm: float | None = None) -> VolSurf
             try:
                 strike = float(k)
             except ValueError:
-                raise o.error(k, "override keys are strikes, like \"5400\" = 0.24") from None
-            overrides.append((strike, o.get(k, "num", check=vol[0], why=vol[1])))
+                strike = math.nan
+            if not 0.01 <= strike <= 1e6:
+                raise o.error(k, "override keys are strikes from 0.01 to 1,000,000,"
+                                 " like \"5400\" = 0.24") from None
+            overrides.append((strike, o.get(k, "num", **_VOL)))
     t.finish()
     return VolSurface(atm, skew, tuple(sorted(overrides)))
 
@@ -77,8 +95,10 @@ def _futures(root: Table, today: date) -> tuple[tuple[date, float], ...]:
             expiry = date.fromisoformat(k)
         except ValueError:
             raise t.error(k, "keys are expiry dates, like 2026-12-16 = 17.6") from None
+        if not date(1990, 1, 1) <= expiry <= date(2100, 12, 31):
+            raise t.error(k, "must be an expiry from 1990-01-01 to 2100-12-31")
         # a future that has settled stays listed harmlessly: the engine notes and skips it
-        out.append((expiry, t.get(k, "num", check=_POS[0], why=_POS[1])))
+        out.append((expiry, t.get(k, "num", **_level("vix"))))
     return tuple(sorted(out))
 
 
@@ -91,7 +111,10 @@ def _settlements(root: Table) -> tuple[Settlement, ...]:
             date=t.get("date", "date"),
             style=t.get("style", "str", check=lambda v: v in ("AM", "PM"),
                         why="must be PM (the close) or AM (the opening quotation)"),
-            value=t.get("value", "num", check=_POS[0], why=_POS[1]))
+            value=t.get("value", "num", check=lambda v: math.isfinite(v), why="must be a number"))
+        lo, hi = LEVELS[s.underlying.lower()]
+        if not lo <= s.value <= hi:
+            raise t.error("value", f"{s.underlying} settles from {lo:g} to {hi:g}, got {s.value:g}")
         if s.underlying == "VIX" and s.style != "AM":
             raise t.error("style", "VIX settles AM, on the special opening quotation")
         key = (s.underlying, s.date, s.style)
@@ -103,13 +126,88 @@ def _settlements(root: Table) -> tuple[Settlement, ...]:
 
 
 def _mark(t: Table) -> Mark:
+    kind = t.get("kind", "str", check=lambda v: v in MARK_KINDS, why="must be one of " + ", ".join(MARK_KINDS))
+    lo, hi = LEVELS[kind.split("_")[0]]
     m = Mark(
-        kind=t.get("kind", "str", check=lambda v: v in MARK_KINDS, why="must be one of " + ", ".join(MARK_KINDS)),
+        kind=kind,
         expiry=t.get("expiry", "date"),
-        strike=t.get("strike", "num", check=_POS[0], why=_POS[1]),
-        price=t.get("price", "num", check=_POS[0], why=_POS[1]))
+        strike=t.get("strike", "num", **within(lo, hi)),
+        price=t.get("price", "num", check=lambda v: 0 < v <= hi, why=f"must be above zero and at most {hi:,g}"),
+        line=t.src.line(t.path))
     t.finish()
     return m
+
+
+def _marks(root: Table, market: Market) -> tuple[Mark, ...]:
+    """The [[mark]]s, refused when they allow a static arbitrage: a vertical spread of one
+    kind and expiry worth below 0 or above its width, or call - put off parity."""
+    tables = root.tables("mark")
+    marks = [_mark(t) for t in tables]
+    groups: dict[tuple, list[int]] = {}
+    for i, m in enumerate(marks):
+        groups.setdefault((m.kind, m.expiry), []).append(i)
+    for (kind, _), idx in groups.items():
+        bad = _vertical_breaks(marks, idx)
+        if bad:
+            i, j, why = bad[0]
+            # blame the mark whose removal clears most breaks (a lone typo among good marks)
+            culprit = min((j, i), key=lambda k: len(_vertical_breaks(marks, [x for x in idx if x != k])))
+            other = marks[j if culprit == i else i]
+            raise tables[culprit].error("price", f"{why} against the {other.strike:g} mark"
+                                        f"{_at(other)}: a mistyped mark?")
+    by_key = {(m.kind, m.expiry, m.strike): i for i, m in enumerate(marks)}
+    futures, r = dict(market.vix_futures), market.rate
+    spot = {"spx": (market.spx, market.dividend_yield), "vxx": (market.vxx, 0.0)}
+    for (kind, expiry, strike), ci in by_key.items():
+        under = kind.split("_")[0]
+        pi = by_key.get((f"{under}_put", expiry, strike))
+        if not kind.endswith("_call") or pi is None:
+            continue
+        settle = datetime.combine(expiry, time(9, 30) if under == "vix" else time(16, 0), NEW_YORK)
+        T = (settle.timestamp() - market.as_of.timestamp()) / (365 * 86400)
+        if under == "vix":
+            fwd = futures.get(expiry)
+        else:
+            S, q = spot[under]
+            fwd = None if S is None else S * math.exp((r - q) * T)
+        if T <= 0 or fwd is None:
+            continue
+        fair = math.exp(-r * T) * (fwd - strike)
+        dev = marks[ci].price - marks[pi].price - fair
+        tol = PARITY_TOL[0] + PARITY_TOL[1] * fwd
+        if abs(dev) > tol:
+            culprit = max(ci, pi, key=lambda k: marks[k].line or 0)
+            other = marks[pi if culprit == ci else ci]
+            raise tables[culprit].error("price", f"call - put at {strike:g} {expiry} is {dev:+.2f} off"
+                                        f" parity (fair {fair:.2f}, more than {tol:.2f}) with the"
+                                        f" {other.kind} mark{_at(other)}: a mistyped mark?")
+    return tuple(marks)
+
+
+def _at(m: Mark) -> str:
+    return f" (line {m.line})" if m.line else ""
+
+
+def _vertical_breaks(marks: list[Mark], idx: list[int]) -> list[tuple[int, int, str]]:
+    """Adjacent strikes of one kind and expiry: puts rise with strike, calls fall, and no
+    spread is worth more than its width."""
+    out = []
+    order = sorted(idx, key=lambda k: marks[k].strike)
+    for i, j in zip(order, order[1:]):
+        a, b = marks[i], marks[j]
+        width = b.strike - a.strike
+        if width <= 0:
+            continue
+        spread = (b.price - a.price) if a.kind.endswith("_put") else (a.price - b.price)
+        side = "put" if a.kind.endswith("_put") else "call"
+        if spread < -MARK_TOL:
+            out.append((i, j, f"the {a.strike:g}/{b.strike:g} {side} spread is worth {spread:.2f},"
+                              f" below zero ({side} prices must {'rise' if side == 'put' else 'fall'}"
+                              f" with strike)"))
+        elif spread > width + MARK_TOL:
+            out.append((i, j, f"the {a.strike:g}/{b.strike:g} {side} spread is worth {spread:.2f},"
+                              f" more than its width {width:g}"))
+    return out
 
 
 def market_to_toml(market: Market, previous: str | None = None) -> str:

@@ -168,6 +168,7 @@ class Mark:
     expiry: date
     strike: float
     price: float
+    line: int | None = field(default=None, compare=False)  # where it stands in the market file
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ for table headers and keys to find the line of each field.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from datetime import date, datetime
@@ -26,7 +27,8 @@ class SourceMap:
         counts: dict[tuple, int] = {}
         current: tuple = ()
         self.keys[current] = {}
-        for n, line in enumerate(text.splitlines(), start=1):
+        # TOML lines end only at \n (str.splitlines would also split at U+2028, \x0c, ...)
+        for n, line in enumerate(strip_bom(text).split("\n"), start=1):
             m = _HEADER.match(line)
             if m:
                 parts = [p.strip().strip('"\'') for p in m.group(2).split(".")]
@@ -60,7 +62,17 @@ class SourceMap:
         return self.tables.get(path)
 
 
+MAX_DEPTH = 32  # arrays and inline tables nested deeper than this are refused (the files need 2)
+
+
+def strip_bom(text: str) -> str:
+    """A UTF-8 byte order mark, as some editors write it, is not part of the TOML."""
+    return text[1:] if text.startswith("\ufeff") else text
+
+
 def parse_toml(text: str, source: str) -> dict:
+    text = strip_bom(text)
+    _check_depth(text, source)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -68,6 +80,42 @@ def parse_toml(text: str, source: str) -> dict:
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise InputError(f"malformed TOML: {msg}", file=source,
                          line=int(m.group(1)) if m else None) from None
+    except RecursionError:  # the depth scan missed it: still one line, never a traceback
+        raise InputError(f"malformed TOML: nested more than {MAX_DEPTH} levels deep", file=source) from None
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse deep nesting before tomllib recurses into it (RecursionError at ~500 levels)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    depth, line, i, n = 0, 1, 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        elif c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        elif c in "\"'":
+            quote = text[i:i + 3] if text.startswith(c * 3, i) else c
+            i += len(quote)
+            while i < n and not text.startswith(quote, i):
+                if text[i] == "\n":
+                    line += 1
+                    if len(quote) == 1:
+                        break  # an unterminated string: tomllib will say so
+                i += 2 if c == '"' and text[i] == "\\" else 1
+            i += len(quote)
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise InputError(f"malformed TOML: arrays or inline tables nested more than"
+                                 f" {MAX_DEPTH} levels deep", file=source, line=line)
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
 
 
 def read_text(path: str | Path) -> str:
@@ -87,6 +135,31 @@ _NAMES = {"str": "text", "int": "a whole number", "num": "a number", "bool": "tr
           "date": "a date like 2026-12-18", "datetime": "a date-time like 2026-11-20T16:15:00",
           "table": "a table", "list": "a list"}
 _MISSING = object()
+DATES = (date(1990, 1, 1), date(2100, 12, 31))  # every date and date-time in the files
+
+
+def within(lo: float, hi: float, unit: str = "", what: str = "") -> dict:
+    """check/why for Table.get: a number from lo to hi, both included. The message says
+    "above zero" or "not negative" first when that is what the value missed."""
+    span = f"from {_g(lo)} to {_g(hi)}{unit}"
+
+    def why(v: float) -> str:
+        lead = f"{what} " if what else ""
+        if v <= 0 < lo:
+            return f"{lead}must be above zero ({span})"
+        if v < 0 == lo:
+            return f"{lead}must not be negative ({span})"
+        return f"{lead}must be {span}"
+    return dict(check=lambda v: lo <= v <= hi, why=why)
+
+
+def _g(x: float) -> str:
+    return f"{x:,.0f}" if x == int(x) and abs(x) < 1e7 else f"{x:g}"
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class Table:
@@ -101,6 +174,7 @@ class Table:
         line = self.src.line(self.path, key)
         if key is not None and key not in self.src.keys.get(self.path, {}):
             line = self.src.tables.get(self.path + (key,), line)  # [parent.key] written as a table
+            line = self.src.tables.get(self.path + (key, 0), line)  # or as [[parent.key]]
         return InputError(message, file=self.file, line=line, field=field)
 
     def get(self, key: str, kind: str, default=_MISSING, check=None, why: str = ""):
@@ -117,15 +191,30 @@ class Table:
         if kind == "date" and isinstance(value, datetime):
             ok = False
         if not ok:
-            raise self.error(key, f"must be {_NAMES[kind]}, got {value!r}")
+            raise self.error(key, f"must be {_NAMES[kind]}, got {_short(value)}")
         if kind == "num":
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                value = math.inf
+            if not math.isfinite(value):
+                raise self.error(key, f"must be a finite number, got {_short(self.data[key])}")
+        if kind in ("date", "datetime"):
+            day = value.date() if isinstance(value, datetime) else value
+            if not DATES[0] <= day <= DATES[1]:
+                raise self.error(key, f"must be from {DATES[0]} to {DATES[1]}, got {value}")
         if check is not None and not check(value):
-            raise self.error(key, f"{why}, got {value!r}")
+            raise self.error(key, f"{why(value) if callable(why) else why}, got {value!r}")
         return value
 
     def sub(self, key: str, index: int | None = None) -> Table:
         data = self.data[key] if index is None else self.data[key][index]
+        if not isinstance(data, dict):
+            self.used.add(key)
+            got = f"[[{key}]] tables" if isinstance(data, list) and data and \
+                all(isinstance(v, dict) for v in data) else _short(data)
+            raise self.error(key, f"must be a table [{self.label + '.' if self.label else ''}{key}],"
+                                  f" got {got}")
         path = self.path + (key,) + (() if index is None else (index,))
         label = f"{self.label}.{key}" if self.label else key
         if index is not None:
