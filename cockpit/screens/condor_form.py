@@ -1,4 +1,5 @@
-"""Add or edit a condor: checked by the book file's own rules, previewed by the engine before saving."""
+"""Add or edit a condor: checked by the book file's own rules and by the engine on the would-be book
+(a past expiry, a vol the skew drives negative: an error on the problem line), previewed before saving."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -56,14 +57,21 @@ def parse_condor(values: dict[str, str], book: Book, old_id: str | None) -> tupl
     return (None, error) if error else (condor, None)
 
 
-def preview(condor: Condor, session) -> Text:
+def with_condor(book: Book, condor: Condor, old_id: str | None) -> Book:
+    """The would-be book: the condor added, or in place of the one it edits."""
+    if old_id is None:
+        return replace(book, condors=book.condors + (condor,))
+    return replace(book, condors=tuple(condor if c.id == old_id else c for c in book.condors))
+
+
+def preview(condor: Condor, session, old_id: str | None = None) -> Text:
     """The engine on this condor alone (break-evens, Greeks) and on the book with it."""
     from core.engine import analyze
     book = session.book
     alone = analyze(Book(equity=book.equity, condors=(condor,), model=book.model), session.market)
     c = alone.condors[0]
-    kept = tuple(x for x in book.condors if x.id != condor.id)
-    after = analyze(replace(book, condors=kept + (condor,)), session.market).totals
+    # priced as the panes price it: positions the engine cannot price set aside
+    after = session.price(with_condor(book, condor, old_id), session.market)[0].totals
     now = session.live.totals if session.live else after
     return Text("\n".join([
         f"Break-evens at expiry {fmt.levels(c.breakevens_expiry)} · T+0 {fmt.levels(c.breakevens_t0)}",
@@ -101,14 +109,19 @@ class CondorForm(FormScreen):
                     value = "" if c is None else (f"{getattr(c, name):g}" if isinstance(getattr(c, name), float)
                                                   else str(getattr(c, name)))
                     yield Input(value, placeholder=label, id=name)
-            yield Static(id="problem")
+            yield Static(id="problem", markup=False)  # messages hold [tables]: text, not markup
             yield Static(id="preview")
 
     def values(self) -> dict[str, str]:
         return {name: self.query_one(f"#{name}", Input).value for name, _ in FIELDS}
 
     def check(self) -> None:
-        condor, problem = parse_condor(self.values(), self.session.book, self.old.id if self.old else None)
+        old_id = self.old.id if self.old else None
+        condor, problem = parse_condor(self.values(), self.session.book, old_id)
+        if condor is not None:  # the engine the panes use must price the book with it
+            problem = self.session.problem(with_condor(self.session.book, condor, old_id),
+                                           edited=(old_id, condor.id))
+            condor = None if problem else condor
         self.result = condor
         self.query_one("#problem", Static).update(problem or "")
         pv = self.query_one("#preview", Static)
@@ -116,7 +129,7 @@ class CondorForm(FormScreen):
             pv.update("")
             return
         try:
-            pv.update(preview(condor, self.session))
+            pv.update(preview(condor, self.session, old_id))
         except Exception as exc:  # noqa: BLE001 - a preview failure must not close the form
             pv.update(f"preview failed: {exc}")
 

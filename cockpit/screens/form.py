@@ -1,5 +1,6 @@
 """What every form shares: check on each keystroke, enter or ctrl+s submits a valid
-form (a bell otherwise), escape cancels."""
+form (a bell otherwise), escape cancels. A form is valid only once the engine prices
+what it would make (`Session.problem`): no edit can leave the book unpriceable."""
 from __future__ import annotations
 
 from textual.screen import ModalScreen
@@ -27,7 +28,8 @@ class FormScreen(ModalScreen):
         return self.result
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        # the first field on screen (query_one searches breadth first: a field outside the grid)
+        next(iter(self.query(Input))).focus()
         self.check()
 
     def on_input_changed(self, _) -> None:

@@ -72,12 +72,18 @@ class HedgeForm(FormScreen):
                                 ("legs", legs_text(h))):
                 yield Label(name)
                 yield Input(value, id=name)
-            yield Static(LEGS_HELP, classes="hint")
-            yield Static(id="problem")
+            yield Static(LEGS_HELP, classes="hint", markup=False)  # [STRIKE] is text, not markup
+            yield Static(id="problem", markup=False)  # messages hold [tables]: text, not markup
 
     def check(self) -> None:
         values = {n: self.query_one(f"#{n}", Input).value for n in ("id", "layer", "quantity", "legs")}
-        self.result, problem = parse_hedge(values, self.session.book, self.old.id)
+        hedge, problem = parse_hedge(values, self.session.book, self.old.id)
+        if hedge is not None:  # the engine the panes use must price the book with it
+            book = self.session.book
+            would_be = replace(book, hedges=tuple(hedge if h.id == self.old.id else h for h in book.hedges))
+            problem = self.session.problem(would_be, edited=(self.old.id, hedge.id))
+            hedge = None if problem else hedge
+        self.result = hedge
         self.query_one("#problem", Static).update(problem or "")
 
     def outcome(self):
