@@ -144,6 +144,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# Runs the server in the process group it leads, and ends the whole group (the server and every
+# cockpit it started) when the test closes this watchdog's stdin, when the test process dies (EOF
+# too), or after LIMIT seconds, whichever comes first: no server or cockpit outlives the tests.
+WATCHDOG = """
+import os, signal, subprocess, sys, threading
+limit, argv = float(sys.argv[1]), sys.argv[2:]
+server = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+watch = threading.Thread(target=sys.stdin.read, daemon=True)
+watch.start()
+watch.join(limit)
+server.send_signal(signal.SIGTERM)  # a graceful stop first: it tells its cockpits to quit
+try:
+    server.wait(10)
+except subprocess.TimeoutExpired:
+    pass
+os.killpg(0, signal.SIGKILL)  # then whatever is left of the group, this watchdog last
+"""
+LIMIT = 300  # seconds: the server tests take about 5
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """`alvh serve` on a free loopback port with a hostile book path; yields (url, origin, cwd)."""
@@ -154,10 +174,11 @@ def served(tmp_path_factory):
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     err = open(cwd / "stderr.txt", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "cockpit", "serve", "--host", "127.0.0.1",
+    proc = subprocess.Popen([sys.executable, "-c", WATCHDOG, str(LIMIT),
+                             sys.executable, "-m", "cockpit", "serve", "--host", "127.0.0.1",
                              "--port", str(port), "--book", str(book), "--market", str(paths.DEMO_MARKET)],
-                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
-                            start_new_session=True)
+                            cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                            text=True, start_new_session=True)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:
@@ -173,14 +194,15 @@ def served(tmp_path_factory):
         assert url, "alvh serve printed no URL within 30 s"
         yield url, f"http://127.0.0.1:{port}", cwd
     finally:
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            if proc.poll() is not None:
-                break
-            try:
-                os.killpg(proc.pid, sig)  # the group started above: the server and its app processes
-                proc.wait(wait)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
+        proc.stdin.close()  # the watchdog stops the server, then ends the group
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group started above, if anything is left of it
+        except ProcessLookupError:
+            pass
         err.close()
 
 
