@@ -425,7 +425,8 @@ class Cockpit(App):
         except (InputError, OSError) as exc:
             self.say(f"not saved: {exc}")
             return False
-        self.say(f"saved {path} (previous kept as .bak)")
+        note = self.session.journal_error
+        self.say(f"saved {path} (previous kept as .bak)" + (f"; {note}" if note else ""))
         return True
 
     def action_save(self) -> None:

@@ -21,16 +21,17 @@ def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime
     stale = age > STALE_AFTER.total_seconds()
     first = Text.assemble(
         (" DEMO ", f"reverse {pal.badge}") if demo else "", (" ALVH ", "bold"),
-        f"as of {m.as_of:%Y-%m-%d %H:%M} NY ", (f"({fmt.age(age)} old{', STALE' if stale else ''})",
+        f"as of {m.as_of:%Y-%m-%d %H:%M} NY ", (f"({fmt.age(age)}{' old' if age >= 0 else ' of the clock'}"
+                                                   f"{', STALE' if stale else ''})",
                                                    pal.warn if stale else pal.off),
         f" · SPX {m.spx:,.2f} · VIX {m.vix:.2f}", f" · VIX3M {m.vix3m:.2f}" if m.vix3m else "",
         f" · regime {regime or '…'}")
     w = view.whatif
     if w.is_live:
         t = view.totals
-        second = Text.assemble(("LIVE", pal.ok), f" valued {view.at.time:%Y-%m-%d %H:%M}",
-                               " · P&L $ unrealized ", (fmt.money(t.pnl), pal.pnl(t.pnl)),
-                               f" realized {fmt.money(t.realized)} total ",
+        # valued at as_of (line one): the room goes to P&L, which must fit 80 columns
+        second = Text.assemble(("LIVE", pal.ok), " · P&L $ unrealized ", (fmt.money(t.pnl), pal.pnl(t.pnl)),
+                               f" · realized {fmt.money(t.realized)} · total ",
                                (fmt.money(t.pnl + t.realized), pal.pnl(t.pnl + t.realized)))
     else:
         second = Text.assemble(

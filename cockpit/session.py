@@ -73,6 +73,7 @@ class Session:
     db: Path | None = None  # history store: settlement prices, the journal, daily snapshots
     awaiting: dict = field(default_factory=dict)  # id -> core.lifecycle.Awaiting: expired, no price yet
     notice: str = ""  # what settling on load did, for the app to say
+    journal_error: str | None = None  # why the last save's edits are not in the journal yet
     # edits since the last save, (action, book before, book after, market or None): journaled on save
     pending: list[tuple] = field(default_factory=list)
 
@@ -239,7 +240,11 @@ class Session:
         # undo history keeps working: it holds whole books, not file states
         self.book = self._saved = replace(saved, demo=False)
         self.recompute()
-        self.journal_pending()
+        try:
+            self.journal_pending()
+            self.journal_error = None
+        except InputError as exc:  # the book is saved; the journal catches up on the next save
+            self.journal_error = f"journal not written: {exc}"
         return self.save_path
 
     def journal_pending(self) -> None:

@@ -100,3 +100,23 @@ async def test_close_at_a_fill_delete_a_typo_then_save_journals_and_replays(tmp_
         assert actions[2].startswith("closed 1 of IC-Dec18") and actions[3].startswith("deleted condor IC-Jan15")
         assert journal.same(journal.replay(tmp_path / "h.sqlite", key), saved)
         assert journal.snapshots(tmp_path / "h.sqlite", key)[0]["date"] == "2026-12-07"
+
+
+@sync
+async def test_watched_market_rolling_past_an_expiry_keeps_pricing(tmp_path):
+    """The market file is rewritten with as_of past IC-Dec04's close and no price for it:
+    the condor waits for its settlement price, the rest prices, no engine error."""
+    book, market = tmp_path / "book.toml", tmp_path / "market.toml"
+    book.write_text(paths.DEMO_BOOK.read_text())
+    market.write_text(paths.DEMO_MARKET.read_text())  # 2026-11-20: nothing expired yet
+    s = Session(load_book(book), load_market(market), save_path=book, market_path=market, db=tmp_path / "h.sqlite")
+    assert s.awaiting == {} and len(s.live.condors) == 3
+    app = Cockpit(s, clock=lambda: CLOCK, watch=False, settings=tmp_path / "settings.toml", signals=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        market.write_text(paths.DEMO_MARKET.read_text().replace("2026-11-20T16:15:00", "2026-12-05T10:00:00"))
+        app.reload_market()
+        await pilot.pause()
+        assert s.error is None and "IC-Dec04" in s.awaiting and "L1-Nov25-19C" in s.awaiting
+        assert [c.condor.id for c in s.live.condors] == ["IC-Dec18", "IC-Jan15"]
+        assert "awaiting a settlement price" in text_of(app.query_one("#header"))
