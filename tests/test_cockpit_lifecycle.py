@@ -120,3 +120,33 @@ async def test_watched_market_rolling_past_an_expiry_keeps_pricing(tmp_path):
         assert s.error is None and "IC-Dec04" in s.awaiting and "L1-Nov25-19C" in s.awaiting
         assert [c.condor.id for c in s.live.condors] == ["IC-Dec18", "IC-Jan15"]
         assert "awaiting a settlement price" in text_of(app.query_one("#header"))
+
+
+@sync
+async def test_add_form_takes_an_am_root_on_monthlies_only_and_dates_the_trade(tmp_path):
+    """Root SPX on a weekly (2027-02-12) is refused; on the third Friday (2027-02-19) it is taken,
+    priced 6.5 h shorter than the same condor as SPXW, and opened at the market's as_of."""
+    from cockpit_helpers import make_cockpit
+    from cockpit.screens.condor_form import CondorForm
+    app = make_cockpit(tmp_path, signals=False)
+    good = {"id": "IC-Feb", "expiry": "2027-02-12", "quantity": "2", "long_put": "6100", "short_put": "6200",
+            "short_call": "7300", "long_call": "7400", "credit": "21.5", "root": "spx"}
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, CondorForm) and form.query_one("#root").value == "SPXW"
+        for name, value in good.items():
+            form.query_one(f"#{name}").value = value
+        await pilot.pause()
+        assert "third Friday" in str(form.query_one("#problem").content)
+        form.query_one("#expiry").value = "2027-02-19"
+        await pilot.pause()
+        assert str(form.query_one("#problem").content) == ""
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        new = app.session.book.condors[-1]
+        assert (new.id, new.root, new.opened) == ("IC-Feb", "SPX", app.session.market.as_of.date())
+        # from 16:15 on 2026-11-20 to 09:30 on the expiry (both EST)
+        days = (new.expiry - app.session.market.as_of.date()).days - (16.25 - 9.5) / 24
+        assert app.session.live.condors[-1].dte == pytest.approx(days, abs=1e-9)

@@ -17,7 +17,8 @@ from core.model import Book, Condor
 
 FIELDS = (("id", "ID"), ("expiry", "Expiry (YYYY-MM-DD)"), ("quantity", "Quantity"),
           ("long_put", "Long put"), ("short_put", "Short put"), ("short_call", "Short call"),
-          ("long_call", "Long call"), ("credit", "Credit (points)"))
+          ("long_call", "Long call"), ("credit", "Credit (points)"),
+          ("root", "Root (SPXW: PM, the 16:00 close; SPX: AM monthly, the opening print)"))
 
 
 def check_in_book(book: Book, item_book: Book, item_id: str, old_id: str | None) -> str | None:
@@ -50,7 +51,8 @@ def parse_condor(values: dict[str, str], book: Book, old_id: str | None) -> tupl
         except ValueError:
             raise ValueError(f"expiry: {values['expiry'].strip()!r} is not a YYYY-MM-DD date") from None
         condor = Condor(cid, expiry, number("quantity", int), number("long_put"), number("short_put"),
-                        number("short_call"), number("long_call"), number("credit"))
+                        number("short_call"), number("long_call"), number("credit"),
+                        root=values.get("root", "SPXW").strip().upper())
     except ValueError as exc:
         return None, str(exc)
     error = check_in_book(book, Book(equity=book.equity, condors=(condor,)), cid, old_id)
@@ -106,8 +108,8 @@ class CondorForm(FormScreen):
             with Grid():
                 for name, label in FIELDS:
                     yield Label(label.split(" (")[0])
-                    value = "" if c is None else (f"{getattr(c, name):g}" if isinstance(getattr(c, name), float)
-                                                  else str(getattr(c, name)))
+                    value = ("SPXW" if name == "root" else "") if c is None else \
+                        (f"{getattr(c, name):g}" if isinstance(getattr(c, name), float) else str(getattr(c, name)))
                     yield Input(value, placeholder=label, id=name)
             yield Static(id="problem", markup=False)  # messages hold [tables]: text, not markup
             yield Static(id="preview")
@@ -134,4 +136,6 @@ class CondorForm(FormScreen):
             pv.update(f"preview failed: {exc}")
 
     def outcome(self):
-        return self.old.id if self.old else None, replace(self.result, line=None)
+        # a new condor is opened at the market's as_of; an edit keeps its trade date
+        opened = self.old.opened if self.old else self.session.market.as_of.date()
+        return self.old.id if self.old else None, replace(self.result, line=None, opened=opened)
