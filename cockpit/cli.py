@@ -69,6 +69,18 @@ def days(text: str) -> float:
     return x
 
 
+VOL_MOVE = (-100.0, 200.0)  # what-if VIX points: VIX's record close is 82.69
+
+
+def vol_move(text: str) -> float:
+    """argparse type: a what-if VIX move in points, finite and within VOL_MOVE."""
+    x = finite(text)
+    if not VOL_MOVE[0] <= x <= VOL_MOVE[1]:
+        raise argparse.ArgumentTypeError(f"a what-if moves VIX {VOL_MOVE[0]:+g} to {VOL_MOVE[1]:+g}"
+                                         f" points, not {text}")
+    return x
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line refusal, 'alvh: report: argument --days: ...', and exit 2 (no usage dump)."""
 
@@ -92,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", parents=[files], help="print the analysis (tables or --json)")
     r.add_argument("--json", action="store_true", help="one JSON object on stdout")
     r.add_argument("--spx-move", type=finite, default=0.0, metavar="PCT", help="what-if SPX move in %%")
-    r.add_argument("--vol-move", type=finite, default=0.0, metavar="PTS",
+    r.add_argument("--vol-move", type=vol_move, default=0.0, metavar="PTS",
                    help="what-if VIX move in points on top of the spot-vol map")
     r.add_argument("--days", type=days, default=0.0, metavar="N",
                    help=f"what-if calendar days forward ({DAYS[0]:g} to {DAYS[1]:g})")
@@ -117,17 +129,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code. Bad input (InputError, a failing history store)
+    is one line `alvh: ...` and exit 2; a closed pipe (`alvh report --json | head`) ends
+    quietly with 141, as a program killed by SIGPIPE would."""
+    import sqlite3
+    args = None
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a refused argument (already said, exit 2)
-        return exc.code if isinstance(exc.code, int) else 0
-    try:
-        return args.func(args)
-    except InputError as exc:
-        print(f"alvh: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version, or a refused argument (already said, exit 2)
+            return exc.code if isinstance(exc.code, int) else 0
+        try:
+            code = args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit as "Exception ignored"
+            return code
+        except InputError as exc:
+            print(f"alvh: {exc}", file=sys.stderr)
+            return 2
+        except sqlite3.Error as exc:  # a store error no command turned into an InputError
+            from core.history import db_error
+            print(f"alvh: {db_error(exc, getattr(args, 'db', None))}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 130
+    except BrokenPipeError:
+        # the reader is gone: point stdout at devnull so the interpreter's last flush into
+        # the closed pipe is not reported (the recipe of Python's signal documentation)
+        import os
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # no real stdout (tests)
+            pass
+        return 141
 
 
 if __name__ == "__main__":

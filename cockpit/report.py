@@ -40,11 +40,18 @@ def run_report(args) -> int:
         out["settled_now"] = [r.id for r in settled.records]
         out["awaiting_settlement"] = [{"id": w.id, "what": w.what, "underlying": w.underlying,
                                        "date": w.day.isoformat(), "style": w.style} for w in settled.awaiting]
-        json.dump(out, sys.stdout, indent=2, allow_nan=False)
-        sys.stdout.write("\n")
+        # strict JSON (a non-finite number is an error, not NaN), all serialized before
+        # the first byte is written; main() ends quietly if the reader closes the pipe
+        text = json.dumps(out, indent=2, allow_nan=False)
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
         return 0
     # a pipe gets full rows rather than rich's 80-column default
     console = Console() if sys.stdout.isatty() else Console(width=150)
+
+    def broken_pipe():  # rich would exit 1 itself; main() ends a closed pipe as 141
+        raise BrokenPipeError("stdout closed")
+    console.on_broken_pipe = broken_pipe
     print_report(a, console)
     print_lifecycle(a, settled, console)
     print_signals(sset, console, a.book.model)

@@ -1,32 +1,122 @@
-"""Atomic file replacement: nothing the user saved is ever half-written or lost."""
+"""Atomic file replacement: nothing the user saved is ever half-written or lost.
+
+Every file is written to a temporary `.NAME.*.tmp` beside it (created 0600: owner only),
+fsynced, and renamed over its target, so a crash (kill -9, power loss) leaves the old
+version or the new one, never a mix. The `.bak` of the previous version is written the
+same way. Temporaries left by a crashed save are removed at the next save of that file.
+"""
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; strays are then judged by age
+    fcntl = None
+
+STRAY_AGE = 3600.0  # seconds: without fcntl, a temporary this old is a crashed save's
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, *, backup: bool = True) -> None:
     """Write `text` to a temporary file beside `path`, fsync it, then rename over `path`.
 
-    With `backup`, the previous version is kept as `<name>.bak` first.
-    """
+    With `backup`, the previous version is kept as `<name>.bak` first (written atomically
+    too). Both files are created 0600."""
     path = Path(path)
+    remove_strays(path)
+    data = text.encode("utf-8")
+    old = None
+    if backup:
+        try:
+            old = path.read_bytes()
+        except FileNotFoundError:
+            pass
+    held = []  # (name, fd): each temporary stays locked until it is renamed
+    try:
+        held.append(_write_temp(path, data))
+        if old is not None:
+            held.append(_write_temp(path, old))
+            os.replace(held[1][0], path.with_name(path.name + ".bak"))
+        os.replace(held[0][0], path)
+    except BaseException:
+        for tmp, _ in held:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        for _, fd in held:
+            if fd is not None:
+                os.close(fd)
+    _fsync_dir(path.parent)  # make the renames themselves durable
+
+
+def _write_temp(path: Path, data: bytes) -> tuple[str, int | None]:
+    """A fsynced 0600 temporary beside `path` holding `data`: (its name, its open fd,
+    locked while open so that remove_strays knows its save is alive)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if backup and path.exists():
-            shutil.copy2(path, path.with_name(path.name + ".bak"))
-        os.replace(tmp, path)
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+        if os.fstat(fd).st_nlink == 0:  # taken for a stray before it was locked
+            raise OSError(f"temporary {tmp} vanished while it was written")
     except BaseException:
+        os.close(fd)
         Path(tmp).unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    if fcntl is None:  # Windows cannot rename a file that is open
+        os.close(fd)
+        return tmp, None
+    return tmp, fd
+
+
+def remove_strays(path: str | os.PathLike) -> list[Path]:
+    """Delete the `.NAME.*.tmp` files of earlier, crashed saves of `path`; the ones removed.
+
+    A save in progress holds a lock on its temporary, so only dead ones are taken."""
+    path = Path(path)
+    removed = []
     try:
-        os.fsync(dir_fd)  # make the rename itself durable
+        candidates = list(path.parent.glob(f".{_glob_escape(path.name)}.*.tmp"))
+    except OSError:
+        return removed
+    for stray in candidates:
+        try:
+            if fcntl is not None:
+                fd = os.open(stray, os.O_RDONLY)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live save's
+                finally:
+                    os.close(fd)
+            else:
+                import time
+                if time.time() - stray.stat().st_mtime < STRAY_AGE:
+                    continue
+            stray.unlink()
+            removed.append(stray)
+        except OSError:
+            continue
+    return removed
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open a folder
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
     finally:
         os.close(dir_fd)

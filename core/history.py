@@ -10,7 +10,10 @@ inside functions so importing this module stays cheap.
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -38,6 +41,21 @@ LEVELS = {"spx": (50.0, 50_000.0), **{s: (5.0, 200.0) for s in ("vix", "vix3m", 
 # series pairs lie outside it (median VIX/VX1 0.963, VX1/VX2 0.943, VIX/VIX3M 0.885).
 OVERLAP_TOLERANCE = 0.02
 EARLIEST = date(1900, 1, 1)  # import refuses dates before this, or over a year ahead
+# Every single value (closes and opens) must lie within ROW_SLACK times LEVELS: not a check
+# of the series (the median is, and --force skips it) but of the number: 1e20 is no price.
+ROW_SLACK = 100.0
+MAX_COUNT = 100_000  # advances or declines: US exchanges list a few thousand issues
+# The largest plausible move of one day, as |ln(new / old)|: SPX's worst day is 1987's
+# -20.5% (ln -0.23); VIX's largest is 2018-02-05's +116% (ln 0.77). A last line with no
+# newline (a truncated download) that moves a value more than this is refused.
+DAILY_MOVE = {"spx": 0.25, **{s: 1.0 for s in ("vix", "vix3m", "vx1", "vx2")}}
+# An import that would change more than this share of the stored values (and more than
+# CHANGE_FLOOR of them) is refused unless forced: swapped or reordered columns look so.
+CHANGE_SHARE = 0.01
+CHANGE_FLOOR = 5
+BUSY_TIMEOUT = 5.0  # seconds a locked store is waited for (sqlite3's default)
+# what pandas' nanosecond timestamps can hold (a later date wraps by ~584 years)
+NS_FIRST, NS_LAST = "1677-09-22", "2262-04-11"
 
 # table and value columns of each kind of series; every table is keyed by (series, date)
 _TABLES = {
@@ -108,17 +126,31 @@ def _kind(series: str) -> str:
 
 # ---- parsing ---------------------------------------------------------------
 
+# Strict forms only: float() and date.fromisoformat() also take "1_000", Arabic-Indic
+# digits, "1e308", "inf", "nan", "20200101" and "2020-W01-1", none of which a price file means.
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")  # Cboe's MM/DD/YYYY
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+_INTEGER = re.compile(r"[0-9]+")
+
+
 def _parse_date(text: str) -> date:
-    text = text.strip()
-    if "/" in text:  # Cboe's MM/DD/YYYY
-        month, day, year = text.split("/")
-        if len(year) != 4:
+    text = text.strip(" \t")
+    m = _ISO_DATE.fullmatch(text)
+    if m:
+        year, month, day = m.groups()
+    else:
+        m = _US_DATE.fullmatch(text)
+        if not m:
             raise ValueError
-        return date(int(year), int(month), int(day))
-    return date.fromisoformat(text)
+        month, day, year = m.groups()
+    return date(int(year), int(month), int(day))
 
 
 def _parse_price(text: str) -> float:
+    text = text.strip(" \t")
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError
     value = float(text)
     if not math.isfinite(value) or value <= 0:
         raise ValueError
@@ -126,10 +158,10 @@ def _parse_price(text: str) -> float:
 
 
 def _parse_count(text: str) -> int:
-    value = int(text)
-    if value < 0:
+    text = text.strip(" \t")
+    if not _INTEGER.fullmatch(text):
         raise ValueError
-    return value
+    return int(text)
 
 
 def _parse_open(text: str) -> float | None:
@@ -139,7 +171,7 @@ def _parse_open(text: str) -> float | None:
 def _all_equal(cells: list[str], cols: list[int], value: float) -> bool:
     """Whether high and low (when the file has both) equal `value`: a placeholder row."""
     try:
-        return len(cols) == 2 and all(float(cells[c]) == value for c in cols)
+        return len(cols) == 2 and all(_parse_price(cells[c]) == value for c in cols)
     except ValueError:
         return False
 
@@ -186,69 +218,102 @@ def _columns(series: str, kind: str, header: list[str], file: str):
     return date_col, contract_col, values
 
 
+@dataclass
+class _Parsed:
+    """A parsed file: its rows, its opens, and where each row came from."""
+    rows: dict[str, tuple]  # ISO date: values
+    opens: dict[str, tuple]  # ISO date: (open,) for the companion series
+    lines: dict[str, int]  # ISO date: the line it was first on
+    fields: tuple  # header names of the value columns (the first: rows; "open": opens)
+    unterminated: str | None = None  # the last row's date when the file ends without a newline
+
+
 def parse_file(path: str | Path, series: str) -> dict[str, tuple]:
     """Rows of a history file as {ISO date: values}; InputError on the first bad row."""
-    return _parse_rows(path, series)[0]
+    return _parse_rows(path, series).rows
 
 
-def _parse_rows(path: str | Path, series: str) -> tuple[dict[str, tuple], dict[str, tuple]]:
-    """(rows of `series`, rows of its open companion) of a history file.
+def _bounds(series: str) -> tuple[float, float]:
+    low, high = LEVELS[series]
+    return low / ROW_SLACK, high * ROW_SLACK
+
+
+def _parse_rows(path: str | Path, series: str) -> _Parsed:
+    """The rows of `series` and of its open companion in a history file.
 
     Opens are kept only where they are real: not blank and not a close-only
     placeholder row (O = H = L = C, as in Cboe's VIX history before 1992)."""
     kind = _kind(series)
     latest = _latest()
     file = str(path)
+    bounds = _bounds(series) if kind == "price" else None
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
-            header = [h.strip().lower() for h in next(reader, [])]
-            if not any(header):
-                raise InputError("empty file", file=file, line=1)
-            date_col, contract_col, values = _columns(series, kind, header, file)
-            rows: dict[str, tuple] = {}
-            opens: dict[str, tuple] = {}
-            lines: dict[str, int] = {}
-            hl = [header.index(c) for c in ("high", "low") if c in header]
-            has_open = kind == "price" and len(values) == 2
-            for cells in reader:
-                line = reader.line_num
-                if not any(c.strip() for c in cells):
-                    continue
-                if len(cells) != len(header):
-                    raise InputError(f"{len(cells)} fields, header has {len(header)}",
-                                     file=file, line=line)
-                if contract_col is not None and cells[contract_col].strip().lower() != series:
-                    continue
+            text = fh.read()
+        reader = csv.reader(io.StringIO(text))
+        header = [h.strip().lower() for h in next(reader, [])]
+        if not any(header):
+            raise InputError("empty file", file=file, line=1)
+        date_col, contract_col, values = _columns(series, kind, header, file)
+        rows: dict[str, tuple] = {}
+        opens: dict[str, tuple] = {}
+        lines: dict[str, int] = {}
+        hl = [header.index(c) for c in ("high", "low") if c in header]
+        has_open = kind == "price" and len(values) == 2
+        last_day = None  # the date of the file's last record, when it is one of ours
+        for cells in reader:
+            line = reader.line_num
+            last_day = None
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                raise InputError(f"{len(cells)} fields, header has {len(header)}",
+                                 file=file, line=line)
+            if contract_col is not None and cells[contract_col].strip().lower() != series:
+                continue
+            try:
+                when = _parse_date(cells[date_col])
+            except ValueError:
+                raise InputError(f"not a date: {cells[date_col]!r} (YYYY-MM-DD or MM/DD/YYYY)",
+                                 file=file, line=line, field=header[date_col]) from None
+            if not EARLIEST <= when <= latest:
+                raise InputError(f"date {when} is out of range ({EARLIEST} to {latest})",
+                                 file=file, line=line, field=header[date_col])
+            day = when.isoformat()
+            parsed = []
+            for col, parse in values:
                 try:
-                    when = _parse_date(cells[date_col])
+                    parsed.append(parse(cells[col]))
                 except ValueError:
-                    raise InputError(f"not a date: {cells[date_col]!r}", file=file, line=line,
-                                     field=header[date_col]) from None
-                if not EARLIEST <= when <= latest:
-                    raise InputError(f"date {when} is out of range ({EARLIEST} to {latest})",
-                                     file=file, line=line, field=header[date_col])
-                day = when.isoformat()
-                parsed = []
-                for col, parse in values:
-                    try:
-                        parsed.append(parse(cells[col]))
-                    except ValueError:
-                        what = "price" if parse is _parse_price else "count"
-                        raise InputError(f"not a valid {what}: {cells[col]!r}", file=file,
-                                         line=line, field=header[col]) from None
-                if has_open:  # (close, open): the open goes to the companion
-                    close, op = parsed
-                    parsed = [close]
-                    if op is not None and not (op == close and _all_equal(cells, hl, op)):
-                        opens[day] = (op,)
-                parsed = tuple(parsed) or ("",)
-                if day in rows and rows[day] != parsed:
-                    raise InputError(f"{day} repeated with a different value "
-                                     f"(first on line {lines[day]})", file=file, line=line,
-                                     field=header[date_col])
-                rows[day] = parsed
-                lines.setdefault(day, line)
+                    what = "price" if parse in (_parse_price, _parse_open) else "count"
+                    example = "17.24" if what == "price" else "1520"
+                    raise InputError(f"not a valid {what}: {cells[col]!r} (plain decimal"
+                                     f" digits, like {example})", file=file, line=line,
+                                     field=header[col]) from None
+                x = parsed[-1]
+                if x is None:
+                    continue
+                if bounds and not bounds[0] <= x <= bounds[1]:
+                    raise InputError(f"{cells[col].strip()} is no {series.upper()} level (not"
+                                     f" within {bounds[0]:g} to {bounds[1]:,.0f})", file=file,
+                                     line=line, field=header[col])
+                if kind == "breadth" and x > MAX_COUNT:
+                    raise InputError(f"{x} is more issues than any exchange lists"
+                                     f" ({MAX_COUNT:,} at most)", file=file, line=line,
+                                     field=header[col])
+            if has_open:  # (close, open): the open goes to the companion
+                close, op = parsed
+                parsed = [close]
+                if op is not None and not (op == close and _all_equal(cells, hl, op)):
+                    opens[day] = (op,)
+            parsed = tuple(parsed) or ("",)
+            if day in rows and rows[day] != parsed:
+                raise InputError(f"{day} repeated with a different value "
+                                 f"(first on line {lines[day]})", file=file, line=line,
+                                 field=header[date_col])
+            rows[day] = parsed
+            lines.setdefault(day, line)
+            last_day = day
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", file=file) from None
     except csv.Error as exc:
@@ -257,24 +322,75 @@ def _parse_rows(path: str | Path, series: str) -> tuple[dict[str, tuple], dict[s
         raise InputError(f"cannot read: {exc.strerror or exc}", file=file) from None
     if not rows:
         raise InputError(f"no {series} rows", file=file)
-    return rows, opens
+    fields = tuple(header[col] if col is not None else "" for col, _ in values)
+    unterminated = last_day if text and not text.endswith(("\n", "\r")) else None
+    return _Parsed(rows, opens, lines, fields, unterminated)
 
 
 # ---- the store -------------------------------------------------------------
+
+# what each SQLite failure means for the user (primary result codes)
+_DB_ERRORS = {
+    5: "the history store is locked by another program (another alvh, or a SQLite"
+       " browser?); close it and try again",
+    6: "the history store is locked by another program; close it and try again",
+    8: "the history store is read-only (check the file's and its folder's permissions)",
+    13: "the disk is full: the history store cannot grow (free some space and try again)",
+    14: "cannot open the history store (check that its folder exists and is writable)",
+    26: "not a history database (not an SQLite file)",
+    11: "the history store is damaged (SQLite says it is malformed)",
+    10: "disk I/O error on the history store",
+    3: "no permission to use the history store",
+}
+_DB_MESSAGES = (("locked", 5), ("readonly", 8), ("read-only", 8), ("disk is full", 13),
+                ("unable to open", 14), ("not a database", 26), ("malformed", 11),
+                ("disk i/o", 10))
+
+
+def db_error(exc: sqlite3.Error, db: str | Path | None, doing: str = "") -> InputError:
+    """One InputError line saying what happened to the store (locked, read-only, full...)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    code = code & 0xFF if isinstance(code, int) else None
+    if code not in _DB_ERRORS:
+        text = str(exc).lower()
+        code = next((c for word, c in _DB_MESSAGES if word in text), None)
+    what = _DB_ERRORS.get(code) or f"history store error: {exc}"
+    if code in (8, 13) and doing:
+        what += f"; {doing} was not saved"
+    return InputError(what, file=str(db if db is not None else default_db()))
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty store file readable by its owner only (0600), as the book is."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
 
 def _connect(db: str | Path | None, create: bool) -> sqlite3.Connection | None:
     path = Path(db) if db is not None else default_db()
     if not path.exists():
         if not create:
             return None
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
+        except OSError as exc:
+            raise InputError(f"cannot create the history store: {exc.strerror or exc}",
+                             file=str(path)) from None
+    conn = None
     try:
-        conn = sqlite3.connect(path)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
         if create:
             conn.executescript(_SCHEMA)
+        else:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # a database at all?
         return conn
-    except sqlite3.DatabaseError as exc:
-        raise InputError(f"not a history database: {exc}", file=str(path)) from None
+    except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
+        raise db_error(exc, path) from None
 
 
 def _plausible_levels(rows: dict[str, tuple], series: str, file: str) -> None:
@@ -308,31 +424,80 @@ def _plausible_overlap(rows: dict[str, tuple], old: dict[str, tuple], series: st
                      f"{OVERLAP_TOLERANCE:.0%}); check --series, or --force", file=file)
 
 
+def _plausible_changes(part: dict[str, tuple], old: dict[str, tuple], name: str,
+                       parsed: _Parsed, field: str, file: str) -> None:
+    """InputError when the file would rewrite more than CHANGE_SHARE of the stored values:
+    a file with swapped or reordered columns overwrites nearly every one."""
+    changed = [d for d, v in part.items() if d in old and old[d] != v]
+    if len(changed) <= max(CHANGE_SHARE * len(old), CHANGE_FLOOR):
+        return
+    first = min(changed, key=lambda d: parsed.lines[d])
+    raise InputError(f"would change {len(changed)} of the {len(old)} stored {name} values"
+                     f" ({len(changed) / len(old):.0%}; more than {CHANGE_SHARE:.0%} looks like"
+                     f" swapped or reordered columns), the first {first}: stored"
+                     f" {old[first][0]:g}, file {part[first][0]:g}; check the header, or --force",
+                     file=file, line=parsed.lines[first], field=field)
+
+
+def _plausible_last_line(parsed: _Parsed, old: dict[str, tuple], series: str,
+                         file: str) -> None:
+    """InputError when the file ends without a newline (a cut download?) and its last
+    value moves more than a day can from the stored value of that day, or of the day
+    before it."""
+    day = parsed.unterminated
+    if day is None or series not in DAILY_MOVE:
+        return
+    value = parsed.rows[day][0]
+    if day in old:
+        ref, what = old[day][0], f"the stored {day}"
+    else:
+        earlier = [d for d in (parsed.rows.keys() | old.keys()) if d < day]
+        if not earlier:
+            return
+        prev = max(earlier)
+        ref, what = (parsed.rows.get(prev) or old[prev])[0], f"{prev}"
+    if ref > 0 and abs(math.log(value / ref)) <= DAILY_MOVE[series]:
+        return
+    raise InputError(f"the last line has no newline (cut short?) and its {value:g} is"
+                     f" {value / ref - 1:+.0%} from {what} {ref:g}, more than a day's move;"
+                     " complete the line, or --force", file=file, line=parsed.lines[day],
+                     field=parsed.fields[0])
+
+
 def import_file(path: str | Path, series: str, db: str | Path | None = None, *,
                 force: bool = False) -> ImportResult:
     """Import one file into `series` (and an spx or vix file's opens into its
     `OPEN_SERIES` companion), in one transaction. Nothing is written when no row
     changes. Unless `force`, a file whose levels contradict the series (its median
     outside `LEVELS`, or a median ratio to the stored values on shared dates off 1
-    by more than `OVERLAP_TOLERANCE`) is refused with an InputError."""
-    rows, opens = _parse_rows(path, series)
+    by more than `OVERLAP_TOLERANCE`), that would change more than CHANGE_SHARE of
+    the stored values, or whose unterminated last line moves more than DAILY_MOVE,
+    is refused with an InputError."""
+    parsed = _parse_rows(path, series)
+    rows, opens = parsed.rows, parsed.opens
     kind = _kind(series)
     table, cols = _TABLES[kind]
+    file = str(path)
     if kind == "price" and not force:
-        _plausible_levels(rows, series, str(path))
-    parts = [(series, rows)] + ([(OPEN_SERIES[series], opens)] if opens else [])
+        _plausible_levels(rows, series, file)
+    parts = [(series, rows, parsed.fields[:1])]
+    if opens:
+        parts.append((OPEN_SERIES[series], opens, ("open",)))
     conn = _connect(db, create=True)
     try:
         with conn:  # one transaction; rolled back on any error
             results = []
-            for name, part in parts:
+            for name, part, field in parts:
                 old = {r[0]: tuple(r[1:]) for r in conn.execute(
                     f"SELECT date, {', '.join(cols)} FROM {table} WHERE series = ?", (name,))}
-                if name == series and kind == "price" and not force:
-                    _plausible_overlap(part, old, series, str(path))
+                if kind == "price" and not force:
+                    if name == series:
+                        _plausible_last_line(parsed, old, series, file)
+                        _plausible_overlap(part, old, series, file)
+                    _plausible_changes(part, old, name, parsed, field[0] if field else "", file)
                 new = [(name, d, *v) for d, v in part.items() if old.get(d) != v]
                 inserted = sum(1 for row in new if row[1] not in old)
-                results.append(ImportResult(name, str(path), inserted, len(new) - inserted,
+                results.append(ImportResult(name, file, inserted, len(new) - inserted,
                                             len(part) - len(new)))
                 if not new:
                     continue
@@ -347,6 +512,8 @@ def import_file(path: str | Path, series: str, db: str | Path | None = None, *,
         main, *companions = results
         return ImportResult(main.series, main.file, main.inserted, main.updated,
                             main.unchanged, tuple(companions))
+    except sqlite3.Error as exc:
+        raise db_error(exc, db, "the import") from None
     finally:
         conn.close()
 
@@ -368,8 +535,8 @@ def status(db: str | Path | None = None) -> list[SeriesStatus]:
                     series, date.fromisoformat(first), date.fromisoformat(last), n,
                     ImportResult(series, rec[0], *rec[2:]) if rec else None,
                     datetime.fromisoformat(rec[1]) if rec else None))
-    except sqlite3.DatabaseError as exc:
-        raise InputError(f"not a history database: {exc}", file=str(db or default_db())) from None
+    except sqlite3.Error as exc:
+        raise db_error(exc, db) from None
     finally:
         conn.close()
     order = {name: i for i, name in enumerate(STORED_SERIES)}  # unknown names last
@@ -401,8 +568,8 @@ def settlement_price(db: str | Path | None, underlying: str, day: date | str,
     try:
         row = conn.execute("SELECT value FROM closes WHERE series = ? AND date = ?",
                            (series, day)).fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise InputError(f"not a history database: {exc}", file=str(db or default_db())) from None
+    except sqlite3.Error as exc:
+        raise db_error(exc, db) from None
     finally:
         conn.close()
     if row is None:
@@ -413,10 +580,26 @@ def settlement_price(db: str | Path | None, underlying: str, day: date | str,
                            " (approximate: open, not the official SOQ)", True)
 
 
-def _series(dates: list[str], values: list, name: str, dtype=None):
+def _series(dates: list[str], values: list, name: str, dtype=None, db=None, table="closes"):
+    """A Series on a DatetimeIndex. A date that is not YYYY-MM-DD, or lies outside what
+    nanosecond timestamps hold (NS_FIRST to NS_LAST: a later one would wrap by ~584
+    years), is refused with an InputError naming it (a store written by an old version
+    may hold one), never read as another day."""
     import numpy as np
     import pandas as pd
-    index = pd.DatetimeIndex(np.array(dates, dtype="datetime64[ns]"), name="date")
+    for day in dates:
+        if not (_ISO_DATE.fullmatch(day) and NS_FIRST <= day <= NS_LAST):
+            raise InputError(f"the store holds {name} on {day!r}, which is not a date from"
+                             f" {NS_FIRST} to {NS_LAST} (written by an older version?);"
+                             f" delete that row (DELETE FROM {table} WHERE series = '{name}' AND"
+                             f" date = '{day}')",
+                             file=str(db) if db is not None else None, field=name)
+    try:
+        stamps = np.array(dates, dtype="datetime64[D]").astype("datetime64[ns]")
+    except ValueError as exc:  # 2023-02-30
+        raise InputError(f"the store holds a {name} date that is no calendar day ({exc})",
+                         file=str(db) if db is not None else None, field=name) from None
+    index = pd.DatetimeIndex(stamps, name="date")
     return pd.Series(values, index=index, name=name, dtype=dtype)
 
 
@@ -431,18 +614,19 @@ def load_all(db: str | Path | None = None) -> dict:
         "breadth": ("SELECT series, date, advances - declines FROM breadth ORDER BY date", float),
         "events": ("SELECT series, date, note FROM events ORDER BY series, date", object),
     }
-    grouped: dict[str, tuple[list, list, type]] = {}
+    grouped: dict[str, tuple[list, list, type, str]] = {}
     try:
-        for sql, dtype in queries.values():
+        for table, (sql, dtype) in queries.items():
             for series, day, value in conn.execute(sql):
-                dates, values, _ = grouped.setdefault(series, ([], [], dtype))
+                dates, values, _, _ = grouped.setdefault(series, ([], [], dtype, table))
                 dates.append(day)
                 values.append(value)
-    except sqlite3.DatabaseError as exc:
-        raise InputError(f"not a history database: {exc}", file=str(db or default_db())) from None
+    except sqlite3.Error as exc:
+        raise db_error(exc, db) from None
     finally:
         conn.close()
-    return {s: _series(d, v, s, t) for s, (d, v, t) in grouped.items()}
+    path = db if db is not None else default_db()
+    return {s: _series(d, v, s, t, path, table) for s, (d, v, t, table) in grouped.items()}
 
 
 def demo_series() -> dict:

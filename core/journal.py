@@ -41,11 +41,15 @@ def _connect(db) -> sqlite3.Connection:
     """The history store, with its own tables and the journal's (a new store gets both)."""
     from core import history
     path = Path(db) if db is not None else history.default_db()
+    conn = history._connect(path, create=True)  # its own InputError: locked, read-only, ...
     try:
-        conn = history._connect(path, create=True)
         conn.executescript(_SCHEMA)
         return conn
-    except (sqlite3.DatabaseError, OSError) as exc:
+    except sqlite3.Error as exc:
+        conn.close()
+        raise history.db_error(exc, path, "the journal record") from None
+    except OSError as exc:
+        conn.close()
         raise InputError(f"cannot use the history store for the journal: {exc}", file=str(path)) from None
 
 
