@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from cockpit import fmt
 from cockpit.pane import Palette
+from core.errors import printable
 from core.results import Analysis
 
 STALE_AFTER = timedelta(hours=1)  # an hour-old quote is amber: hand-entered data ages fast
@@ -42,7 +43,8 @@ def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime
             " · P&L ", (fmt.money(view.totals.pnl), pal.pnl(view.totals.pnl)),
             f" ({fmt.chg(view.totals.pnl, live.totals.pnl) or '0'} vs live)")
     third = Text.assemble(("● unsaved edits  " if dirty else "", pal.warn),
-                          (error or "", pal.alert), ("  " if error and message else "") + message)
+                          (printable(error or ""), pal.alert),
+                          ("  " if error and message else "") + printable(message))
     return Group(first, second, third) if third.plain else Group(first, second)
 
 

@@ -15,6 +15,7 @@ from textual.containers import ScrollableContainer
 from textual.strip import Strip
 from textual.widget import Widget
 
+from core.errors import printable
 from themes import FALLBACK
 
 
@@ -84,7 +85,9 @@ class Body(Widget):
                 continue
             width = view if isinstance(part, Text) else 1000
             lines += console.render_lines(part, console.options.update(width=width, height=None), pad=False)
-        self._lines = lines
+        # no string reaches the terminal with its control characters (an id from a file, a note)
+        self._lines = [[Segment(printable(seg.text), seg.style) if not seg.control else seg for seg in line]
+                       for line in lines]
         self._cache.clear()
         dims = (max([view] + [Segment.get_line_length(line) for line in lines]), len(lines))
         if dims != self._dims:  # a new layout only when the size changed

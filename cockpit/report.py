@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cockpit import fmt
+from core.errors import printable
 from core.results import Analysis
 
 
@@ -62,10 +63,10 @@ def print_lifecycle(a: Analysis, settled, console: Console) -> None:
     """Settlements made on loading (not yet written: `alvh settle` does), positions
     awaiting a settlement price, and the realized total."""
     for r in settled.records:
-        console.print(f"SETTLED {r.id} x{r.quantity} ({r.description}): {r.realized:+,.2f} $ — {r.how}"
-                      " (not yet written: run `alvh settle`)", markup=False, highlight=False)
+        console.print(printable(f"SETTLED {r.id} x{r.quantity} ({r.description}): {r.realized:+,.2f} $ — {r.how}"
+                                " (not yet written: run `alvh settle`)"), markup=False, highlight=False)
     for w in settled.awaiting:
-        console.print(f"{w.id}: {w.label} — add a [[settlement]] to the market file", markup=False,
+        console.print(printable(f"{w.id}: {w.label} — add a [[settlement]] to the market file"), markup=False,
                       highlight=False)
     t = a.totals
     console.print(f"P&L: unrealized {t.pnl:+,.0f} $, realized {t.realized:+,.0f} $,"
@@ -83,15 +84,15 @@ def print_report(a: Analysis, console: Console) -> None:
         for table in hedge_engine_tables(a):
             console.print(table)
         for line in hedge_engine_notes(a):
-            console.print(line, markup=False)
+            console.print(printable(line), markup=False)
     console.print("[b]Assumptions[/b]")
     for line in a.assumptions:
-        console.print(f"  • {line}", markup=False)
+        console.print(printable(f"  • {line}"), markup=False)
 
 
 def _add(table: Table, *cells: str) -> None:
-    """Cells are data, never markup: an id or note may contain [brackets]."""
-    table.add_row(*(escape(c) for c in cells))
+    """Cells are data, never markup: an id or note may contain [brackets] (or escapes)."""
+    table.add_row(*(escape(printable(c)) for c in cells))
 
 
 def _table(title: str) -> Table:
@@ -102,12 +103,14 @@ def _table(title: str) -> Table:
 
 def condor_table(a: Analysis) -> Table:
     t = _table("Open condors (points per condor; $ for the position)")
-    for col in ("ID", "Expiry", "DTE", "Strikes", "Qty", "Credit", "Mark", "P&L $", "Max P $", "Max L $"):
+    for col in ("ID", "Expiry", "DTE", "Strikes", "Qty", "Credit", "Mark", "P&L $", "Real $", "Life $",
+                "Max P $", "Max L $"):
         t.add_column(col, justify="left" if col in ("ID", "Strikes") else "right")
     for c in a.condors:
         x = c.condor
         _add(t, x.id, f"{x.expiry:%Y-%m-%d}", fmt.dte(c.dte), fmt.strikes(x), str(x.quantity),
-                  f"{x.credit:.2f}", fmt.num(c.mark, ".2f"), fmt.money(c.pnl), f"{c.max_profit:,.0f}",
+                  f"{x.credit:.2f}", fmt.num(c.mark, ".2f"), fmt.money(c.pnl), fmt.money(c.pnl_realized),
+                  fmt.money(c.pnl + c.pnl_realized), f"{c.max_profit:,.0f}",
                   f"{-c.max_loss:,.0f}")
     return t
 
@@ -125,12 +128,13 @@ def condor_risk_table(a: Analysis) -> Table:
 
 def hedge_table(a: Analysis) -> Table:
     t = _table("Hedges (VIX legs: Black-76 on the future of their expiry)")
-    for col in ("ID", "L", "Qty", "Legs", "DTE", "Entry", "Mark", "P&L $", "Δ own",
+    for col in ("ID", "L", "Qty", "Legs", "DTE", "Entry", "Mark", "P&L $", "Real $", "Life $", "Δ own",
                 "Δ β-wtd", "Θ $/day", "V $/own vol pt"):
         t.add_column(col, justify="left" if col in ("ID", "Legs") else "right")
     for h in a.hedges:
         _add(t, h.hedge.id, str(h.hedge.layer), str(h.hedge.quantity), fmt.legs(h),
                   fmt.dte(h.days_left), f"{h.entry:.2f}", fmt.num(h.mark, ".2f"), fmt.money(h.pnl),
+                  fmt.money(h.pnl_realized), fmt.money(h.pnl + h.pnl_realized),
                   fmt.num(h.greeks.delta, "+,.1f"), fmt.num(h.beta_delta, "+,.1f"), fmt.money(h.greeks.theta),
                   fmt.money(h.greeks.vega))
     return t
@@ -229,4 +233,4 @@ def print_signals(sset, console: Console, model=None) -> None:
     console.print(t)
     if model is not None:
         for line in beta_lines(model, sset.beta):
-            console.print(line, markup=False, highlight=False)
+            console.print(printable(line), markup=False, highlight=False)

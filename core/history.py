@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from core.errors import InputError
+from core.errors import InputError, printable
 
 PRICE_SERIES = ("vix", "vix3m", "spx", "vx1", "vx2")
 EVENT_SERIES = ("fomc", "cpi", "ppi")
@@ -157,6 +157,14 @@ def _parse_price(text: str) -> float:
     return value
 
 
+def _parse_note(text: str) -> str:
+    """An event's note (FOMC type, CPI month): text shown in the gauges, so no control characters."""
+    text = text.strip()
+    if printable(text) != text:
+        raise ValueError
+    return text
+
+
 def _parse_count(text: str) -> int:
     text = text.strip(" \t")
     if not _INTEGER.fullmatch(text):
@@ -200,7 +208,7 @@ def _columns(series: str, kind: str, header: list[str], file: str):
     if kind == "event":
         date_col = need("date", "release_date")
         note_col = find("type", "reference_month")
-        return date_col, None, [(note_col, str.strip)] if note_col is not None else []
+        return date_col, None, [(note_col, _parse_note)] if note_col is not None else []
     date_col = need("date", "observation_date")
     if kind == "breadth":
         return date_col, None, [(need("advances"), _parse_count), (need("declines"), _parse_count)]
@@ -285,10 +293,11 @@ def _parse_rows(path: str | Path, series: str) -> _Parsed:
                 try:
                     parsed.append(parse(cells[col]))
                 except ValueError:
-                    what = "price" if parse in (_parse_price, _parse_open) else "count"
-                    example = "17.24" if what == "price" else "1520"
-                    raise InputError(f"not a valid {what}: {cells[col]!r} (plain decimal"
-                                     f" digits, like {example})", file=file, line=line,
+                    what = "price" if parse in (_parse_price, _parse_open) else \
+                        "note" if parse is _parse_note else "count"
+                    hint = {"price": "plain decimal digits, like 17.24", "count": "plain decimal digits,"
+                            " like 1520", "note": "text without control characters"}[what]
+                    raise InputError(f"not a valid {what}: {cells[col]!r} ({hint})", file=file, line=line,
                                      field=header[col]) from None
                 x = parsed[-1]
                 if x is None:

@@ -12,7 +12,7 @@ import tomllib
 from datetime import date, datetime
 from pathlib import Path
 
-from core.errors import InputError
+from core.errors import InputError, printable
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)\s*=""")
@@ -192,6 +192,8 @@ class Table:
             ok = False
         if not ok:
             raise self.error(key, f"must be {_NAMES[kind]}, got {_short(value)}")
+        if kind == "str" and printable(value) != value:
+            raise self.error(key, f"must not contain control characters, got {printable(value)!r}")
         if kind == "num":
             try:
                 value = float(value)
