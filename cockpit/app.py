@@ -178,7 +178,7 @@ class Cockpit(App):
         s = self.session
         try:
             market = load_market(s.market_path, demo=s.market.demo)
-        except (InputError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure keeps the last good market
             self.say(f"market file not taken ({exc}); keeping the last good market")
             return
         s.set_market(market)
@@ -245,7 +245,7 @@ class Cockpit(App):
         from cockpit.screens.confirm import Confirm
 
         def answer(key):
-            if key == "s" and self._save():
+            if key == "s" and self._save(then=self.exit):
                 self.exit()
             elif key == "d":
                 self.exit()
@@ -419,15 +419,43 @@ class Cockpit(App):
             return f" (market file not written: {exc})"
         return f" (market saved to {s.market_path})"
 
-    def _save(self) -> bool:
+    def _save(self, then=None) -> bool:
+        """Save, unless another program changed the file: then ask first (and call `then`
+        once the answer has saved). True when saved now."""
+        s = self.session
+        if s.changed_on_disk():
+            self._ask_about_disk(then)
+            return False
         try:
-            path = self.session.save()
-        except (InputError, OSError) as exc:
+            path = s.save()
+        except Exception as exc:  # noqa: BLE001 - a failed save keeps the app and the edits
             self.say(f"not saved: {exc}")
             return False
-        note = self.session.journal_error
+        note = s.journal_error
         self.say(f"saved {path} (previous kept as .bak)" + (f"; {note}" if note else ""))
         return True
+
+    def _ask_about_disk(self, then) -> None:
+        from cockpit.screens.confirm import Confirm
+        s = self.session
+        name = s.save_path.name
+
+        def answer(key):
+            try:
+                if key == "r":
+                    s.reload_from_disk()
+                    self.say(f"reloaded {name} as the other program left it (u brings your edits back)")
+                elif key == "m":
+                    self.say(f"your book saved beside as {s.save_beside()}; {name} left as the other program wrote it")
+                elif key == "o":
+                    s.overwrite_disk()
+                    if self._save() and then:
+                        then()
+            except Exception as exc:  # noqa: BLE001 - whatever the file holds, the app stays
+                self.say(f"{name}: {exc}")
+        self.push_screen(Confirm(f"{name} was changed by another program since it was loaded.",
+                                 (("r", "reload it (drop my edits)"), ("m", f"save mine beside as {name}.mine"),
+                                  ("o", "overwrite it (theirs kept as .bak)"))), answer)
 
     def action_save(self) -> None:
         self._save()

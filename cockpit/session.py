@@ -47,6 +47,15 @@ def _no_demo(text: str, market: Market) -> str:
     return text
 
 
+def fingerprint(path: Path) -> str | None:
+    """A hash of the file's bytes (None when absent): how an edit by another program is seen."""
+    import hashlib
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def without(book: Book, ids) -> Book:
     """The book with these positions set aside."""
     if not ids:
@@ -79,8 +88,36 @@ class Session:
 
     def __post_init__(self) -> None:
         self._saved = self.book
+        self._disk = fingerprint(self.save_path)
         self.settle_expired()
         self.recompute()
+
+    def changed_on_disk(self) -> bool:
+        """Another program wrote (or removed) the book file since it was loaded or saved here."""
+        return fingerprint(self.save_path) != self._disk
+
+    def overwrite_disk(self) -> None:
+        """The next save may write over the other program's version (kept as the .bak)."""
+        self._disk = fingerprint(self.save_path)
+
+    def reload_from_disk(self) -> None:
+        """Take the file as it is now; the edits since the last save are dropped (undo keeps them)."""
+        from core.bookfile import load_book
+        book = load_book(self.save_path)
+        self.undo_stack.append(("your edits before reloading the file", self.book))
+        self.book = self._saved = book
+        self._disk = fingerprint(self.save_path)
+        self.pending.clear()
+        self.settle_expired()
+        self.recompute()
+
+    def save_beside(self) -> Path:
+        """The book as this session holds it, written next to the file as NAME.mine."""
+        from core.atomic import atomic_write_text
+        from core.bookfile import book_to_toml
+        path = self.save_path.with_name(self.save_path.name + ".mine")
+        atomic_write_text(path, book_to_toml(self.book))
+        return path
 
     @property
     def dirty(self) -> bool:
@@ -183,7 +220,7 @@ class Session:
         self.notice = ""
         try:
             done = settle(self.book, self.market, market_lookup(self.market, self.db, use_history=not self.market.demo))
-        except (OSError, ValueError) as exc:  # an unreadable store: settle nothing, say why
+        except (InputError, OSError, ValueError) as exc:  # an unreadable store: settle nothing, say why
             self.notice = f"settlement prices not read: {exc}"
             return
         self.awaiting = {w.id: w for w in done.awaiting}
@@ -237,6 +274,7 @@ class Session:
         from core.bookfile import save_book
         self.save_path.parent.mkdir(parents=True, exist_ok=True)
         saved = save_book(self.book, self.save_path)
+        self._disk = fingerprint(self.save_path)
         # undo history keeps working: it holds whole books, not file states
         self.book = self._saved = replace(saved, demo=False)
         self.recompute()

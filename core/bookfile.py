@@ -399,8 +399,11 @@ def _plain(v):
 def save_book(book: Book, path: str | Path) -> Book:
     """Write atomically (previous version kept as .bak); returns the book as re-read."""
     path = Path(path)
-    previous = path.read_text(encoding="utf-8") if path.exists() else None
-    text = book_to_toml(book, previous)
+    previous = path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
+    try:
+        text = book_to_toml(book, previous)
+    except Exception:  # noqa: BLE001 - tomlkit raises many types on a reshaped file (`condor = 5`)
+        text = book_to_toml(book, None)  # written fresh; the odd file is kept as the .bak
     reread = parse_book(text, str(path), demo=False)  # never write a file we could not read back
     atomic_write_text(path, text)
     return replace(reread, source=str(path))
