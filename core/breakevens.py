@@ -78,8 +78,9 @@ def _hidden_pairs(f: Curves, grids, values, steps: int = 4):
     d, h = np.diff(values, axis=1), np.diff(grids, axis=1)
     # a smooth extremum lies within |f''| step^2 / 8 of its best sample: only those within
     # four times that of zero can cross between samples (f'' from slopes: steps may differ)
-    curvature = 2 * (d[:, 1:] / h[:, 1:] - d[:, :-1] / h[:, :-1]) / (h[:, 1:] + h[:, :-1])
-    near = np.abs(values[:, 1:-1]) < 0.5 * np.abs(curvature) * np.maximum(h[:, 1:], h[:, :-1]) ** 2
+    with np.errstate(over="ignore", invalid="ignore"):  # curves at inf far out (a what-if of -85%)
+        curvature = 2 * (d[:, 1:] / h[:, 1:] - d[:, :-1] / h[:, :-1]) / (h[:, 1:] + h[:, :-1])
+        near = np.abs(values[:, 1:-1]) < 0.5 * np.abs(curvature) * np.maximum(h[:, 1:], h[:, :-1]) ** 2
     # and only a maximum below zero or a minimum above it can reach zero
     toward = (d[:, :-1] > 0) == (values[:, 1:-1] < 0)
     turn = (d[:, :-1] * d[:, 1:] < 0) & (values[:, 1:-1] != 0) & near & toward

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from core.breakevens import smooth_roots
-from core.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, merge_legs
+from core.legs import VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, merge_legs
 from core.model import Market, ModelSettings
 from core.results import RiskCurve
 
@@ -42,7 +42,8 @@ class _SpotVol:
         self.beta, self.vxx0, self.vxx_exp = model.beta, market.vxx or np.nan, model.vxx_exponent
 
     def at(self, S: np.ndarray):
-        vix = self.vix * (S / self.spx) ** self.beta
+        with np.errstate(over="ignore"):  # SPX near zero: the map's power overflows, the cap holds
+            vix = np.minimum(self.vix * (S / self.spx) ** self.beta, VIX_CAP)
         ratio = vix / self.vix0
         return ratio, vix - self.vix0, self.vxx0 * ratio ** self.vxx_exp
 

@@ -14,7 +14,7 @@ from core.breakevens import condor_expiry_roots, piecewise_roots
 from core.curves import scan
 from core.errors import InputError
 from core.lifecycle import realized_by_id
-from core.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, leg_prices, \
+from core.legs import VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, leg_prices, \
     leg_values, market_state
 from core.marketfile import NEW_YORK
 from core.model import Book, Market, SignalInputs, WhatIf
@@ -92,8 +92,10 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     if book.condors or book.hedges:
         alvh = run_alvh(book, market, whatif, legs, signals, value,
                         {h.hedge.id: h.greeks.theta for h in hedges}, curves, horizon)
+    capped = (f"Spot VIX capped at {VIX_CAP:g} by the spot-vol map in this what-if",) \
+        if float(st.vix) >= VIX_CAP else ()
     return Analysis(book, market, whatif, at, tuple(condors), tuple(hedges), totals,
-                    _assumptions(book, market, legs), alvh)
+                    _assumptions(book, market, legs) + capped, alvh)
 
 
 def _vix_point(market: Market, book: Book, whatif: WhatIf, legs: Legs, st: MarketState,

@@ -34,7 +34,10 @@ def analysis_to_dict(a: Analysis) -> dict:
             "pnl_realized": c.pnl_realized, "pnl_lifetime": c.pnl + c.pnl_realized,
             "max_profit": c.max_profit, "max_loss": c.max_loss,
             "breakevens": {"expiry": list(c.breakevens_expiry), "t0": list(c.breakevens_t0)},
-            "distance": {"pct": c.distance_pct, "sd": c.distance_sd, "short": c.nearest_short},
+            # sd is null only once the condor has expired at the valuation time (no time left)
+            "expired": c.dte <= 0,
+            "distance": {"pct": c.distance_pct, "sd": c.distance_sd if c.dte > 0 else None,
+                         "short": c.nearest_short},
             "greeks": _greeks(c.greeks),
         } for c in a.condors],
         "hedges": [{

@@ -19,6 +19,9 @@ from core.model import Book, Market, ModelSettings, VolSurface, WhatIf
 from core.pricing import Greeks, bsm, bsm_price, implied_vol_black, implied_vol_bsm
 
 YEAR = 365.0 * 86400.0
+# the spot-vol map stops here: at beta -4 a -50% SPX would give VIX 16 x 16 = 264, a -90% one
+# 165,000 (the record close is 82.69; the loader accepts VIX up to 500 as an input)
+VIX_CAP = 150.0
 SPX, VIX_OPT, VIX_FUT, VXX_OPT = 0, 1, 2, 3
 SPX_SETTLE = time(16, 0)  # SPXW settles on the 16:00 New York close
 AM_SETTLE = time(9, 30)  # VIX legs and SPX (AM) monthlies settle on the 09:30 opening prints
@@ -73,9 +76,9 @@ def market_state(market: Market, model: ModelSettings, whatif: WhatIf = WhatIf()
     futures move exp(-kappa T) of spot VIX's move, SPX vols scale with VIX'/VIX,
     VXX' = VXX (VIX'/VIX)^exponent. Moves, days and fixed VIX may be arrays."""
     spx_w = market.spx * (1.0 + whatif.spx_move)
-    vix_w = max(market.vix * (1.0 + whatif.spx_move) ** model.beta + whatif.vix_move, 0.01)
+    vix_w = min(max(market.vix * (1.0 + whatif.spx_move) ** model.beta + whatif.vix_move, 0.01), VIX_CAP)
     growth = 1.0 + np.asarray(spx_move, dtype=float)
-    vix = np.where(np.isnan(vix_fixed), vix_w * growth ** model.beta, vix_fixed)
+    vix = np.where(np.isnan(vix_fixed), np.minimum(vix_w * growth ** model.beta, VIX_CAP), vix_fixed)
     ratio = vix / market.vix
     vxx = market.vxx * ratio ** model.vxx_exponent if market.vxx else np.full_like(ratio, np.nan)
     t = market.as_of.timestamp() + (whatif.days + np.asarray(days, dtype=float)) * 86400.0

@@ -259,3 +259,14 @@ def test_kill_9_during_close_leaves_the_old_or_the_new_book(tmp_path):
         assert (text == old and qty == 2) or (qty == 1 and len(b.closed) == 1)
         seen.add(qty)
     assert seen  # at least one outcome observed
+
+
+def test_spot_vol_map_caps_vix_in_extreme_what_ifs():
+    """At beta -4 a -90% SPX would put VIX at 16.5 x 10^4 = 165,000: the map stops at 150 and says so.
+    A -20% move stays on the map exactly: 16.5 x 0.8^-4 = 40.28."""
+    from core.model import WhatIf
+    m, b = load_market(DEMO / "market.toml"), load_book(DEMO / "book.toml")
+    far = analyze(b, m, WhatIf(spx_move=-0.9))
+    assert far.at.vix == 150.0 and any("capped at 150" in n for n in far.assumptions)
+    near = analyze(b, m, WhatIf(spx_move=-0.2))
+    assert near.at.vix == pytest.approx(16.5 * 0.8 ** -4) and not any("capped" in n for n in near.assumptions)
