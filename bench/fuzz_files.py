@@ -232,6 +232,7 @@ def main() -> int:
     counts: Counter = Counter()
     crashes: dict[str, list[str]] = defaultdict(list)
     per_file: Counter = Counter()
+    no_line: Counter = Counter()
     t0 = time.perf_counter()
     for i in range(args.cases):
         book, market = rng.choice(pairs)
@@ -244,6 +245,9 @@ def main() -> int:
         counts[kind] += 1
         if detail == "non-finite totals":
             counts["nonfinite"] += 1
+        if kind == "refused" and not re.match(r"(book|market)\.toml:\d+: ", detail):
+            counts["no_line"] += 1  # a refusal that names no line
+            no_line[re.sub(r"'.*", "", detail)[:90]] += 1
         if kind == "crash":
             per_file[which] += 1
             crashes[detail].append(book if which == "book" else market)
@@ -251,6 +255,10 @@ def main() -> int:
     print(f"cases {args.cases}  accepted {counts['accepted']}  refused {counts['refused']}  "
           f"crashes {counts['crash']} (book {per_file['book']}, market {per_file['market']})  "
           f"{dt:.1f} s, seed {args.seed}; accepted with non-finite totals {counts['nonfinite']}")
+    share = counts["no_line"] / max(counts["refused"], 1)
+    print(f"refusals naming no line: {counts['no_line']} ({share:.1%}); most common:")
+    for text, n in no_line.most_common(8):
+        print(f"  {n:5d}  {text}")
     for sig, examples in sorted(crashes.items(), key=lambda kv: -len(kv[1])):
         print(f"  {len(examples):5d}  {sig}")
         for ex in examples[:args.show]:

@@ -175,6 +175,9 @@ class Table:
         if key is not None and key not in self.src.keys.get(self.path, {}):
             line = self.src.tables.get(self.path + (key,), line)  # [parent.key] written as a table
             line = self.src.tables.get(self.path + (key, 0), line)  # or as [[parent.key]]
+            if line is None:  # or only through deeper headers, like [parent.key.sub]
+                head = self.path + (key,)
+                line = min((n for p, n in self.src.tables.items() if p[:len(head)] == head), default=None)
         return InputError(message, file=self.file, line=line, field=field)
 
     def get(self, key: str, kind: str, default=_MISSING, check=None, why: str = ""):
