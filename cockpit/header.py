@@ -42,7 +42,9 @@ def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime
             f" · valued {view.at.time:%Y-%m-%d %H:%M}",
             " · P&L ", (fmt.money(view.totals.pnl), pal.pnl(view.totals.pnl)),
             f" ({fmt.chg(view.totals.pnl, live.totals.pnl) or '0'} vs live)")
+    warning = next((n for n in live.assumptions if n.startswith("WARNING")), "")
     third = Text.assemble(("● unsaved edits  " if dirty else "", pal.warn),
+                          (printable(warning) + ("  " if warning else ""), pal.alert),
                           (printable(error or ""), pal.alert),
                           ("  " if error and message else "") + printable(message))
     return Group(first, second, third) if third.plain else Group(first, second)

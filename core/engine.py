@@ -94,6 +94,10 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
                         {h.hedge.id: h.greeks.theta for h in hedges}, curves, horizon)
     capped = (f"Spot VIX capped at {VIX_CAP:g} by the spot-vol map in this what-if",) \
         if float(st.vix) >= VIX_CAP else ()
+    at_risk = sum(c.max_loss for c in condors)
+    if at_risk > book.equity:  # the loader refuses 100x; between, the trader is told
+        capped += (f"WARNING: the condors' max losses add up to ${at_risk:,.0f},"
+                   f" {at_risk / book.equity:.1f}x the ${book.equity:,.0f} equity",)
     return Analysis(book, market, whatif, at, tuple(condors), tuple(hedges), totals,
                     _assumptions(book, market, legs) + capped, alvh)
 

@@ -270,3 +270,14 @@ def test_spot_vol_map_caps_vix_in_extreme_what_ifs():
     assert far.at.vix == 150.0 and any("capped at 150" in n for n in far.assumptions)
     near = analyze(b, m, WhatIf(spx_move=-0.2))
     assert near.at.vix == pytest.approx(16.5 * 0.8 ** -4) and not any("capped" in n for n in near.assumptions)
+
+
+def test_condor_losses_beyond_the_account_are_warned():
+    """Demo IC-Dec18 has a 100-point wing and 19.40 credit: max loss (100 - 19.40) x 100 = $8,060
+    a lot; 40 lots = $322,400 on $250,000 equity, 1.3x."""
+    from dataclasses import replace
+    b, m = load_book(DEMO / "book.toml"), load_market(DEMO / "market.toml")
+    big = replace(b, condors=(replace(b.condors[1], quantity=40),))
+    notes = analyze(big, m).assumptions
+    assert "WARNING: the condors' max losses add up to $322,400, 1.3x the $250,000 equity" in notes
+    assert not any(n.startswith("WARNING: the condors") for n in analyze(b, m).assumptions)
