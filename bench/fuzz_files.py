@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from core.bookfile import parse_book  # noqa: E402
 from core.engine import analyze  # noqa: E402
 from core.errors import InputError  # noqa: E402
-from core.lifecycle import market_lookup, settle  # noqa: E402
+from core.lifecycle import market_file_lookup, settle  # noqa: E402
 from core.marketfile import parse_market  # noqa: E402
 
 
@@ -43,7 +43,7 @@ def outcome(book_text: str, market_text: str) -> tuple[str, str]:
     try:
         book = parse_book(book_text, "book.toml")
         market = parse_market(market_text, "market.toml")
-        settled = settle(book, market, market_lookup(market, None, use_history=False))
+        settled = settle(book, market, market_file_lookup(market))
         a = analyze(settled.priceable, market)
     except InputError as exc:
         text = str(exc)

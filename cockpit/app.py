@@ -16,6 +16,7 @@ from textual.containers import Container
 from textual.widgets import Footer, Static
 
 from cockpit import keymap
+from cockpit.book_keys import BookKeys
 from cockpit.condors import CondorsPane
 from cockpit.gauges import GaugesPane
 from cockpit.greeks import GreeksPane
@@ -54,7 +55,7 @@ class Panes(Container):
         self.app._layout()
 
 
-class Cockpit(App):
+class Cockpit(BookKeys, App):
     CSS_PATH = "app.tcss"
     TITLE = "ALVH Cockpit"
     BINDINGS = keymap.bindings()
@@ -254,8 +255,8 @@ class Cockpit(App):
 
     # ---- edits ----------------------------------------------------------------------
 
-    def edit(self, book, label: str) -> None:
-        self.session.edit(book, label)
+    def edit(self, book, label: str, action: str = "edit") -> None:
+        self.session.edit(book, label, action)
         for name, items in (("condors", book.condors), ("hedges", book.hedges)):
             self.selected[name] = max(0, min(self.selected[name], len(items) - 1))
         self.say(label)
@@ -295,7 +296,7 @@ class Cockpit(App):
         old_id, condor = result
         book = self.session.book
         if old_id is None:
-            self.edit(replace(book, condors=book.condors + (condor,)), f"added condor {condor.id}")
+            self.edit(replace(book, condors=book.condors + (condor,)), f"added condor {condor.id}", "add")
             self.selected["condors"] = len(book.condors)
             self.repaint()
         else:
@@ -322,53 +323,9 @@ class Cockpit(App):
                 return
             book = self.session.book
             kept = tuple(x for x in getattr(book, name) if x.id != item.id)
-            self.edit(replace(book, **{name: kept}), f"deleted {name[:-1]} {item.id} (no P&L recorded)")
+            self.edit(replace(book, **{name: kept}), f"deleted {name[:-1]} {item.id} (no P&L recorded)", "delete")
         self.push_screen(Confirm(f"Delete {name[:-1]} {item.id} as a typo? No P&L is recorded:"
                                  f" c closes it at a fill into the ledger."), answer)
-
-    def action_close_selected(self) -> None:
-        name, item = self._target()
-        s = self.session
-        if item is None:
-            self.say(f"no {name[:-1]} selected")
-            return
-        if item.id in s.awaiting:
-            self.say(f"{item.id} has expired: S enters its settlement price")
-            return
-        results = {r.condor.id: r.mark for r in s.live.condors} if name == "condors" else \
-            {r.hedge.id: r.mark for r in s.live.hedges}
-        if item.id not in results:
-            self.say(f"{item.id} is not priced: e edits it, x deletes it")
-            return
-        from cockpit.screens.close_form import CloseForm
-
-        def done(result):
-            if result is None:
-                return
-            book, rec = result
-            self.edit(book, f"closed {rec.quantity} of {rec.id} at {rec.close_price:.2f}:"
-                            f" realized {rec.realized:+,.2f} $")
-        self.push_screen(CloseForm(s, item, results[item.id], name[:-1]), done)
-
-    def action_enter_settlement(self) -> None:
-        name, item = self._target()
-        s = self.session
-        waiting = s.awaiting.get(item.id) if item is not None else None
-        if waiting is None:
-            waiting = next(iter(s.awaiting.values()), None)
-        if waiting is None:
-            self.say("nothing awaits a settlement price")
-            return
-        from cockpit.screens.settle_form import SettleForm
-
-        def done(settlement):
-            if settlement is None:
-                return
-            market = replace(s.market, settlements=s.market.settlements + (settlement,))
-            note = self._write_market(market, f"settlement {settlement.underlying} {settlement.style}"
-                                              f" {settlement.date} = {settlement.value:g}")
-            self.say(f"{note}; {s.notice}" if s.notice else note)
-        self.push_screen(SettleForm(waiting), done)
 
     def action_apply_trades(self) -> None:
         from cockpit.trades import apply_trades, trade_lines
@@ -391,7 +348,7 @@ class Cockpit(App):
             except ValueError as exc:
                 self.say(f"trades not applied: {exc}")
                 return
-            self.edit(book, "applied hedge trades: " + "; ".join(todo))
+            self.edit(book, "applied hedge trades: " + "; ".join(todo), "apply")
         self.push_screen(Confirm("Apply the hedge engine's trades to the book?\n  " + "\n  ".join(todo)),
                          answer)
 
@@ -419,47 +376,6 @@ class Cockpit(App):
             return f" (market file not written: {exc})"
         return f" (market saved to {s.market_path})"
 
-    def _save(self, then=None) -> bool:
-        """Save, unless another program changed the file: then ask first (and call `then`
-        once the answer has saved). True when saved now."""
-        s = self.session
-        if s.changed_on_disk():
-            self._ask_about_disk(then)
-            return False
-        try:
-            path = s.save()
-        except Exception as exc:  # noqa: BLE001 - a failed save keeps the app and the edits
-            self.say(f"not saved: {exc}")
-            return False
-        note = s.journal_error
-        self.say(f"saved {path} (previous kept as .bak)" + (f"; {note}" if note else ""))
-        return True
-
-    def _ask_about_disk(self, then) -> None:
-        from cockpit.screens.confirm import Confirm
-        s = self.session
-        name = s.save_path.name
-
-        def answer(key):
-            try:
-                if key == "r":
-                    s.reload_from_disk()
-                    self.say(f"reloaded {name} as the other program left it (u brings your edits back)")
-                elif key == "m":
-                    self.say(f"your book saved beside as {s.save_beside()}; {name} left as the other program wrote it")
-                elif key == "o":
-                    s.overwrite_disk()
-                    if self._save() and then:
-                        then()
-            except Exception as exc:  # noqa: BLE001 - whatever the file holds, the app stays
-                self.say(f"{name}: {exc}")
-        self.push_screen(Confirm(f"{name} was changed by another program since it was loaded.",
-                                 (("r", "reload it (drop my edits)"), ("m", f"save mine beside as {name}.mine"),
-                                  ("o", "overwrite it (theirs kept as .bak)"))), answer)
-
-    def action_save(self) -> None:
-        self._save()
-
     def action_market(self) -> None:
         from cockpit.screens.market_form import MarketForm
 
@@ -469,8 +385,9 @@ class Cockpit(App):
                 self.say(note + (f"; {self.session.notice}" if self.session.notice else ""))
         self.push_screen(MarketForm(self.session.market, self.clock(), self.session), done)
 
-    def _write_market(self, market, label: str) -> str:
-        """Save a market edit and take it (undone by u like a book edit); says where it went."""
+    def _write_market(self, market, label: str, must_save: bool = False) -> str:
+        """Save a market edit and take it (undone by u like a book edit); says where it went.
+        With must_save, a market the file cannot hold is not taken."""
         from cockpit.screens.market_form import target_path
         from core.marketfile import save_market
         s = self.session
@@ -480,6 +397,8 @@ class Cockpit(App):
             path.parent.mkdir(parents=True, exist_ok=True)
             saved, note = save_market(replace(market, demo=False), path), None
         except (InputError, OSError) as exc:
+            if must_save:
+                return f"not taken: the market file cannot keep it ({exc})"
             saved, note = replace(market, demo=False), f"market used but not saved: {exc}"
         if note is None:
             s.market_path = path

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import InputError
+from core.errors import InputError, printable
 from core.model import Book, Market
 
 
@@ -71,23 +71,30 @@ def load(args) -> Loaded:
 
 
 def settle_loaded(x: Loaded):
-    from core.lifecycle import market_lookup, settle
-    return settle(x.book, x.market, market_lookup(x.market, x.db, use_history=not x.market.demo))
+    from core.history import settlement_lookup
+    from core.lifecycle import settle
+    return settle(x.book, x.market, settlement_lookup(x.market, x.db))
 
 
-def write(x: Loaded, after: Book, action: str) -> None:
-    """Save the book, then journal the edit (a journal behind the file is re-synced next time)."""
+def write(x: Loaded, after: Book, action: str, label: str) -> None:
+    """Save the book, then journal the edit. The book is the record: a journal that cannot
+    be written now is said (exit 0: the edit is done, do not repeat it) and re-syncs later."""
     from core import journal
     from core.bookfile import save_book
 
-    x.path.parent.mkdir(parents=True, exist_ok=True)
     existed = x.path.exists()
     try:
+        x.path.parent.mkdir(parents=True, exist_ok=True)
         save_book(after, x.path)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", file=str(x.path)) from None
-    journal.record(x.db, journal.book_key(x.path), action, x.book, after)
     print(f"wrote {x.path}" + (f" (previous version kept as {x.path.name}.bak)" if existed else ""))
+    print(label)
+    try:
+        journal.record(x.db, journal.book_key(x.path), action, x.book, after, label=label)
+    except InputError as exc:
+        print(f"alvh: warning: the book is written, the journal is behind (it catches up on the next"
+              f" edit): {exc}", file=sys.stderr)
 
 
 def cmd_close(args) -> int:
@@ -97,36 +104,32 @@ def cmd_close(args) -> int:
     pos = next((p for p in x.book.condors + x.book.hedges if p.id == args.id), None)
     if pos is None:
         raise InputError(f"no open position with id {args.id!r}", file=x.book.source, field="id")
+    done = settle_loaded(x)
+    if pos.id in {r.id for r in done.records} | {w.id for w in done.awaiting}:
+        raise InputError(f"{pos.id} has expired: it settles at its settlement price (alvh settle),"
+                         " not at a fill", file=x.book.source, line=pos.line, field="id")
     qty = pos.quantity if args.quantity is None else args.quantity
     after, rec = close_position(x.book, args.id, qty, args.price, args.commission, x.market.as_of.date())
-    left = pos.quantity - qty
-    print(f"closed {qty} of {pos.id} ({rec.description}) at {rec.close_price:.2f}"
-          f" (opened at {rec.open_price:.2f}): realized {rec.realized:+,.2f} $"
-          f" after {rec.commission:,.2f} $ commission; {left} left")
-    write(x, after, "close")
+    write(x, after, "close", f"closed {qty} of {pos.id} ({rec.description}) at {rec.close_price:.2f}"
+                             f" (opened at {rec.open_price:.2f}): realized {rec.realized:+,.2f} $"
+                             f" after {rec.commission:,.2f} $ commission; {pos.quantity - qty} left")
     return 0
 
 
 def cmd_settle(args) -> int:
     x = load(args)
     s = settle_loaded(x)
-    for r in s.records:
-        print(f"settled {r.id} ({r.description}) x{r.quantity}: {r.close_price:.2f} against"
-              f" {r.open_price:.2f} → {r.realized:+,.2f} $ — {r.how}")
+    where = "the market file (the cockpit's S enters it)" if x.market.demo else x.market.source
     for a in s.awaiting:
-        print(f"{a.id}: {a.label}: add a [[settlement]] for {a.underlying} {a.day} {a.style}"
-              f" to {x.market.source}, or import the day into the history store")
+        store = "" if a.underlying == "VXX" else ", or import the day into the history store"
+        print(f"{a.id}: {a.label}: add a [[settlement]] for {a.underlying} {a.day} {a.style} to {where}{store}")
     if not s.records:
         print("nothing to settle" + (f"; {len(s.awaiting)} awaiting a settlement price" if s.awaiting else ""))
         return 0
-    write(x, s.book, "settle")
+    write(x, s.book, "settle", "\n".join(
+        f"settled {r.id} ({r.description}) x{r.quantity}: {r.close_price:.2f} against"
+        f" {r.open_price:.2f} → {r.realized:+,.2f} $ — {r.how}" for r in s.records))
     return 0
-
-
-def _ledger_dict(book: Book) -> dict:
-    from core.export import closed_to_dict
-    return {"closed": [closed_to_dict(c) for c in book.closed],
-            "realized": sum(c.realized for c in book.closed)}
 
 
 def cmd_ledger(args) -> int:
@@ -136,7 +139,8 @@ def cmd_ledger(args) -> int:
 
     x = load(args)
     if args.json:
-        json.dump(_ledger_dict(x.book), sys.stdout, indent=2, allow_nan=False)
+        from core.export import realized_to_dict
+        json.dump(realized_to_dict(x.book), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
         return 0
     t = Table(title=f"Realized ledger — {x.book.source}", title_justify="left")
@@ -156,7 +160,8 @@ def cmd_journal(args) -> int:
     x = load(args)
     items = journal.entries(x.db, journal.book_key(x.path))
     if args.json:
-        out = [{"id": e.id, "time": e.time.isoformat(), "action": e.action, "changes": list(e.changes),
+        out = [{"id": e.id, "time": e.time.isoformat(), "action": e.action, "label": e.label,
+                "changes": list(e.changes),
                 "fill": list(e.fill), "removed": e.removed} for e in items]
         json.dump({"book": str(x.path), "entries": out}, sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
@@ -167,7 +172,8 @@ def cmd_journal(args) -> int:
         what = ", ".join(f"{'add' if c['before'] is None else 'remove' if c['after'] is None else 'change'}"
                          f" {c['kind']} {c['id']}" for c in e.changes)
         fill = "".join(f"; realized {f['realized']:+,.2f} $ ({f['how']})" for f in e.fill)
-        print(f"{e.id:>5} {e.time:%Y-%m-%d %H:%M} {e.action:<8} {what or '-'}{fill}")
+        print(printable(f"{e.id:>5} {e.time:%Y-%m-%d %H:%M} {e.action:<8} {e.label}"))
+        print(printable(f"      {what or '-'}{fill}"))
     return 0
 
 

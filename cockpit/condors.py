@@ -38,7 +38,7 @@ def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | N
                f"{x.credit:.2f}", fmt.num(c.mark, ".2f"), Text(fmt.money(c.pnl), style=pal.pnl(c.pnl))]
         if moved:
             row.append(Text(fmt.chg(c.pnl, was.pnl), style=pal.pnl(c.pnl - was.pnl)))
-        life = c.pnl + c.pnl_realized
+        life = c.pnl_lifetime
         row += [fmt.money(c.pnl_realized), Text(fmt.money(life), style=pal.pnl(life))]
         row += [fmt.pair(c.breakevens_expiry), fmt.pair(c.breakevens_t0),
                 f"{c.nearest_short[0].upper()} {c.distance_pct:+.1f}% {fmt.sigmas(c)}",
@@ -54,7 +54,7 @@ def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | N
     t = view.totals
     table = Group(grid(cols, rows), Text(
         f"Condor P&L $: unrealized {fmt.money(t.condor_pnl)} · realized {fmt.money(t.condor_realized)}"
-        f" · total {fmt.money(t.condor_pnl + t.condor_realized)}", style=pal.off))
+        f" · total {fmt.money(t.condor_pnl_total)}", style=pal.off))
     if not broken:
         return table
     return Group(table, *(Text(f"✗ {x.id} not priced: {why} (e edits, x deletes)", style=pal.alert)

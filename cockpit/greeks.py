@@ -8,8 +8,8 @@ from cockpit import fmt
 from cockpit.pane import Palette, Pane, grid
 from core.results import Analysis, HedgeRatio
 
-ROWS = ("P&L $", "Δ $/SPX pt", "β-wtd Δ", "Γ /SPX pt", "Θ $/day", "V SPX", "V VIX-opt", "+1 VIX $")
-SPECS = ("+,.0f", "+,.1f", "+,.1f", "+.3f", "+,.0f", "+,.0f", "+,.0f", "+,.0f")
+ROWS = ("P&L $ open", "Realized $", "Total $", "Δ $/SPX pt", "β-wtd Δ", "Γ /SPX pt", "Θ $/day", "V SPX", "V VIX-opt", "+1 VIX $")
+SPECS = ("+,.0f", "+,.0f", "+,.0f", "+,.1f", "+,.1f", "+.3f", "+,.0f", "+,.0f", "+,.0f", "+,.0f")
 VXX_ROW = ("V VXX-opt", "+,.0f")  # only when VXX options are held
 UNITS = ("V SPX: $/SPX vol pt", "V VIX-opt: $/VIX-opt vol pt", "+1 VIX $: $ per +1 VIX pt (spot-vol map)")
 
@@ -21,10 +21,12 @@ def _columns(a: Analysis) -> list[tuple]:
     t = a.totals
     c, h = t.condor_greeks, t.hedge_greeks
     # hedges' own delta and gamma are per VIX point: only their SPX-equivalent delta adds up
-    return [(t.condor_pnl, c.delta, c.delta, c.gamma, c.theta, t.spx_vega, None, t.condor_vix_point, None),
-            (t.hedge_pnl, None, h.delta, None, h.theta, None, t.vix_vega, t.hedge_vix_point, t.vxx_vega),
-            (t.pnl, t.greeks.delta, t.beta_weighted_delta, t.greeks.gamma, t.greeks.theta, t.spx_vega,
-             t.vix_vega, t.vix_point, t.vxx_vega)]
+    return [(t.condor_pnl, t.condor_realized, t.condor_pnl_total, c.delta, c.delta, c.gamma, c.theta,
+             t.spx_vega, None, t.condor_vix_point, None),
+            (t.hedge_pnl, t.hedge_realized, t.hedge_pnl_total, None, h.delta, None, h.theta, None, t.vix_vega,
+             t.hedge_vix_point, t.vxx_vega),
+            (t.pnl, t.realized, t.pnl_total, t.greeks.delta, t.beta_weighted_delta, t.greeks.gamma, t.greeks.theta,
+             t.spx_vega, t.vix_vega, t.vix_point, t.vxx_vega)]
 
 
 def greeks_table(live: Analysis, view: Analysis, pal: Palette):
@@ -34,7 +36,7 @@ def greeks_table(live: Analysis, view: Analysis, pal: Palette):
     rows = []
     names = list(zip(ROWS, SPECS)) + ([VXX_ROW] if view.totals.vxx_vega or live.totals.vxx_vega else [])
     for r, (name, spec) in enumerate(names):
-        cells = [Text(fmt.num(col[r], spec), style=pal.pnl(col[r]) if r == 0 else "") if col[r] is not None
+        cells = [Text(fmt.num(col[r], spec), style=pal.pnl(col[r]) if r < 3 else "") if col[r] is not None
                  else Text("—") for col in now]
         cells[2].stylize("bold")
         if moved:

@@ -33,7 +33,7 @@ def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime
         # valued at as_of (line one): the room goes to P&L, which must fit 80 columns
         second = Text.assemble(("LIVE", pal.ok), " · P&L $ unrealized ", (fmt.money(t.pnl), pal.pnl(t.pnl)),
                                f" · realized {fmt.money(t.realized)} · total ",
-                               (fmt.money(t.pnl + t.realized), pal.pnl(t.pnl + t.realized)))
+                               (fmt.money(t.pnl_total), pal.pnl(t.pnl_total)))
     else:
         second = Text.assemble(
             (" " + fmt.whatif(view) + " ", f"reverse {pal.warn}"),

@@ -24,7 +24,7 @@ def held_table(live: Analysis, view: Analysis, pal: Palette, selected: int, brok
                fmt.dte(h.days_left), fmt.num(h.mark, ".2f"), Text(fmt.money(h.pnl), style=pal.pnl(h.pnl))]
         if moved:
             row.append(Text(fmt.chg(h.pnl, was.pnl), style=pal.pnl(h.pnl - was.pnl)))
-        life = h.pnl + h.pnl_realized
+        life = h.pnl_lifetime
         row += [fmt.money(h.pnl_realized), Text(fmt.money(life), style=pal.pnl(life))]
         row += [fmt.num(h.beta_delta, "+,.1f"), fmt.money(h.greeks.theta), fmt.money(h.greeks.vega)]
         rows.append((row, "reverse" if i == selected else None))
@@ -59,7 +59,7 @@ def body(live: Analysis, view: Analysis, pal: Palette, selected: int, broken=())
     parts += [Text(f"✗ {h.id} not priced: {why} (e edits, x deletes)", style=pal.alert) for h, why in broken]
     t = view.totals
     parts.append(Text(f"Hedge P&L $: unrealized {fmt.money(t.hedge_pnl)} · realized {fmt.money(t.hedge_realized)}"
-                      f" · total {fmt.money(t.hedge_pnl + t.hedge_realized)}", style=pal.off))
+                      f" · total {fmt.money(t.hedge_pnl_total)}", style=pal.off))
     a = view.alvh
     held = len(parts)  # the held table (and its notes) go after the layers, the pane's point
     if isinstance(parts[0], Lines):

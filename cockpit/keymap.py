@@ -37,6 +37,7 @@ KEYS: tuple[Key, ...] = (
     Key("e,enter", "edit_selected", "Edit the selected condor or hedge", "Edit", False, "e"),
     Key("c", "close_selected", "Close the selected position at a fill (into the ledger)", "Edit", False, "c"),
     Key("x,delete", "delete_selected", "Delete a typo (no P&L recorded: c closes)", "Edit", False, "x"),
+    Key("L", "ledger", "The realized ledger: every close and settlement", "Edit", False, "L"),
     Key("S", "enter_settlement", "Enter the settlement price an expired position awaits", "Edit", False, "S"),
     Key("A", "apply_trades", "Apply the hedge engine's trades", "Edit", False, "A"),
     Key("u", "undo", "Undo", "Edit", True, "u", short="undo"),

@@ -70,7 +70,7 @@ def print_lifecycle(a: Analysis, settled, console: Console) -> None:
                       highlight=False)
     t = a.totals
     console.print(f"P&L: unrealized {t.pnl:+,.0f} $, realized {t.realized:+,.0f} $,"
-                  f" total {t.pnl + t.realized:+,.0f} $ ({len(a.book.closed)} ledger records)", highlight=False)
+                  f" total {t.pnl_total:+,.0f} $ ({len(a.book.closed)} ledger records)", highlight=False)
 
 
 def print_report(a: Analysis, console: Console) -> None:
@@ -110,7 +110,7 @@ def condor_table(a: Analysis) -> Table:
         x = c.condor
         _add(t, x.id, f"{x.expiry:%Y-%m-%d}", fmt.dte(c.dte), fmt.strikes(x), str(x.quantity),
                   f"{x.credit:.2f}", fmt.num(c.mark, ".2f"), fmt.money(c.pnl), fmt.money(c.pnl_realized),
-                  fmt.money(c.pnl + c.pnl_realized), f"{c.max_profit:,.0f}",
+                  fmt.money(c.pnl_lifetime), f"{c.max_profit:,.0f}",
                   f"{-c.max_loss:,.0f}")
     return t
 
@@ -134,7 +134,7 @@ def hedge_table(a: Analysis) -> Table:
     for h in a.hedges:
         _add(t, h.hedge.id, str(h.hedge.layer), str(h.hedge.quantity), fmt.legs(h),
                   fmt.dte(h.days_left), f"{h.entry:.2f}", fmt.num(h.mark, ".2f"), fmt.money(h.pnl),
-                  fmt.money(h.pnl_realized), fmt.money(h.pnl + h.pnl_realized),
+                  fmt.money(h.pnl_realized), fmt.money(h.pnl_lifetime),
                   fmt.num(h.greeks.delta, "+,.1f"), fmt.num(h.beta_delta, "+,.1f"), fmt.money(h.greeks.theta),
                   fmt.money(h.greeks.vega))
     return t

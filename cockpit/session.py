@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.engine import analyze
 from core.errors import InputError
-from core.model import Book, Market, SignalInputs, WhatIf
+from core.model import Book, Condor, Market, SignalInputs, WhatIf
 from core.results import Analysis
 
 # the hedge engine reads signals once analyze() accepts them
@@ -45,6 +45,17 @@ def _no_demo(text: str, market: Market) -> str:
     if market.demo and market.source:
         return text.replace(market.source, "the market (m enters it by hand)")
     return text
+
+
+def _expired_text(book: Book, pid: str, market: Market) -> str:
+    pos = next(x for x in book.condors + book.hedges if x.id == pid)
+    expiry = pos.expiry if isinstance(pos, Condor) else min(leg.expiry for leg in pos.legs)
+    return f"expiry: expiry {expiry} is not after as_of {market.as_of:%Y-%m-%d %H:%M}"
+
+
+def _now():
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc)
 
 
 def fingerprint(path: Path) -> str | None:
@@ -83,7 +94,7 @@ class Session:
     awaiting: dict = field(default_factory=dict)  # id -> core.lifecycle.Awaiting: expired, no price yet
     notice: str = ""  # what settling on load did, for the app to say
     journal_error: str | None = None  # why the last save's edits are not in the journal yet
-    # edits since the last save, (action, book before, book after, market or None): journaled on save
+    # book edits since the last save, (action, label, book before, after, when): journaled on save
     pending: list[tuple] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -137,13 +148,14 @@ class Session:
             return self._analyze(whatif)
         return self._analyze(whatif, book, market)
 
-    def price(self, book: Book, market: Market) -> tuple[Analysis, Analysis, dict[str, str]]:
-        """(live, view, broken): the engine on the book, each position whose error names it
-        set aside (with its reason) and the rest priced again. Any other error raises."""
-        # expired positions still waiting for a settlement price are never priced
-        broken: dict[str, str] = {w.id: f"{w.label}: S enters it" for w in self.awaiting.values()}
+    def price(self, book: Book, market: Market):
+        """(live, view, broken, awaiting) for a would-be book and market: what has expired is
+        settled in memory (or, with no price yet, set aside as awaiting), each position whose
+        error names it set aside with its reason, and the rest priced. Any other error raises."""
+        done = self._settled(book, market)
+        broken: dict[str, str] = {w.id: f"{w.label}: S enters it" for w in done.awaiting}
         for _ in range(len(book.condors) + len(book.hedges) + 1):
-            rest = without(book, broken)
+            rest = without(done.priceable, broken)
             try:
                 live = self._run(WhatIf(), rest, market)
                 break
@@ -155,7 +167,18 @@ class Session:
         else:  # every position set aside and still failing: cannot happen, but bounded
             raise InputError("no position of the book can be priced")
         view = live if self.whatif.is_live else self._run(self.whatif, rest, market)
-        return live, view, broken
+        return live, view, broken, done.awaiting
+
+    def _settled(self, book: Book, market: Market):
+        """Expired positions settled on the market file's and the store's prices; on the market
+        file's alone when the store cannot be read (said in `notice`)."""
+        from core.history import settlement_lookup
+        from core.lifecycle import market_file_lookup, settle
+        try:
+            return settle(book, market, settlement_lookup(market, self.db))
+        except (InputError, OSError) as exc:
+            self.notice = f"history store not read for settlement prices: {exc}"
+            return settle(book, market, market_file_lookup(market))
 
     def problem(self, book: Book | None = None, market: Market | None = None,
                 edited: tuple[str | None, ...] = ()) -> str | None:
@@ -164,14 +187,19 @@ class Session:
         edits: its old and new id); the reason of an edited one comes without its id."""
         book, market = book or self.book, market or self.market
         try:
-            _, _, broken = self.price(book, market)
+            live, _, broken, awaiting = self.price(book, market)
         except InputError as exc:  # a file is named only when the fix is in it (not the demo's)
             hidden = exc.file in (book.source, market.source if market.demo else None)
             return str(InputError(_no_demo(exc.message, market), field=exc.field,
                                   file=None if hidden else exc.file, line=None if hidden else exc.line))
         except Exception as exc:  # noqa: BLE001 - any engine failure rejects the edit
             return f"engine: {type(exc).__name__}: {exc}"
-        allowed = set(self.broken) - set(edited)
+        # a position added or edited must still be open: it may not settle (or await a price) at once
+        gone = {w.id for w in awaiting} | {r.id for r in live.book.closed[len(book.closed):]}
+        for pid in set(edited) & gone:
+            return _expired_text(book, pid, market)
+        # set aside already, or expired and waiting for its price: not this edit's doing
+        allowed = (set(self.broken) | {w.id for w in awaiting}) - set(edited)
         for pid, why in broken.items():
             if pid not in allowed:
                 return why if pid in edited else f"{pid}: {why}"
@@ -181,12 +209,11 @@ class Session:
         """Re-run the engine (the live view too unless only the what-if moved)."""
         try:
             if live or self.live is None:
-                new_live, new_view, broken = self.price(self.book, self.market)
-            else:
-                broken = self.broken
-                new_live = self.live
-                new_view = new_live if self.whatif.is_live else \
-                    self._run(self.whatif, without(self.book, broken), self.market)
+                new_live, new_view, broken, awaiting = self.price(self.book, self.market)
+                self.awaiting = {w.id: w for w in awaiting}
+            else:  # the what-if alone moved: the book as last priced (settled, set aside)
+                broken, new_live = self.broken, self.live
+                new_view = new_live if self.whatif.is_live else self._run(self.whatif, new_live.book, self.market)
         except Exception as exc:  # noqa: BLE001 - any engine failure must leave the app running
             self.error = f"engine: {type(exc).__name__}: {exc}"
             return False
@@ -205,30 +232,33 @@ class Session:
         return self.recompute(live=False)
 
     def set_market(self, market: Market, label: str | None = None) -> bool:
-        """A new market; with a label it is an edit that `undo` takes back."""
+        """A new market; with a label it is an edit that `undo` takes back (journaled now:
+        the market file is written at once, not at the book's ctrl+s)."""
         if label is not None:
             self.undo_stack.append((label, self.market))
             self.redo_stack.clear()
-            self.pending.append((label, self.book, self.book, (self.market, market)))
+            self._journal_market("market", label, self.market, market)
         self.market = market
         self.settle_expired()
         return self.recompute()
 
-    def settle_expired(self) -> None:
-        """Settle what has expired by as_of (an edit, saved with ctrl+s); note what awaits a price."""
-        from core.lifecycle import market_lookup, settle
-        self.notice = ""
+    def _journal_market(self, action: str, label: str, before: Market, after: Market) -> None:
+        from core import journal
         try:
-            done = settle(self.book, self.market, market_lookup(self.market, self.db, use_history=not self.market.demo))
-        except (InputError, OSError, ValueError) as exc:  # an unreadable store: settle nothing, say why
-            self.notice = f"settlement prices not read: {exc}"
-            return
-        self.awaiting = {w.id: w for w in done.awaiting}
+            journal.record(self.db, journal.book_key(self.save_path), action, self._saved, self._saved,
+                           markets=(before, after), label=label)
+        except InputError as exc:
+            self.journal_error = f"journal not written: {exc}"
+
+    def settle_expired(self) -> None:
+        """Settle what has expired by as_of into the ledger (an edit, saved with ctrl+s)."""
+        self.notice = ""
+        done = self._settled(self.book, self.market)
         if done.records:
             label = "settled " + ", ".join(f"{r.id} {r.realized:+,.0f} $" for r in done.records)
             self.undo_stack.append((label, self.book))
             self.redo_stack.clear()
-            self.pending.append((label, self.book, done.book, None))
+            self.pending.append(("settle", label, self.book, done.book, _now()))
             self.book = done.book
             self.notice = label + " (ctrl+s saves)"
         elif done.awaiting:
@@ -240,10 +270,11 @@ class Session:
 
     # ---- edits --------------------------------------------------------------
 
-    def edit(self, book: Book, label: str) -> bool:
+    def edit(self, book: Book, label: str, action: str = "edit") -> bool:
+        """A book edit; `action` names it in the journal (add, edit, delete, close, apply)."""
         self.undo_stack.append((label, self.book))
         self.redo_stack.clear()
-        self.pending.append((label, self.book, book, None))
+        self.pending.append((action, label, self.book, book, _now()))
         self.book = book
         return self.recompute()
 
@@ -260,11 +291,11 @@ class Session:
         verb = "undo" if source is self.undo_stack else "redo"
         if isinstance(state, Market):
             target.append((label, self.market))
-            self.pending.append((f"{verb}: {label}", self.book, self.book, (self.market, state)))
+            self._journal_market(verb, label, self.market, state)
             self.market = state
         else:
             target.append((label, self.book))
-            self.pending.append((f"{verb}: {label}", self.book, state, None))
+            self.pending.append((verb, label, self.book, state, _now()))
             self.book = state
         self.recompute()
         return label
@@ -291,8 +322,8 @@ class Session:
         from core import journal
         key = journal.book_key(self.save_path)
         while self.pending:
-            action, before, after, markets = self.pending[0]
-            journal.record(self.db, key, action, before, after, markets=markets)
+            action, label, before, after, when = self.pending[0]
+            journal.record(self.db, key, action, before, after, when=when, label=label)
             self.pending.pop(0)
 
     def snapshot_today(self) -> None:
@@ -300,8 +331,10 @@ class Session:
         cannot be written."""
         from core import journal
         from core.export import snapshot_numbers
-        if self.live is None or self.book.demo:
+        if self.live is None or self.book.demo or self.market.demo:  # demo numbers never feed the backtest
             return
         totals, positions = snapshot_numbers(self.live)
+        # positions not priced today are in the snapshot too, without a value, with the reason
+        positions.update({pid: {"value": None, "pnl": None, "why": why} for pid, why in self.broken.items()})
         journal.write_snapshot(self.db, journal.book_key(self.save_path), self.market.as_of.date(),
                                totals, positions, replace_day=False)

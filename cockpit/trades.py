@@ -35,7 +35,7 @@ def apply_trades(book: Book, a: AlvhResult, marks: dict[str, float], on: date) -
         if tr.action == "buy":
             if any(leg.price <= 0 for leg in tr.legs):
                 raise ValueError(f"L{x.layer}: the engine gave no entry prices for {tr.instrument}")
-            hedges.append(Hedge(_new_id(x.layer, tr.legs[0].expiry, hedges), x.layer, tr.contracts, tr.legs,
+            hedges.append(Hedge(_new_id(x.layer, tr.legs[0].expiry, hedges, book.closed), x.layer, tr.contracts, tr.legs,
                                 opened=on))
             continue
         # a held hedge of this layer with these strikes and expiries (entry prices differ)
@@ -51,9 +51,10 @@ def apply_trades(book: Book, a: AlvhResult, marks: dict[str, float], on: date) -
     return book
 
 
-def _new_id(layer: int, expiry, hedges) -> str:
+def _new_id(layer: int, expiry, hedges, closed) -> str:
+    """A fresh id: not held, and not in the ledger (its realized P&L would count as this one's)."""
     base = f"L{layer}-{expiry:%b%d}"
-    taken = {h.id for h in hedges}
+    taken = {h.id for h in hedges} | {c.id for c in closed}
     n = 1
     while (name := base if n == 1 else f"{base}-{n}") in taken:
         n += 1

@@ -263,23 +263,29 @@ def book_to_toml(book: Book, previous: str | None = None) -> str:
 
 
 def _sync_closed(doc, closed) -> None:
-    """The ledger only grows at its end: records already in the file stay as written."""
+    """The file's ledger records that match the book's, in order, stay as written; from
+    the first that differs (an undone close, a record deleted by hand) it is rewritten."""
     import tomlkit
 
     aot = doc.get("closed")
-    have = len(aot) if aot is not None else 0
-    if have > len(closed):  # an undo took records back: rewrite the array
-        del doc["closed"]
-        aot, have = None, 0
-    if have == len(closed):
+    old = list(aot) if isinstance(aot, list) else []
+    keep = 0
+    while keep < min(len(old), len(closed)) and \
+            old[keep].unwrap() == _closed_table(closed[keep]).unwrap():  # 5 == 5.0: layout aside
+        keep += 1
+    if keep == len(old) == len(closed):
         return
-    if aot is None:
-        aot = tomlkit.aot()
-        doc.append("closed", aot)
-    for c in closed[have:]:
-        t = _closed_table(c)
-        t.add(tomlkit.nl())
+    if aot is not None:
+        del doc["closed"]
+    if not closed:
+        return
+    aot = tomlkit.aot()
+    for i, c in enumerate(closed):
+        t = old[i] if i < keep else _closed_table(c)
+        if i >= keep:
+            t.add(tomlkit.nl())
         aot.append(t)
+    doc.append("closed", aot)
 
 
 def _closed_table(c: Closed):

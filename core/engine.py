@@ -80,9 +80,10 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
         beta_weighted_delta=float(beta_delta.sum()),
         breakevens_expiry=_book_expiry_roots(legs),
         breakevens_t0=curves.book_t0,
-        realized=float(sum(c.realized for c in book.closed)),
-        condor_realized=float(sum(c.realized for c in book.closed if c.what == "condor")),
-        hedge_realized=float(sum(c.realized for c in book.closed if c.what == "hedge")),
+        # whole cents: records are kept to the cent, and 0.1 + 0.2 must print 0.30
+        realized=round(sum(c.realized for c in book.closed), 2),
+        condor_realized=round(sum(c.realized for c in book.closed if c.what == "condor"), 2),
+        hedge_realized=round(sum(c.realized for c in book.closed if c.what == "hedge"), 2),
         spx_vega=vega_of(SPX), vix_vega=vega_of(VIX_OPT), vxx_vega=vega_of(VXX_OPT),
         vix_point=float(vix_pt.sum()), condor_vix_point=float(vix_pt[:nc].sum()),
         hedge_vix_point=float(vix_pt[nc:].sum()))

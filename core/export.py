@@ -31,7 +31,7 @@ def analysis_to_dict(a: Analysis) -> dict:
             "id": c.condor.id, "expiry": c.condor.expiry.isoformat(), "quantity": c.condor.quantity,
             "strikes": [c.condor.long_put, c.condor.short_put, c.condor.short_call, c.condor.long_call],
             "credit": c.condor.credit, "root": c.condor.root, "dte": c.dte, "mark": c.mark, "pnl": c.pnl,
-            "pnl_realized": c.pnl_realized, "pnl_lifetime": c.pnl + c.pnl_realized,
+            "pnl_realized": c.pnl_realized, "pnl_lifetime": c.pnl_lifetime,
             "max_profit": c.max_profit, "max_loss": c.max_loss,
             "breakevens": {"expiry": list(c.breakevens_expiry), "t0": list(c.breakevens_t0)},
             # sd is null only once the condor has expired at the valuation time (no time left)
@@ -43,7 +43,7 @@ def analysis_to_dict(a: Analysis) -> dict:
         "hedges": [{
             "id": h.hedge.id, "layer": h.hedge.layer, "quantity": h.hedge.quantity,
             "days_left": h.days_left, "mark": h.mark, "entry": h.entry, "value": h.value,
-            "pnl": h.pnl, "pnl_realized": h.pnl_realized, "pnl_lifetime": h.pnl + h.pnl_realized,
+            "pnl": h.pnl, "pnl_realized": h.pnl_realized, "pnl_lifetime": h.pnl_lifetime,
             "greeks": _greeks(h.greeks), "beta_weighted_delta": h.beta_delta,
             "legs": [{"kind": leg.kind, "expiry": leg.expiry.isoformat(), "strike": leg.strike,
                       "ratio": leg.ratio, "entry": leg.price, "underlying": u, "vol": v, "price": p}
@@ -63,7 +63,7 @@ def analysis_to_dict(a: Analysis) -> dict:
     }
     out["realized"] = realized_to_dict(a.book)
     out["book"]["pnl_unrealized"] = t.pnl
-    out["book"]["pnl_total"] = t.pnl + t.realized
+    out["book"]["pnl_total"] = t.pnl_total
     if a.alvh:
         out.update(_alvh(a.alvh))
     return clean(out)
@@ -78,10 +78,8 @@ def closed_to_dict(c) -> dict:
 
 def realized_to_dict(book) -> dict:
     """The ledger's total and its sum per position id."""
-    per: dict[str, float] = {}
-    for c in book.closed:
-        per[c.id] = per.get(c.id, 0.0) + c.realized
-    return {"total": sum(c.realized for c in book.closed), "by_position": per,
+    from core.lifecycle import realized_by_id
+    return {"total": round(sum(c.realized for c in book.closed), 2), "by_position": realized_by_id(book),
             "closed": [closed_to_dict(c) for c in book.closed]}
 
 

@@ -377,7 +377,7 @@ def _create_private(path: Path) -> None:
         pass
 
 
-def _connect(db: str | Path | None, create: bool) -> sqlite3.Connection | None:
+def connect(db: str | Path | None, create: bool) -> sqlite3.Connection | None:
     path = Path(db) if db is not None else default_db()
     if not path.exists():
         if not create:
@@ -492,7 +492,7 @@ def import_file(path: str | Path, series: str, db: str | Path | None = None, *,
     parts = [(series, rows, parsed.fields[:1])]
     if opens:
         parts.append((OPEN_SERIES[series], opens, ("open",)))
-    conn = _connect(db, create=True)
+    conn = connect(db, create=True)
     try:
         with conn:  # one transaction; rolled back on any error
             results = []
@@ -529,7 +529,7 @@ def import_file(path: str | Path, series: str, db: str | Path | None = None, *,
 
 def status(db: str | Path | None = None) -> list[SeriesStatus]:
     """Each stored series with its first and last date, row count and last import."""
-    conn = _connect(db, create=False)
+    conn = connect(db, create=False)
     if conn is None:
         return []
     out = []
@@ -552,6 +552,22 @@ def status(db: str | Path | None = None) -> list[SeriesStatus]:
     return sorted(out, key=lambda s: (order.get(s.series, len(order)), s.series))
 
 
+def settlement_lookup(market, db: str | Path | None = None):
+    """Settlement prices in order: the market file's [[settlement]], then this store (the
+    close; for AM the open, approximate). The demo market never reads the store: a demo
+    position must not settle on the user's real prices."""
+    from core.lifecycle import market_file_lookup
+    given = market_file_lookup(market)
+
+    def lookup(underlying: str, day: date, style: str):
+        found = given(underlying, day, style)
+        if found is not None or market.demo:
+            return found
+        q = settlement_price(db, underlying, day, style)
+        return None if q is None else (q.value, q.source)
+    return lookup
+
+
 def settlement_price(db: str | Path | None, underlying: str, day: date | str,
                      style: str = "PM") -> SettlementQuote | None:
     """The store's value for an option settling on `day`: "PM" the close, "AM" the open.
@@ -571,7 +587,7 @@ def settlement_price(db: str | Path | None, underlying: str, day: date | str,
         style = "AM"
     day = day.isoformat() if isinstance(day, date) else date.fromisoformat(str(day)).isoformat()
     series = name.lower() if style == "PM" else OPEN_SERIES[name.lower()]
-    conn = _connect(db, create=False)
+    conn = connect(db, create=False)
     if conn is None:
         return None
     try:
@@ -615,7 +631,7 @@ def _series(dates: list[str], values: list, name: str, dtype=None, db=None, tabl
 def load_all(db: str | Path | None = None) -> dict:
     """Every stored series by name: prices as floats, `breadth` as net advances
     (advances - declines) per day, events as their notes (FOMC type, CPI month)."""
-    conn = _connect(db, create=False)
+    conn = connect(db, create=False)
     if conn is None:
         return {}
     queries = {

@@ -1,7 +1,8 @@
 """The append-only journal of book edits and the daily book snapshots, both kept in
 the history store (SQLite). Every edit is one record: its action, each position
 before and after, and the ledger records it added (the fill). Replaying a book's
-records from an empty book gives its positions and ledger back.
+records from an empty book gives its positions and ledger back (the account and the
+settings are the book file's own, not journaled).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from core.model import Book, Closed, Condor, Hedge, HedgeLeg
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, book TEXT, time TEXT, action TEXT,
-    changes TEXT, fill TEXT);
+    label TEXT, changes TEXT, fill TEXT);
 CREATE INDEX IF NOT EXISTS journal_book ON journal (book, id);
 CREATE TABLE IF NOT EXISTS snapshots (book TEXT, date TEXT, time TEXT, pnl REAL, pnl_realized REAL,
     theta REAL, delta REAL, vega REAL, positions TEXT, PRIMARY KEY (book, date)) WITHOUT ROWID;
@@ -27,7 +28,8 @@ CREATE TABLE IF NOT EXISTS snapshots (book TEXT, date TEXT, time TEXT, pnl REAL,
 class Entry:
     id: int
     time: datetime
-    action: str
+    action: str  # add, edit, delete, close, settle, apply, market, undo, redo, sync
+    label: str  # what the trader saw said, e.g. "closed 1 of IC-Dec18 at 4.10: realized +930.00 $"
     changes: tuple[dict, ...]  # {"kind", "id", "before", "after"}; before/after None for add/remove
     fill: tuple[dict, ...]  # ledger records added
     removed: int = 0  # ledger records taken back (an undone close)
@@ -41,7 +43,7 @@ def _connect(db) -> sqlite3.Connection:
     """The history store, with its own tables and the journal's (a new store gets both)."""
     from core import history
     path = Path(db) if db is not None else history.default_db()
-    conn = history._connect(path, create=True)  # its own InputError: locked, read-only, ...
+    conn = history.connect(path, create=True)  # its own InputError: locked, read-only, ...
     try:
         conn.executescript(_SCHEMA)
         return conn
@@ -116,50 +118,70 @@ def _levels(m) -> dict:
 
 
 def record(db, key: str, action: str, before: Book, after: Book, when: datetime | None = None,
-           markets=None) -> int:
+           markets=None, label: str = "") -> int:
     """Append one record for an edit; first a `sync` record when the journal does not
     replay to `before` (the file was edited by hand, or saved without a journal).
     `markets`: (before, after) for a market edit, kept in the record (replay skips it)."""
+    from core.history import db_error
     when = when or datetime.now(timezone.utc)
     conn = _connect(db)
     try:
         with conn:
             have = _replay(_entries(conn, key))
             if not same(have, before):
-                _append(conn, key, when, "sync", *diff(have, before))
+                _append(conn, key, when, "sync", "the book file as found", *diff(have, before))
             changes, fill, removed = diff(before, after)
             if markets is not None:
                 changes.append({"kind": "market", "id": "market", "before": _levels(markets[0]),
                                 "after": _levels(markets[1])})
-            return _append(conn, key, when, action, changes, fill, removed)
+            return _append(conn, key, when, action, label or action, changes, fill, removed)
+    except sqlite3.Error as exc:
+        raise db_error(exc, db, "the journal record") from None
     finally:
         conn.close()
 
 
-def _append(conn, key, when, action, changes, fill, removed) -> int:
-    cur = conn.execute("INSERT INTO journal (book, time, action, changes, fill) VALUES (?, ?, ?, ?, ?)",
-                       (key, when.isoformat(timespec="seconds"), action, json.dumps(changes),
+def _append(conn, key, when, action, label, changes, fill, removed) -> int:
+    cur = conn.execute("INSERT INTO journal (book, time, action, label, changes, fill) VALUES (?, ?, ?, ?, ?, ?)",
+                       (key, when.isoformat(timespec="seconds"), action, label, json.dumps(changes),
                         json.dumps({"added": fill, "removed": removed})))
     return int(cur.lastrowid)
 
 
-def entries(db, key: str) -> list[Entry]:
-    from core.history import default_db
-    if not Path(db if db is not None else default_db()).exists():
+def _reading(db, sql: str, args: tuple) -> list:
+    """Rows of a query on the store as it is: nothing created by a read (no store, no table: none)."""
+    from core import history
+    conn = history.connect(db, create=False)  # its own InputError: locked, not a database, ...
+    if conn is None:
         return []
-    conn = _connect(db)
     try:
-        return _entries(conn, key)
+        return conn.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise history.db_error(exc, db, "the journal") from None
+    except sqlite3.Error as exc:
+        raise history.db_error(exc, db, "the journal") from None
     finally:
         conn.close()
 
 
+_ENTRIES = "SELECT id, time, action, label, changes, fill FROM journal WHERE book = ? ORDER BY id"
+
+
+def entries(db, key: str) -> list[Entry]:
+    return _to_entries(_reading(db, _ENTRIES, (key,)))
+
+
 def _entries(conn, key: str) -> list[Entry]:
+    return _to_entries(conn.execute(_ENTRIES, (key,)).fetchall())
+
+
+def _to_entries(rows) -> list[Entry]:
     out = []
-    for rid, t, action, changes, fill in conn.execute(
-            "SELECT id, time, action, changes, fill FROM journal WHERE book = ? ORDER BY id", (key,)):
+    for rid, t, action, label, changes, fill in rows:
         f = json.loads(fill)
-        out.append(Entry(rid, datetime.fromisoformat(t), action, tuple(json.loads(changes)),
+        out.append(Entry(rid, datetime.fromisoformat(t), action, label, tuple(json.loads(changes)),
                          tuple(f["added"]), f["removed"]))
     return out
 
@@ -183,10 +205,9 @@ def _replay(items: list[Entry]) -> Book:
                 closed=tuple(closed))
 
 
-def replay(db, key: str, onto: Book | None = None) -> Book:
-    """The book the journal describes: its positions and ledger, on `onto`'s settings."""
-    got = _replay(entries(db, key))
-    return replace(onto, condors=got.condors, hedges=got.hedges, closed=got.closed) if onto else got
+def replay(db, key: str) -> Book:
+    """The positions and ledger the journal describes (on a placeholder account)."""
+    return _replay(entries(db, key))
 
 
 def same(a: Book, b: Book) -> bool:
@@ -211,16 +232,15 @@ def write_snapshot(db, key: str, day: date, totals: dict, positions: dict, repla
                  totals["pnl"], totals["pnl_realized"], totals["theta"], totals["delta"], totals["vega"],
                  json.dumps(positions)))
             return cur.rowcount > 0
+    except sqlite3.Error as exc:
+        from core.history import db_error
+        raise db_error(exc, db, "the snapshot") from None
     finally:
         conn.close()
 
 
 def snapshots(db, key: str) -> list[dict]:
-    conn = _connect(db)
-    try:
-        rows = conn.execute("SELECT date, pnl, pnl_realized, theta, delta, vega, positions FROM snapshots"
-                            " WHERE book = ? ORDER BY date", (key,)).fetchall()
-    finally:
-        conn.close()
+    rows = _reading(db, "SELECT date, pnl, pnl_realized, theta, delta, vega, positions FROM snapshots"
+                        " WHERE book = ? ORDER BY date", (key,))
     return [{"date": d, "pnl": p, "pnl_realized": r, "theta": t, "delta": de, "vega": v,
              "positions": json.loads(pos)} for d, p, r, t, de, v, pos in rows]

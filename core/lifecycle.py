@@ -1,6 +1,6 @@
 """A position's life after it is opened: settlement at expiry, closes at a fill, and
 the realized ledger they feed. Pure functions of immutable books; nothing here reads
-files (the price lookup is handed in).
+files (the price lookup is handed in: core.history.settlement_lookup).
 """
 from __future__ import annotations
 
@@ -155,6 +155,22 @@ def _record(id, what, description, quantity, open_price, close_price, opened, cl
                   closed, round(commission, 2), round(realized, 2), how, layer)
 
 
+_CAP = {"vix": 500.0, "vxx": 1e5}  # the market file's highest VIX and VXX levels
+
+
+def unit_value_range(h: Hedge) -> tuple[float, float]:
+    """What one unit of a hedge can be worth, points. Legs of one expiry: between the least
+    and the most its payoff takes at any underlying level (a European combination is priced
+    inside its payoff's range); legs of several expiries: only the size bound."""
+    cap = _CAP[h.legs[0].kind.split("_")[0]]
+    if len({leg.expiry for leg in h.legs}) == 1:
+        levels = [0.0, cap] + [leg.strike for leg in h.legs if leg.strike is not None]
+        values = [sum(leg.ratio * leg_payoff(leg, x) for leg in h.legs) for x in levels]
+        return min(values), max(values)
+    size = sum(abs(leg.ratio) for leg in h.legs) * cap
+    return -size, size
+
+
 def hedge_multiplier(h: Hedge) -> float:
     """$ per point of one hedge unit: its legs' common multiplier."""
     mults = {MULT[_LEG_CODE[leg.kind]] for leg in h.legs}
@@ -181,6 +197,7 @@ def close_position(book: Book, pid: str, quantity: int, price: float, commission
         raise InputError(f"price must be a number, got {price!r}", field="price")
     if not (math.isfinite(commission) and 0 <= commission <= 1e6):
         raise InputError(f"commission must be $0 to $1,000,000, got {commission!r}", field="commission")
+    commission = round(commission, 2)  # the record keeps cents: realized must follow from it
     if what == "condor":
         if not 0 <= price <= pos.max_width:
             raise InputError(f"a condor's buy-back price lies from 0 to its widest wing {pos.max_width:g},"
@@ -189,6 +206,10 @@ def close_position(book: Book, pid: str, quantity: int, price: float, commission
         record = _record(pos.id, what, describe_condor(pos), quantity, pos.credit, price, pos.opened, on,
                         commission, realized, how)
     else:
+        lo, hi = unit_value_range(pos)
+        if not lo - 0.005 <= price <= hi + 0.005:
+            raise InputError(f"hedge {pos.id}: a unit is worth from {lo:g} to {hi:g} points, got {price:g}",
+                             field="price")
         unit = sum(leg.ratio * leg.price for leg in pos.legs)
         realized = (price - unit) * quantity * hedge_multiplier(pos) - commission
         record = _record(pos.id, what, describe_legs(pos), quantity, unit, price, pos.opened, on,
@@ -205,24 +226,20 @@ def close_position(book: Book, pid: str, quantity: int, price: float, commission
 
 
 def realized_by_id(book: Book) -> dict[str, float]:
+    """The ledger summed per position id, to the cent."""
     out: dict[str, float] = defaultdict(float)
     for c in book.closed:
         out[c.id] += c.realized
-    return dict(out)
+    return {k: round(v, 2) for k, v in out.items()}
 
 
-def market_lookup(market: Market, db=None, use_history: bool = True) -> Lookup:
-    """Where settlement prices come from, in order: the market file's [[settlement]],
-    then the history store (SPX close; for AM and VIX the day's open, approximate)."""
+def market_file_lookup(market: Market) -> Lookup:
+    """The settlement prices the market file gives ([[settlement]]); the history store's
+    come after them (core.history.settlement_lookup)."""
     given = {(s.underlying, s.date, s.style): s.value for s in market.settlements}
     src = market.source or "the market file"
 
     def lookup(underlying: str, day: date, style: str):
-        if (underlying, day, style) in given:
-            return given[(underlying, day, style)], f"market file {src}"
-        if not use_history:
-            return None
-        from core.history import settlement_price
-        q = settlement_price(db, underlying, day, style)
-        return None if q is None else (q.value, q.source)
+        value = given.get((underlying, day, style))
+        return None if value is None else (value, f"market file {src}")
     return lookup

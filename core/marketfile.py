@@ -102,6 +102,19 @@ def _futures(root: Table, today: date) -> tuple[tuple[date, float], ...]:
     return tuple(sorted(out))
 
 
+def settlement_problem(s: Settlement) -> tuple[str, str] | None:
+    """(field, why) when a settlement cannot be right, else None: the file's rule and the
+    cockpit form's, so both refuse the same values."""
+    lo, hi = LEVELS[s.underlying.lower()]
+    if not lo <= s.value <= hi:
+        return "value", f"{s.underlying} settles from {lo:g} to {hi:g}, got {s.value:g}"
+    if s.underlying == "VIX" and s.style != "AM":
+        return "style", "VIX settles AM, on the special opening quotation"
+    if s.underlying == "VXX" and s.style != "PM":
+        return "style", "VXX options settle PM, on the close"
+    return None
+
+
 def _settlements(root: Table) -> tuple[Settlement, ...]:
     out: dict[tuple, Settlement] = {}
     for t in root.tables("settlement"):
@@ -112,11 +125,9 @@ def _settlements(root: Table) -> tuple[Settlement, ...]:
             style=t.get("style", "str", check=lambda v: v in ("AM", "PM"),
                         why="must be PM (the close) or AM (the opening quotation)"),
             value=t.get("value", "num", check=lambda v: math.isfinite(v), why="must be a number"))
-        lo, hi = LEVELS[s.underlying.lower()]
-        if not lo <= s.value <= hi:
-            raise t.error("value", f"{s.underlying} settles from {lo:g} to {hi:g}, got {s.value:g}")
-        if s.underlying == "VIX" and s.style != "AM":
-            raise t.error("style", "VIX settles AM, on the special opening quotation")
+        problem = settlement_problem(s)
+        if problem:
+            raise t.error(problem[0], problem[1])
         key = (s.underlying, s.date, s.style)
         if key in out and out[key].value != s.value:
             raise t.error("value", f"{s.underlying} {s.style} {s.date} given twice with different values")
@@ -252,21 +263,25 @@ def market_to_toml(market: Market, previous: str | None = None) -> str:
 
 
 def _write_settlements(doc, market: Market) -> None:
-    """Settlements already in the file stay as written; new ones are appended."""
+    """The market's settlements are the file's: kept as written while they agree, rewritten
+    when one was added, changed or taken back (an undone S)."""
     import tomlkit
 
     aot = doc.get("settlement")
-    have = {(t["underlying"], t["date"], t["style"]) for t in aot} if aot is not None else set()
-    new = [s for s in market.settlements if (s.underlying, s.date, s.style) not in have]
-    if not new:
+    have = [(t["underlying"], t["date"], t["style"], t["value"]) for t in aot] if aot is not None else []
+    want = [(s.underlying, s.date, s.style, s.value) for s in market.settlements]
+    if have == want:
         return
-    if aot is None:
-        aot = tomlkit.aot()
-        doc.append("settlement", aot)
-    for s in new:
+    if aot is not None:
+        del doc["settlement"]
+    if not want:
+        return
+    aot = tomlkit.aot()
+    for underlying, day, style, value in want:
         t = tomlkit.table()
-        t["underlying"], t["date"], t["style"], t["value"] = s.underlying, s.date, s.style, s.value
+        t["underlying"], t["date"], t["style"], t["value"] = underlying, day, style, value
         aot.append(t)
+    doc.append("settlement", aot)
 
 
 def save_market(market: Market, path: str | Path) -> Market:

@@ -39,6 +39,11 @@ class CondorResult:
     nearest_short: str  # "put" or "call"
     pnl_realized: float = 0.0  # $ from closes of this id already in the ledger
 
+    @property
+    def pnl_lifetime(self) -> float:
+        """Unrealized on what is open plus realized on what was closed, $."""
+        return self.pnl + self.pnl_realized
+
 
 @dataclass(frozen=True)
 class HedgeResult:
@@ -52,6 +57,11 @@ class HedgeResult:
     beta_delta: float  # SPX-equivalent delta through the spot-vol map
     legs: tuple[tuple[float, float, float], ...]  # per leg: (underlying, vol, price)
     pnl_realized: float = 0.0  # $ from closes of this id already in the ledger
+
+    @property
+    def pnl_lifetime(self) -> float:
+        """Unrealized on what is open plus realized on what was closed, $."""
+        return self.pnl + self.pnl_realized
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,19 @@ class BookResult:
     vix_point: float = 0.0
     condor_vix_point: float = 0.0
     hedge_vix_point: float = 0.0
+
+    @property
+    def pnl_total(self) -> float:
+        """Unrealized plus realized, $."""
+        return self.pnl + self.realized
+
+    @property
+    def condor_pnl_total(self) -> float:
+        return self.condor_pnl + self.condor_realized
+
+    @property
+    def hedge_pnl_total(self) -> float:
+        return self.hedge_pnl + self.hedge_realized
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ async def test_engine_error_keeps_last_good_numbers(tmp_path, monkeypatch):
     async with app.run_test(size=(120, 40)) as pilot:
         before = app.session.view
 
-        def broken(whatif):
+        def broken(*_):
             raise ZeroDivisionError("boom")
         monkeypatch.setattr(app.session, "_analyze", broken)
         await pilot.press("]")

@@ -95,9 +95,10 @@ async def test_close_at_a_fill_delete_a_typo_then_save_journals_and_replays(tmp_
         await pilot.pause()
         saved = load_book(tmp_path / "book.toml")
         key = journal.book_key(tmp_path / "book.toml")
-        actions = [e.action for e in journal.entries(tmp_path / "h.sqlite", key)]
-        assert actions[0] == "sync" and actions[1].startswith("settled IC-Dec04")
-        assert actions[2].startswith("closed 1 of IC-Dec18") and actions[3].startswith("deleted condor IC-Jan15")
+        entries = journal.entries(tmp_path / "h.sqlite", key)
+        assert [e.action for e in entries] == ["sync", "settle", "close", "delete"]
+        assert entries[1].label.startswith("settled IC-Dec04") and entries[2].label.startswith("closed 1 of IC-Dec18")
+        assert entries[3].label.startswith("deleted condor IC-Jan15")
         assert journal.same(journal.replay(tmp_path / "h.sqlite", key), saved)
         assert journal.snapshots(tmp_path / "h.sqlite", key)[0]["date"] == "2026-12-07"
 
@@ -150,3 +151,73 @@ async def test_add_form_takes_an_am_root_on_monthlies_only_and_dates_the_trade(t
         # from 16:15 on 2026-11-20 to 09:30 on the expiry (both EST)
         days = (new.expiry - app.session.market.as_of.date()).days - (16.25 - 9.5) / 24
         assert app.session.live.condors[-1].dte == pytest.approx(days, abs=1e-9)
+
+
+def demo_files(tmp_path: Path) -> Session:
+    book, market = tmp_path / "book.toml", tmp_path / "market.toml"
+    book.write_text(paths.DEMO_BOOK.read_text())
+    market.write_text(paths.DEMO_MARKET.read_text())
+    return Session(load_book(book), load_market(market), save_path=book, market_path=market, db=tmp_path / "h.sqlite")
+
+
+def test_a_market_moved_past_an_expiry_is_taken_and_undo_brings_the_positions_back(tmp_path):
+    """The market form's candidate with as_of past IC-Dec04: no error (it would settle or wait);
+    taken, IC-Dec04 awaits; undone, it is open and priced again."""
+    from dataclasses import replace
+    from datetime import datetime
+    from core.marketfile import NEW_YORK
+    s = demo_files(tmp_path)
+    later = replace(s.market, as_of=datetime(2026, 12, 7, 10, tzinfo=NEW_YORK))
+    assert s.problem(market=later) is None
+    s.set_market(later, label="market by hand")
+    assert set(s.awaiting) == {"IC-Dec04", "L1-Nov25-19C"}
+    s.undo()
+    assert s.awaiting == {} and [c.condor.id for c in s.live.condors] == ["IC-Dec04", "IC-Dec18", "IC-Jan15"]
+
+
+def test_an_awaiting_condor_can_be_re_dated(tmp_path):
+    """IC-Dec04 awaits its price on 2026-12-07; its expiry was a typo for Dec 11: the edit is taken."""
+    from dataclasses import replace
+    from datetime import datetime
+    from core.marketfile import NEW_YORK
+    m = replace(load_market(paths.DEMO_MARKET), as_of=datetime(2026, 12, 7, 10, tzinfo=NEW_YORK))
+    s = Session(load_book(paths.DEMO_BOOK), m, save_path=tmp_path / "b.toml", db=tmp_path / "h.sqlite")
+    assert "IC-Dec04" in s.awaiting
+    fixed = replace(s.book.condors[0], expiry=s.book.condors[0].expiry.replace(day=11))
+    book = replace(s.book, condors=(fixed,) + s.book.condors[1:])
+    assert s.problem(book, edited=("IC-Dec04",)) is None
+    s.edit(book, "edited condor IC-Dec04")
+    assert "IC-Dec04" not in s.awaiting and "IC-Dec04" in [c.condor.id for c in s.live.condors]
+
+
+@sync
+async def test_undoing_s_takes_the_settlement_out_of_the_market_file(tmp_path):
+    app = expired_cockpit(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        app.selected["hedges"] = 2
+        await pilot.press("2", "S")
+        await pilot.pause()
+        app.screen.query_one("#value").value = "19.7"
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(load_market(tmp_path / "market.toml").settlements) == 2
+        await pilot.press("u")  # the settlement's book edit
+        await pilot.press("u")  # the settlement price itself
+        await pilot.pause()
+        assert [x.underlying for x in load_market(tmp_path / "market.toml").settlements] == ["SPX"]
+        assert "L1-Nov25-19C" in s.awaiting
+
+
+@sync
+async def test_a_settlement_value_the_market_file_refuses_is_refused_by_the_form(tmp_path):
+    app = expired_cockpit(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.selected["hedges"] = 2
+        await pilot.press("2", "S")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#value").value = "99999"
+        await pilot.pause()
+        assert "VIX settles from 1 to 500" in str(form.query_one("#problem").content) and form.result is None

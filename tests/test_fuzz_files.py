@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from core.bookfile import parse_book
 from core.engine import analyze
 from core.errors import InputError
-from core.lifecycle import market_lookup, settle
+from core.lifecycle import market_file_lookup, settle
 from core.marketfile import parse_market
 from core.results import Analysis
 
@@ -37,7 +37,7 @@ def run(book_text: str, market_text: str) -> Analysis | None:
         try:
             book = parse_book(book_text, "book.toml")
             market = parse_market(market_text, "market.toml")
-            settled = settle(book, market, market_lookup(market, None, use_history=False))
+            settled = settle(book, market, market_file_lookup(market))
             a = analyze(settled.priceable, market)
         except InputError as exc:
             text = str(exc)

@@ -2,6 +2,7 @@
 and commission. The closed part goes to the realized ledger; the form shows its dollars."""
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Input, Label, Static
@@ -27,7 +28,7 @@ class CloseForm(FormScreen):
         p = self.position
         unit = "per condor: debit to buy back" if self.what == "condor" else "per unit: price received"
         with VerticalScroll() as v:
-            v.border_title = f"Close {self.what} {p.id} at a fill"
+            v.border_title = f"Close {self.what} {escape(p.id)} at a fill"  # a title is markup: ids are not
             v.border_subtitle = "enter or ctrl+s closes · esc cancels · tab next field"
             with Grid():
                 yield Label("Quantity")

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date
 
 from rich.text import Text
+from rich.markup import escape
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Input, Label, Static
@@ -27,6 +28,8 @@ def check_in_book(book: Book, item_book: Book, item_id: str, old_id: str | None)
     taken = {x.id for x in book.condors + book.hedges} - {old_id}
     if item_id in taken:
         return f"id: {item_id!r} is already in the book"
+    if item_id != old_id and item_id in {c.id for c in book.closed}:  # its realized P&L would count as this one's
+        return f"id: {item_id!r} is a closed position's in the ledger: choose another"
     try:
         parse_book(book_to_toml(item_book))
     except InputError as exc:
@@ -103,7 +106,7 @@ class CondorForm(FormScreen):
     def compose(self):
         c = self.old
         with VerticalScroll() as v:
-            v.border_title = ("Edit condor " + c.id) if c else "Add a condor"
+            v.border_title = ("Edit condor " + escape(c.id)) if c else "Add a condor"  # titles are markup
             v.border_subtitle = "enter or ctrl+s saves · esc cancels · tab next field"
             with Grid():
                 for name, label in FIELDS:

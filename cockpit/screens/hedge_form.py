@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+from rich.markup import escape
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Label, Static
@@ -66,7 +67,7 @@ class HedgeForm(FormScreen):
     def compose(self):
         h = self.old
         with VerticalScroll() as v:
-            v.border_title = f"Edit hedge {h.id}"
+            v.border_title = f"Edit hedge {escape(h.id)}"  # titles are markup
             v.border_subtitle = "enter or ctrl+s saves · esc cancels"
             for name, value in (("id", h.id), ("layer", str(h.layer)), ("quantity", str(h.quantity)),
                                 ("legs", legs_text(h))):
@@ -87,4 +88,4 @@ class HedgeForm(FormScreen):
         self.query_one("#problem", Static).update(problem or "")
 
     def outcome(self):
-        return self.old.id, replace(self.result, line=None)
+        return self.old.id, replace(self.result, line=None, opened=self.old.opened)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 
+from rich.markup import escape
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from cockpit.screens.form import FormScreen
+from core.marketfile import settlement_problem
 from core.model import Settlement
 
 _WHAT = {"PM": "the official close", "AM": "the special opening quotation (SOQ)"}
@@ -29,7 +31,7 @@ class SettleForm(FormScreen):
     def compose(self):
         a = self.awaiting
         with VerticalScroll() as v:
-            v.border_title = f"Settlement price for {a.id}"
+            v.border_title = f"Settlement price for {escape(a.id)}"
             v.border_subtitle = "enter or ctrl+s settles · esc cancels"
             yield Static(f"{a.underlying} {a.style} {a.day}: {_WHAT[a.style]}", markup=False)
             with Grid():
@@ -45,8 +47,10 @@ class SettleForm(FormScreen):
         except ValueError:
             problem = f"value: {text!r} is not a number" if text else "value: the settlement level"
         else:
-            if not (math.isfinite(value) and 0 < value < 1e6):
-                problem = f"value: a {a.underlying} level above zero, got {text}"
+            s = Settlement(a.underlying, a.day, a.style, value)
+            why = settlement_problem(s) if math.isfinite(value) else ("value", "must be a number")
+            if why:
+                problem = f"{why[0]}: {why[1]}"
             else:
-                self.result = Settlement(a.underlying, a.day, a.style, value)
+                self.result = s
         self.query_one("#problem", Static).update(problem)
