@@ -52,13 +52,11 @@ def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | N
                "", "not priced"] + [""] * (len(cols) - 8)
         rows.append((row, f"{pal.alert} reverse".strip() if len(rows) == selected else pal.alert or None))
     t = view.totals
-    table = Group(grid(cols, rows), Text(
-        f"Condor P&L $: unrealized {fmt.money(t.condor_pnl)} · realized {fmt.money(t.condor_realized)}"
-        f" · total {fmt.money(t.condor_pnl_total)}", style=pal.off))
-    if not broken:
-        return table
-    return Group(table, *(Text(f"✗ {x.id} not priced: {why} (e edits, x deletes)", style=pal.alert)
-                          for x, why in broken))
+    # one flat Group: the pane folds only a table at its top level
+    return Group(grid(cols, rows), *(Text(f"✗ {x.id} not priced: {why} (e edits, x deletes)", style=pal.alert)
+                                     for x, why in broken),
+                 Text(f"Condor P&L $: unrealized {fmt.money(t.condor_pnl)} · realized {fmt.money(t.condor_realized)}"
+                      f" · total {fmt.money(t.condor_pnl_total)}", style=pal.off))
 
 
 class CondorsPane(Pane):

@@ -221,3 +221,20 @@ async def test_a_settlement_value_the_market_file_refuses_is_refused_by_the_form
         form.query_one("#value").value = "99999"
         await pilot.pause()
         assert "VIX settles from 1 to 500" in str(form.query_one("#problem").content) and form.result is None
+
+
+@sync
+async def test_a_row_awaiting_its_price_still_folds_the_table_at_80_columns(tmp_path):
+    """Every column of the condor table stays on screen at 80x24 with an awaiting row in it."""
+    from dataclasses import replace
+    from datetime import datetime
+    from core.marketfile import NEW_YORK
+    m = replace(load_market(paths.DEMO_MARKET), as_of=datetime(2026, 12, 7, 10, tzinfo=NEW_YORK))
+    s = Session(load_book(paths.DEMO_BOOK), m, save_path=tmp_path / "b.toml", db=tmp_path / "h.sqlite")
+    app = Cockpit(s, clock=lambda: CLOCK, watch=False, settings=tmp_path / "settings.toml", signals=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        body = app.query_one("#condors").body
+        widths = [sum(len(seg.text) for seg in line) for line in body._lines]
+        text = "\n".join("".join(seg.text for seg in line) for line in body._lines)
+        assert max(widths) <= 78 and "Life $" in text and "Θ $/d" in text and "✗IC-Dec04" in text
