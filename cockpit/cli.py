@@ -65,11 +65,21 @@ def days(text: str) -> float:
     """argparse type: what-if days, finite and within DAYS."""
     x = finite(text)
     if not DAYS[0] <= x <= DAYS[1]:
-        raise argparse.ArgumentTypeError(f"a what-if moves {DAYS[0]:g} to {DAYS[1]:g} days, not {text}")
+        raise argparse.ArgumentTypeError(f"a what-if moves {DAYS[0]:g} to {DAYS[1]:g} days, not {text[:20]}")
     return x
 
 
 VOL_MOVE = (-100.0, 200.0)  # what-if VIX points: VIX's record close is 82.69
+SPX_MOVE = (-90.0, 100.0)  # what-if SPX %, the engine's own range
+
+
+def spx_move(text: str) -> float:
+    """argparse type: a what-if SPX move in %, finite and within SPX_MOVE."""
+    x = finite(text)
+    if not SPX_MOVE[0] <= x <= SPX_MOVE[1]:
+        raise argparse.ArgumentTypeError(f"a what-if moves SPX {SPX_MOVE[0]:+g}% to {SPX_MOVE[1]:+g}%,"
+                                         f" not {text[:20]}")
+    return x
 
 
 def vol_move(text: str) -> float:
@@ -77,7 +87,7 @@ def vol_move(text: str) -> float:
     x = finite(text)
     if not VOL_MOVE[0] <= x <= VOL_MOVE[1]:
         raise argparse.ArgumentTypeError(f"a what-if moves VIX {VOL_MOVE[0]:+g} to {VOL_MOVE[1]:+g}"
-                                         f" points, not {text}")
+                                         f" points, not {text[:20]}")
     return x
 
 
@@ -103,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("report", parents=[files], help="print the analysis (tables or --json)")
     r.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    r.add_argument("--spx-move", type=finite, default=0.0, metavar="PCT", help="what-if SPX move in %%")
+    r.add_argument("--spx-move", type=spx_move, default=0.0, metavar="PCT", help="what-if SPX move in %%")
     r.add_argument("--vol-move", type=vol_move, default=0.0, metavar="PTS",
                    help="what-if VIX move in points on top of the spot-vol map")
     r.add_argument("--days", type=days, default=0.0, metavar="N",

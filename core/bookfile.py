@@ -162,6 +162,14 @@ def _closed(t: Table) -> Closed:
         realized=t.get("realized", "num", **within(-1e12, 1e12, " (USD)")),
         how=t.get("how", "str", default="fill"),
         layer=t.get("layer", "int", default=None, check=lambda v: v in (1, 2, 3), why="must be 1, 2 or 3"))
+    if c.opened is not None and c.opened > c.closed:
+        raise t.error("opened", f"opened {c.opened} is after closed {c.closed}")
+    if c.layer is not None and c.what == "condor":
+        raise t.error("layer", "a condor record has no layer")
+    # a condor's dollars follow from its prices; a hedge's multiplier (100 or 1000) is not kept
+    if c.what == "condor" and abs((c.open_price - c.close_price) * c.quantity * 100 - c.commission - c.realized) > 0.015:
+        raise t.error("realized", f"(open {c.open_price:g} - close {c.close_price:g}) x {c.quantity} x 100"
+                                  f" - commission {c.commission:g} is not realized {c.realized:g}")
     t.finish()
     return c
 

@@ -355,3 +355,20 @@ def test_saved_ledger_follows_undo_and_hand_deletes(tmp_path):
     d, rec3 = close_position(load_book(path), "IC-Dec04", 1, 8.0, 0.0, date(2026, 11, 22))
     save_book(d, path)
     assert load_book(path).closed == (rec2, rec3)
+
+
+@pytest.mark.parametrize("edit, field", [
+    (("realized = 930.0", "realized = 931.0"), "realized"),
+    (("closed = 2026-12-04", "closed = 2026-12-04\nopened = 2026-12-05"), "opened"),
+    (('how = "fill"', 'how = "fill"\nlayer = 2'), "layer"),
+])
+def test_a_condor_ledger_record_that_cannot_be_right_is_refused(tmp_path, capsys, edit, field):
+    """(12.60 - 9.50) x 3 x 100 - 0 = 930: a record saying 931 is refused, as are dates out of order."""
+    record = ('\n[[closed]]\nid = "IC-Old"\nwhat = "condor"\nquantity = 3\nopen_price = 12.6\nclose_price = 9.5\n'
+              'closed = 2026-12-04\ncommission = 0.0\nrealized = 930.0\nhow = "fill"\n')
+    book = tmp_path / "book.toml"
+    book.write_text((DEMO / "book.toml").read_text() + record.replace(*edit))
+    assert main(["report", "--book", str(book), "--market", str(DEMO / "market.toml")]) == 2
+    assert f"closed[1].{field}" in capsys.readouterr().err
+    book.write_text((DEMO / "book.toml").read_text() + record)
+    assert load_book(book).closed[0].realized == 930.0
