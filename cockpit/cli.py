@@ -99,12 +99,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"alvh: {where + ': ' if where else ''}{message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _file_options(default) -> argparse.ArgumentParser:
     files = argparse.ArgumentParser(add_help=False)
-    files.add_argument("--book", metavar="FILE", help="book TOML (default: your saved book, else the demo)")
-    files.add_argument("--market", metavar="FILE", help="market TOML (default: your saved market, else the demo)")
-    files.add_argument("--db", metavar="PATH", help="history database (default: the user data folder)")
-    p = _Parser(prog="alvh", parents=[files], description="ALVH Cockpit: SPX iron condors"
+    files.add_argument("--book", metavar="FILE", default=default,
+                       help="book TOML (default: your saved book, else the demo)")
+    files.add_argument("--market", metavar="FILE", default=default,
+                       help="market TOML (default: your saved market, else the demo)")
+    files.add_argument("--db", metavar="PATH", default=default,
+                       help="history database (default: the user data folder)")
+    return files
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # A command's copy of the file options SUPPRESSes its default, so a --book given before
+    # the command (`alvh --book X close ...`) is not overwritten by the command's None.
+    files = _file_options(argparse.SUPPRESS)
+    p = _Parser(prog="alvh", parents=[_file_options(None)], description="ALVH Cockpit: SPX iron condors"
                                 " hedged by the Adaptive Layered VIX Hedge. With no command, opens the cockpit.")
     p.add_argument("--theme", metavar="NAME", help="colour theme (default: your saved choice)")
     p.add_argument("--version", action="version", version=f"%(prog)s {version()}")

@@ -80,6 +80,7 @@ def write(x: Loaded, after: Book, action: str, label: str) -> None:
     """Save the book, then journal the edit. The book is the record: a journal that cannot
     be written now is said (exit 0: the edit is done, do not repeat it) and re-syncs later."""
     from core import journal
+    from core.atomic import regular_target
     from core.bookfile import save_book
 
     existed = x.path.exists()
@@ -88,7 +89,9 @@ def write(x: Loaded, after: Book, action: str, label: str) -> None:
         save_book(after, x.path)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", file=str(x.path)) from None
-    print(f"wrote {x.path}" + (f" (previous version kept as {x.path.name}.bak)" if existed else ""))
+    real = regular_target(x.path)  # a symlinked book is written through its link
+    shown = f"{x.path} (link to {real})" if x.path.is_symlink() else x.path
+    print(f"wrote {shown}" + (f" (previous version kept as {real.name}.bak)" if existed else ""))
     print(label)
     try:
         journal.record(x.db, journal.book_key(x.path), action, x.book, after, label=label)

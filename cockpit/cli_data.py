@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core import history
 from core.atomic import atomic_write_text
-from core.errors import InputError
+from core.errors import InputError, printable
 
 
 def add_parsers(subparsers) -> None:
@@ -32,7 +32,7 @@ def add_parsers(subparsers) -> None:
     p.set_defaults(func=_guarded(cmd_status))
 
     p = sub.add_parser("calibrate", help="spot-vol beta of VIX to SPX from the store")
-    p.add_argument("--window", type=float, default=None, metavar="YEARS",
+    p.add_argument("--window", type=_years, default=None, metavar="YEARS",
                    help="years of history ending at the last close (default 5)")
     p.add_argument("--save", action="store_true", help="write beta into the book's [model]")
     p.add_argument("--book", type=Path, default=argparse.SUPPRESS,
@@ -67,6 +67,17 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
 
 
+def _years(text: str) -> float:
+    import math
+    try:
+        years = float(text)
+    except ValueError:
+        years = math.nan
+    if not (math.isfinite(years) and 0 < years <= 100):
+        raise argparse.ArgumentTypeError(f"not a number of years from 0 to 100: {text!r}")
+    return years
+
+
 def _guarded(command):
     def run(args) -> int:
         try:
@@ -80,7 +91,7 @@ def _guarded(command):
 def cmd_import(args) -> int:
     r = history.import_file(args.file, args.series, _db(args), force=args.force)
     print(f"{r.series}: {r.inserted} inserted, {r.updated} updated, {r.unchanged} unchanged"
-          f" from {r.file}" + ("" if r.changed or any(c.changed for c in r.companions)
+          f" from {printable(str(r.file))}" + ("" if r.changed or any(c.changed for c in r.companions)
                                else " (store not changed)"))
     for c in r.companions:
         print(f"{c.series}: {c.inserted} inserted, {c.updated} updated, {c.unchanged} unchanged"
@@ -90,16 +101,18 @@ def cmd_import(args) -> int:
 
 def cmd_status(args) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     db = _db(args) or history.default_db()
     rows = history.status(db)
     console = Console()
     if not rows:
-        console.print(f"{db}: empty. The cockpit shows the DEMO history until you import data"
-                      " with `alvh data import FILE --series NAME`.")
+        print(f"{printable(str(db))}: empty. The cockpit shows the DEMO history until you import"
+              " data with `alvh data import FILE --series NAME`.")
         return 0
-    table = Table(title=str(db))
+    table = Table(title=escape(printable(str(db))))  # a `[` in a path is not markup
     for col in ("series", "first", "last", "rows", "last import"):
         table.add_column(col, justify="right" if col == "rows" else "left")
     for s in rows:
@@ -108,7 +121,8 @@ def cmd_status(args) -> int:
             r = s.last_import
             when = s.imported_at.astimezone().strftime("%Y-%m-%d %H:%M")
             last = f"{when} {Path(r.file).name} ({r.inserted} new, {r.updated} updated)"
-        table.add_row(s.series, str(s.first), str(s.last), str(s.rows), last)
+        table.add_row(*(Text(printable(x)) for x in (s.series, str(s.first), str(s.last),
+                                                      str(s.rows), last)))
     console.print(table)
     return 0
 
@@ -121,14 +135,15 @@ def cmd_calibrate(args) -> int:
         raise InputError("the history has no VIX and SPX closes; import them first",
                          field="history")
     years = args.window if args.window is not None else DEFAULT_YEARS
-    if years <= 0:
-        raise InputError("must be a positive number of years", field="--window")
     book = Path(args.book) if getattr(args, "book", None) else None  # `alvh --book X data ...` too
     if args.save and book is None:
         book = _user_book()
         if not book.exists():
             raise InputError(f"no saved book at {book} to write beta into; "
                              "name one with --book FILE", field="--save")
+    if args.save:  # a book the cockpit would refuse is refused before the calibration
+        from core.bookfile import load_book
+        load_book(book)
     c = calibrate(series["vix"], series["spx"], years=years, vx1=series.get("vx1"))
     print(f"beta (d ln VIX / d ln SPX) {c.beta:.2f}  R² {c.r2:.2f}  "
           f"{c.n} days {c.start} to {c.end}")
@@ -150,23 +165,28 @@ def _user_book() -> Path:
 
 
 def save_beta(book: Path, beta: float, source: str) -> None:
-    """Set [model] beta and beta_source, keeping the rest of the file as written."""
-    import tomlkit
-    from tomlkit.exceptions import ParseError
+    """Set [model] beta and beta_source, keeping the rest of the file as written. The book is
+    parsed first, so a file the cockpit would refuse is refused here, untouched."""
+    import math
 
-    try:
-        text = Path(book).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(book)) from None
-    try:
-        doc = tomlkit.parse(text)
-    except ParseError as exc:
-        raise InputError(str(exc), file=str(book), line=exc.line) from None
+    import tomlkit
+
+    from core.bookfile import parse_book
+    from core.tomlsrc import read_text
+
+    if not (math.isfinite(beta) and -50 <= beta <= 0):
+        raise InputError(f"the calibrated beta {beta:.3g} is outside what a book accepts"
+                         " (-50 to 0): not saved", field="--save")
+    text = read_text(book)
+    parse_book(text, str(book))  # `model = 5`, `[[model]]`, a broken file: refused as the cockpit does
+    doc = tomlkit.parse(text.removeprefix("\ufeff"))
     if "model" not in doc:
         doc["model"] = tomlkit.table()
     doc["model"]["beta"] = round(beta, 3)
     doc["model"]["beta_source"] = source
-    _write(book, tomlkit.dumps(doc))
+    text = tomlkit.dumps(doc)
+    parse_book(text, str(book))  # never write a file that could not be read back
+    _write(book, text)
 
 
 def _write(path: Path, text: str) -> None:

@@ -4,10 +4,13 @@ Every file is written to a temporary `.NAME.*.tmp` beside it (created 0600: owne
 fsynced, and renamed over its target, so a crash (kill -9, power loss) leaves the old
 version or the new one, never a mix. The `.bak` of the previous version is written the
 same way. Temporaries left by a crashed save are removed at the next save of that file.
+A symlinked file is written through its link (the real file is updated, the link kept);
+a target that is not a regular file (a device, a fifo, a folder) is refused.
 """
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -24,13 +27,13 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, backup: bool = True
 
     With `backup`, the previous version is kept as `<name>.bak` first (written atomically
     too). Both files are created 0600."""
-    path = Path(path)
+    path = regular_target(path)
     remove_strays(path)
     data = text.encode("utf-8")
     old = None
     if backup:
         try:
-            old = path.read_bytes()
+            old = open(path, "rb")  # streamed into the .bak: a large file is never held whole
         except FileNotFoundError:
             pass
     held = []  # (name, fd): each temporary stays locked until it is renamed
@@ -48,19 +51,36 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, backup: bool = True
         for _, fd in held:
             if fd is not None:
                 os.close(fd)
+        if old is not None:
+            old.close()
     _fsync_dir(path.parent)  # make the renames themselves durable
 
 
-def _write_temp(path: Path, data: bytes) -> tuple[str, int | None]:
-    """A fsynced 0600 temporary beside `path` holding `data`: (its name, its open fd,
-    locked while open so that remove_strays knows its save is alive)."""
+def regular_target(path: str | os.PathLike) -> Path:
+    """The file a save of `path` must replace: symlinks followed, so the link survives and
+    its target is updated. Raises OSError when that is not a regular file (or absent)."""
+    real = Path(os.path.realpath(path))
+    try:
+        mode = real.stat().st_mode
+    except FileNotFoundError:
+        return real
+    if not stat.S_ISREG(mode):
+        raise OSError("not a regular file (a device, fifo or folder is never replaced)")
+    return real
+
+
+def _write_temp(path: Path, data) -> tuple[str, int | None]:
+    """A fsynced 0600 temporary beside `path` holding `data` (bytes, or a binary file read in
+    chunks): (its name, its open fd, locked while open so remove_strays knows it is alive)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        chunks = [data] if isinstance(data, bytes) else iter(lambda: data.read(1 << 20), b"")
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
         os.fsync(fd)
         if os.fstat(fd).st_nlink == 0:  # taken for a stray before it was locked
             raise OSError(f"temporary {tmp} vanished while it was written")

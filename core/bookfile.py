@@ -8,7 +8,7 @@ from pathlib import Path
 from core.atomic import atomic_write_text
 from core.model import (DEFAULT_LAYERS, DEFAULT_STRESS, HEDGE_KINDS, AlvhSettings, Book,
                         Closed, Condor, Hedge, HedgeLeg, LayerTemplate, ModelSettings, ROOTS, Stress)
-from core.tomlsrc import SourceMap, Table, parse_toml, read_text, within
+from core.tomlsrc import SourceMap, Table, parse_toml, previous_text, read_text, within
 
 _POS = (lambda v: v > 0, "must be above zero")
 # Ranges every number must fall in (README, "Book file"): beyond them a value is a typo.
@@ -413,7 +413,7 @@ def _plain(v):
 def save_book(book: Book, path: str | Path) -> Book:
     """Write atomically (previous version kept as .bak); returns the book as re-read."""
     path = Path(path)
-    previous = path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
+    previous = previous_text(path)
     try:
         text = book_to_toml(book, previous)
     except Exception:  # noqa: BLE001 - tomlkit raises many types on a reshaped file (`condor = 5`)

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from core.breakevens import smooth_roots
-from core.legs import VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, merge_legs
+from core.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, merge_legs, moved_future, spot_vol
 from core.model import Market, ModelSettings
 from core.results import RiskCurve
 
@@ -42,8 +42,7 @@ class _SpotVol:
         self.beta, self.vxx0, self.vxx_exp = model.beta, market.vxx or np.nan, model.vxx_exponent
 
     def at(self, S: np.ndarray):
-        with np.errstate(over="ignore"):  # SPX near zero: the map's power overflows, the cap holds
-            vix = np.minimum(self.vix * (S / self.spx) ** self.beta, VIX_CAP)
+        vix = spot_vol(self.vix, S / self.spx, self.beta)
         ratio = vix / self.vix0
         return ratio, vix - self.vix0, self.vxx0 * ratio ** self.vxx_exp
 
@@ -91,7 +90,7 @@ class _Options:
         if self.fut is None:
             log_u = np.log(U)[:, None, :]
         else:
-            U = self.fut[rows] + self.decay[rows] * _mid(dvix)
+            U = moved_future(self.fut[rows], _mid(dvix), self.decay[rows])
             log_u = np.log(U)
         d1 = (log_u + self.c[rows]) / vt + 0.5 * vt
         n1, n2 = ndtr(d1), ndtr(d1 - vt)

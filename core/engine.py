@@ -15,7 +15,7 @@ from core.curves import scan
 from core.errors import InputError
 from core.lifecycle import realized_by_id
 from core.legs import VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, leg_prices, \
-    leg_values, market_state
+    leg_values, map_capped, market_state, moved_future
 from core.marketfile import NEW_YORK
 from core.model import Book, Market, SignalInputs, WhatIf
 from core.results import (Analysis, BookResult, CondorResult, GreekSet, HedgeResult,
@@ -93,8 +93,8 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     if book.condors or book.hedges:
         alvh = run_alvh(book, market, whatif, legs, signals, value,
                         {h.hedge.id: h.greeks.theta for h in hedges}, curves, horizon)
-    capped = (f"Spot VIX capped at {VIX_CAP:g} by the spot-vol map in this what-if",) \
-        if float(st.vix) >= VIX_CAP else ()
+    capped = (f"Spot VIX capped at {max(VIX_CAP, market.vix):g} by the spot-vol map in this what-if",) \
+        if map_capped(market, book.model, whatif) else ()
     at_risk = sum(c.max_loss for c in condors)
     if at_risk > book.equity:  # the loader refuses 100x; between, the trader is told
         capped += (f"WARNING: the condors' max losses add up to ${at_risk:,.0f},"
@@ -126,7 +126,7 @@ def _spx_sensitivity(legs: Legs, st: MarketState, beta: float, vxx_exp: float) -
 
 def _underlying_levels(legs: Legs, st: MarketState) -> np.ndarray:
     u = legs.underlying
-    fut = legs.fut + st.dvix * legs.fut_decay
+    fut = moved_future(legs.fut, st.dvix, legs.fut_decay)
     return np.where(u == SPX, st.spx, np.where(u == VXX_OPT, st.vxx, fut))
 
 
@@ -176,6 +176,10 @@ def _book_expiry_roots(legs: Legs) -> tuple[float, ...]:
     return piecewise_roots(kinks, payoff - legs.entry[:nc].sum())
 
 
+# spot VIX / a listed future: the 2007-2021 closes of VIX against VX1-VX8 ran 0.50-2.70
+SPOT_FRONT = (0.4, 3.0)
+
+
 def _assumptions(book: Book, market: Market, legs: Legs) -> tuple[str, ...]:
     m = book.model
     out = [
@@ -194,6 +198,13 @@ def _assumptions(book: Book, market: Market, legs: Legs) -> tuple[str, ...]:
         out.append(f"VXX: BSM on VXX, VXX' = VXX x (VIX'/VIX)^{m.vxx_exponent:g}")
     out.append(f"Hedge ratio: hedge P&L / condor loss in \"{book.alvh.reference_stress}\";"
                f" target = base {book.alvh.base_ratio:g} x rule multiplier; stress P&L = change from now")
+    ahead = [(d, p) for d, p in market.vix_futures if d >= market.as_of.date()]
+    if ahead:
+        day, front = min(ahead)
+        if not SPOT_FRONT[0] <= market.vix / front <= SPOT_FRONT[1]:
+            out.append(f"WARNING: spot VIX {market.vix:g} is {market.vix / front:.2f}x the {day}"
+                       f" future {front:g} (2007-2021 closes ran 0.50-2.70x each of VX1-VX8):"
+                       " check the market file")
     if market.demo or book.demo:
         out.append("DEMO data: bundled example book and market, not real positions")
     return tuple(out) + legs.notes

@@ -541,15 +541,42 @@ def status(db: str | Path | None = None) -> list[SeriesStatus]:
                                    " FROM imports WHERE series = ? ORDER BY id DESC LIMIT 1",
                                    (series,)).fetchone()
                 out.append(SeriesStatus(
-                    series, date.fromisoformat(first), date.fromisoformat(last), n,
-                    ImportResult(series, rec[0], *rec[2:]) if rec else None,
-                    datetime.fromisoformat(rec[1]) if rec else None))
+                    series, _stored_day(first, series, table, db), _stored_day(last, series, table, db),
+                    n, *_import_record(series, rec)))
     except sqlite3.Error as exc:
         raise db_error(exc, db) from None
     finally:
         conn.close()
     order = {name: i for i, name in enumerate(STORED_SERIES)}  # unknown names last
     return sorted(out, key=lambda s: (order.get(s.series, len(order)), s.series))
+
+
+def _stored_day(text, series: str, table: str, db) -> date:
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise InputError(f"the store holds {series} on {printable(repr(text)[:40])}, which is not"
+                         f" a YYYY-MM-DD date; delete that row (DELETE FROM {table} WHERE"
+                         f" series = '{series}' AND date = {printable(repr(text)[:40])})",
+                         file=str(db or default_db()), field=series) from None
+
+
+def _import_record(series: str, rec) -> tuple[ImportResult | None, datetime | None]:
+    """The last import as stored; a record edited into nonsense is shown as none."""
+    if rec is None:
+        return None, None
+    file, when, *counts = rec
+    try:
+        stamp = datetime.fromisoformat(when)
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        return None, None
+    if not 1990 <= stamp.year <= 2100:  # also keeps astimezone() clear of year 1 / 9999
+        return None, None
+    if not isinstance(file, str) or not all(type(c) is int for c in counts):
+        return None, None
+    return ImportResult(series, file, *counts), stamp
 
 
 def settlement_lookup(market, db: str | Path | None = None):
@@ -599,6 +626,11 @@ def settlement_price(db: str | Path | None, underlying: str, day: date | str,
         conn.close()
     if row is None:
         return None
+    why = _bad_stored(series, "closes", row[0])
+    if why:
+        raise InputError(f"the store holds {series} on {day} as {printable(repr(row[0])[:40])},"
+                         f" which is not {why}; delete that row", file=str(db or default_db()),
+                         field=series)
     if style == "PM":
         return SettlementQuote(float(row[0]), f"history store: {name} close {day}", False)
     return SettlementQuote(float(row[0]), f"history store: {name} open {day}"
@@ -619,6 +651,14 @@ def _series(dates: list[str], values: list, name: str, dtype=None, db=None, tabl
                              f" delete that row (DELETE FROM {table} WHERE series = '{name}' AND"
                              f" date = '{day}')",
                              file=str(db) if db is not None else None, field=name)
+    for day, value in zip(dates, values):
+        why = _bad_stored(name, table, value)
+        if why:
+            raise InputError(f"the store holds {name} on {day} as {printable(repr(value)[:40])},"
+                             f" which is not {why} (written by hand or an older version?);"
+                             f" delete that row (DELETE FROM {table} WHERE series = '{name}' AND"
+                             f" date = '{day}')",
+                             file=str(db) if db is not None else None, field=name)
     try:
         stamps = np.array(dates, dtype="datetime64[D]").astype("datetime64[ns]")
     except ValueError as exc:  # 2023-02-30
@@ -626,6 +666,21 @@ def _series(dates: list[str], values: list, name: str, dtype=None, db=None, tabl
                          file=str(db) if db is not None else None, field=name) from None
     index = pd.DatetimeIndex(stamps, name="date")
     return pd.Series(values, index=index, name=name, dtype=dtype)
+
+
+def _bad_stored(name: str, table: str, value) -> str | None:
+    """Why a stored value cannot be used (None when it can): SQLite keeps any type in any
+    column, so a store edited by hand may hold text, NULL, a blob, 0 or 9e999."""
+    if table == "events":
+        return None if isinstance(value, str) else "a note"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "a finite number"
+    if table == "closes":
+        base = next((k for k, v in OPEN_SERIES.items() if v == name), name)  # spx_open: spx
+        low, high = _bounds(base) if base in LEVELS else (0.0, math.inf)
+        if not low < value < high:
+            return f"a level from {low:g} to {high:g}"
+    return None
 
 
 def load_all(db: str | Path | None = None) -> dict:
@@ -670,7 +725,7 @@ def demo_series() -> dict:
         rows = [r for r in csv.reader(fh) if r and not r[0].startswith("#")][1:]
     for name in sorted({r[0] for r in rows}):
         picked = [r for r in rows if r[0] == name]
-        out[name] = _series([r[1] for r in picked], [r[2] for r in picked], name, object)
+        out[name] = _series([r[1] for r in picked], [r[2] for r in picked], name, object, table="events")
     for s in out.values():
         s.attrs["demo"] = True
     return out

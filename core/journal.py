@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from core.errors import InputError
+from core.errors import InputError, printable
 from core.model import Book, Closed, Condor, Hedge, HedgeLeg
 
 _SCHEMA = """
@@ -177,12 +177,37 @@ def _entries(conn, key: str) -> list[Entry]:
     return _to_entries(conn.execute(_ENTRIES, (key,)).fetchall())
 
 
+# What a record edited by hand (or torn by another program) raises as it is read.
+_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
+
+
+_CHANGE_KEYS = {"kind", "id", "before", "after"}
+
+
+def _unreadable(rid, exc: Exception) -> InputError:
+    """The journal is a log beside the book, which stays the record: say which row to drop."""
+    why = printable(f"{type(exc).__name__}: {exc}")[:80]
+    return InputError(f"journal record {rid} cannot be read ({why}); the book file is the record:"
+                      f" delete that row (DELETE FROM journal WHERE id = {rid})",
+                      field="journal")
+
+
 def _to_entries(rows) -> list[Entry]:
     out = []
     for rid, t, action, label, changes, fill in rows:
-        f = json.loads(fill)
-        out.append(Entry(rid, datetime.fromisoformat(t), action, label, tuple(json.loads(changes)),
-                         tuple(f["added"]), f["removed"]))
+        try:
+            f = json.loads(fill)
+            changes = tuple(json.loads(changes))
+            when = datetime.fromisoformat(t)
+            added, removed = tuple(f["added"]), f["removed"]
+            if not (isinstance(action, str) and isinstance(label, str) and type(removed) is int
+                    and removed >= 0 and all(isinstance(c, dict) for c in added)
+                    and all(isinstance(c, dict) and c.keys() >= _CHANGE_KEYS
+                            and c["kind"] in ("condor", "hedge", "market") for c in changes)):
+                raise ValueError("fields of the wrong type")
+        except _UNREADABLE as exc:
+            raise _unreadable(rid, exc) from None
+        out.append(Entry(rid, when, action, label, changes, added, removed))
     return out
 
 
@@ -191,16 +216,19 @@ def _replay(items: list[Entry]) -> Book:
     hedges: dict[str, Hedge] = {}
     closed: list[Closed] = []
     for e in items:
-        for ch in e.changes:
-            if ch["kind"] == "market":
-                continue
-            target = condors if ch["kind"] == "condor" else hedges
-            if ch["after"] is None:
-                target.pop(ch["id"], None)
-            else:
-                target[ch["id"]] = _position(ch["kind"], ch["after"])
-        del closed[len(closed) - e.removed:]
-        closed.extend(closed_from(d) for d in e.fill)
+        try:
+            for ch in e.changes:
+                if ch["kind"] == "market":
+                    continue
+                target = {"condor": condors, "hedge": hedges}[ch["kind"]]
+                if ch["after"] is None:
+                    target.pop(ch["id"], None)
+                else:
+                    target[ch["id"]] = _position(ch["kind"], ch["after"])
+            del closed[max(len(closed) - e.removed, 0):]
+            closed.extend(closed_from(d) for d in e.fill)
+        except _UNREADABLE as exc:
+            raise _unreadable(e.id, exc) from None
     return Book(equity=1.0, condors=tuple(condors.values()), hedges=tuple(hedges.values()),
                 closed=tuple(closed))
 
@@ -242,5 +270,13 @@ def write_snapshot(db, key: str, day: date, totals: dict, positions: dict, repla
 def snapshots(db, key: str) -> list[dict]:
     rows = _reading(db, "SELECT date, pnl, pnl_realized, theta, delta, vega, positions FROM snapshots"
                         " WHERE book = ? ORDER BY date", (key,))
-    return [{"date": d, "pnl": p, "pnl_realized": r, "theta": t, "delta": de, "vega": v,
-             "positions": json.loads(pos)} for d, p, r, t, de, v, pos in rows]
+    out = []
+    for d, p, r, t, de, v, pos in rows:
+        try:
+            positions = json.loads(pos)
+        except _UNREADABLE as exc:
+            raise InputError(f"the snapshot of {printable(str(d))} cannot be read ({exc}); delete"
+                             f" that row of the snapshots table", field="snapshots") from None
+        out.append({"date": d, "pnl": p, "pnl_realized": r, "theta": t, "delta": de, "vega": v,
+                    "positions": positions})
+    return out

@@ -20,8 +20,32 @@ from core.pricing import Greeks, bsm, bsm_price, implied_vol_black, implied_vol_
 
 YEAR = 365.0 * 86400.0
 # the spot-vol map stops here: at beta -4 a -50% SPX would give VIX 16 x 16 = 264, a -90% one
-# 165,000 (the record close is 82.69; the loader accepts VIX up to 500 as an input)
+# 165,000 (the record close is 82.69). It caps the map's move only: a VIX entered above it
+# (the loader accepts up to 500) is kept, and the map then never raises it further.
 VIX_CAP = 150.0
+
+
+def spot_vol(vix, growth, beta: float):
+    """VIX where the spot-vol map puts it when SPX grows by `growth` (a ratio): vix g^beta,
+    capped at VIX_CAP or at `vix` itself when that is already higher."""
+    with np.errstate(over="ignore", divide="ignore"):  # SPX near zero: the power overflows, the cap holds
+        return np.minimum(vix * np.asarray(growth, dtype=float) ** beta, np.maximum(VIX_CAP, vix))
+
+
+FUT_FLOOR = 0.01  # a moved VIX future never goes below this (spot VIX has the same floor)
+
+
+def moved_future(fut, dvix, decay):
+    """A VIX future after spot VIX moves by dvix: fut + decay x dvix, floored. A market in
+    deep backwardation (or with a mistyped spot) would otherwise go negative in a melt-up."""
+    return np.maximum(fut + dvix * decay, FUT_FLOOR)
+
+
+def map_capped(market, model, whatif) -> bool:
+    """Whether the what-if's SPX move drove the map into its cap."""
+    with np.errstate(over="ignore", divide="ignore"):
+        raw = market.vix * (1.0 + whatif.spx_move) ** model.beta
+    return whatif.spx_move != 0 and raw > max(VIX_CAP, market.vix)
 SPX, VIX_OPT, VIX_FUT, VXX_OPT = 0, 1, 2, 3
 SPX_SETTLE = time(16, 0)  # SPXW settles on the 16:00 New York close
 AM_SETTLE = time(9, 30)  # VIX legs and SPX (AM) monthlies settle on the 09:30 opening prints
@@ -76,9 +100,9 @@ def market_state(market: Market, model: ModelSettings, whatif: WhatIf = WhatIf()
     futures move exp(-kappa T) of spot VIX's move, SPX vols scale with VIX'/VIX,
     VXX' = VXX (VIX'/VIX)^exponent. Moves, days and fixed VIX may be arrays."""
     spx_w = market.spx * (1.0 + whatif.spx_move)
-    vix_w = min(max(market.vix * (1.0 + whatif.spx_move) ** model.beta + whatif.vix_move, 0.01), VIX_CAP)
+    vix_w = max(float(spot_vol(market.vix, 1.0 + whatif.spx_move, model.beta)) + whatif.vix_move, 0.01)
     growth = 1.0 + np.asarray(spx_move, dtype=float)
-    vix = np.where(np.isnan(vix_fixed), np.minimum(vix_w * growth ** model.beta, VIX_CAP), vix_fixed)
+    vix = np.where(np.isnan(vix_fixed), spot_vol(vix_w, growth, model.beta), vix_fixed)
     ratio = vix / market.vix
     vxx = market.vxx * ratio ** model.vxx_exponent if market.vxx else np.full_like(ratio, np.nan)
     t = market.as_of.timestamp() + (whatif.days + np.asarray(days, dtype=float)) * 86400.0
@@ -112,7 +136,7 @@ def _blocks(legs: Legs, st: MarketState, spx):
         elif code == VXX_OPT:
             S, q, sigma = _col(st.vxx), 0.0, legs.vol[i]
         else:
-            S, q, sigma = legs.fut[i] + _col(st.dvix) * legs.fut_decay[i], st.rate, legs.vol[i]
+            S, q, sigma = moved_future(legs.fut[i], _col(st.dvix), legs.fut_decay[i]), st.rate, legs.vol[i]
         yield i, code, legs.is_call[i], S, legs.strike[i], (legs.settle[i] - t) / YEAR, q, sigma
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from core.model import MARK_KINDS, SETTLE_UNDERLYINGS, Mark, Market, Settlement, VolSurface
-from core.tomlsrc import SourceMap, Table, parse_toml, read_text, within
+from core.tomlsrc import SourceMap, Table, parse_toml, previous_text, read_text, within
 
 NEW_YORK = ZoneInfo("America/New_York")
 _POS = (lambda v: v > 0, "must be above zero")
@@ -289,8 +289,10 @@ def save_market(market: Market, path: str | Path) -> Market:
     from core.atomic import atomic_write_text
 
     path = Path(path)
-    previous = path.read_text(encoding="utf-8") if path.exists() else None
-    text = market_to_toml(market, previous)
+    try:
+        text = market_to_toml(market, previous_text(path))
+    except Exception:  # noqa: BLE001 - tomlkit raises many types on a reshaped file (`spx_vol = 5`)
+        text = market_to_toml(market, None)  # written fresh; the odd file is kept as the .bak
     reread = parse_market(text, str(path))  # never write a file we could not read back
     atomic_write_text(path, text)
     return reread

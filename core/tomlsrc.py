@@ -118,13 +118,35 @@ def _check_depth(text: str, source: str) -> None:
         i += 1
 
 
+MAX_FILE_BYTES = 8 << 20  # a 1,000-condor book is ~150 kB; /dev/zero must not fill the memory
+
+
 def read_text(path: str | Path) -> str:
+    """The file's text, read with a size cap (a device or a huge file is refused, not slurped)."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise InputError(f"larger than {MAX_FILE_BYTES >> 20} MB: not a book or market file",
+                             file=str(path))
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise InputError("file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", file=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read: not UTF-8 text (byte {exc.start + 1})", file=str(path)) from None
+
+
+def previous_text(path: str | Path) -> str | None:
+    """The text a save replaces, to keep its comments and layout; None when there is none
+    usable (absent, unreadable, too large, not UTF-8): the file is then written fresh."""
+    try:
+        return read_text(path) if Path(path).exists() else None
+    except InputError:
+        return None
 
 
 _TYPES = {

@@ -222,10 +222,10 @@ def test_calibrate_save_without_a_saved_book(data, tmp_path, capsys, monkeypatch
     assert not missing.exists() and not missing.parent.exists()
 
     book = tmp_path / "mine.toml"
-    book.write_text("# my book\n[model]\nbeta = -4.0\n")
+    mine = "# my book\n[account]\nequity = 250000\n[model]\nbeta = -4.0\n"
     for argv in (["data", "calibrate", "--save", "--book", str(book), "--db", str(db)],
                  ["--book", str(book), "data", "calibrate", "--save", "--db", str(db)]):
-        book.write_text("# my book\n[model]\nbeta = -4.0\n")
+        book.write_text(mine)
         assert cli.main(argv) == 0
         assert f"to {book}" in capsys.readouterr().out
         text = book.read_text()

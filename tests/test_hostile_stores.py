@@ -1,0 +1,302 @@
+"""A hostile user's second round, one test per root cause, through `alvh` as typed: write
+targets that are links or devices, files too large to read, a history store and a journal
+edited by hand, calibrations that cannot be saved, a spot VIX above the map's cap, `[` in
+paths, and file options given before the command."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cockpit import cli, cli_data
+from cockpit.session import fingerprint
+from core import atomic, history, journal, paths
+from core.bookfile import load_book
+from core.calibrate import Calibration
+from core.engine import analyze
+from core.errors import InputError
+from core.legs import VIX_CAP, spot_vol
+from core.marketfile import load_market, parse_market
+from core.model import WhatIf
+
+DEMO_MARKET = paths.DEMO_MARKET.read_text()
+
+
+def quantity(book_file: Path, pid: str) -> int | None:
+    """The open quantity of a condor in a book file (None once it is gone)."""
+    return next((c.quantity for c in load_book(book_file).condors if c.id == pid), None)
+
+
+def refused(capsys, code: int) -> str:
+    """The one stderr line of a refusal (exit 2, no traceback)."""
+    out = capsys.readouterr()
+    assert code == 2, out
+    assert out.err.count("\n") == 1 and out.err.startswith("alvh: "), out.err
+    assert "Traceback" not in out.err
+    return out.err.strip()
+
+
+def run(*argv) -> int:
+    return cli.main([str(a) for a in argv])
+
+
+@pytest.fixture
+def files(tmp_path):
+    book, market = tmp_path / "book.toml", tmp_path / "market.toml"
+    book.write_text(paths.DEMO_BOOK.read_text())
+    market.write_text(DEMO_MARKET)
+    return book, market, tmp_path / "h.sqlite"
+
+
+# ---- write targets: links are followed, devices and fifos never replaced -----------------
+
+def test_a_symlinked_book_is_written_through_its_link(files, capsys):
+    book, market, db = files
+    link = book.with_name("link.toml")
+    link.symlink_to(book.name)
+    old = book.read_text()
+    assert run("--book", link, "--market", market, "--db", db, "close", "IC-Dec18",
+               "--price", "3", "--quantity", "1") == 0
+    assert link.is_symlink() and os.readlink(link) == "book.toml"
+    assert book.with_name("book.toml.bak").read_text() == old  # the real file's .bak
+    assert quantity(link, "IC-Dec18") == 1  # 2 in the demo, 1 closed
+    out = capsys.readouterr().out
+    assert f"wrote {link} (link to {book})" in out and "kept as book.toml.bak" in out
+
+
+def test_a_fifo_or_a_folder_is_never_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for target in (fifo, folder):
+        with pytest.raises(OSError, match="not a regular file"):
+            atomic.atomic_write_text(target, "x = 1\n")
+    assert stat_kind(fifo) == "fifo" and folder.is_dir() and not list(folder.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "pipe"]  # no temporaries left
+
+
+def stat_kind(p: Path) -> str:
+    import stat
+    return "fifo" if stat.S_ISFIFO(os.stat(p).st_mode) else "other"
+
+
+def test_from_history_into_a_fifo_is_one_line(data_store, tmp_path, capsys):
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    err = refused(capsys, run("market", "from-history", "--db", data_store, "-o", fifo))
+    assert err == f"alvh: {fifo}: cannot write: not a regular file (a device, fifo or folder is never replaced)"
+
+
+def test_a_huge_file_or_a_device_is_refused_not_slurped(tmp_path, capsys):
+    err = refused(capsys, run("--book", "/dev/zero", "report"))
+    assert err == "alvh: /dev/zero: larger than 8 MB: not a book or market file"
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"#" * (9 << 20))
+    err = refused(capsys, run("--market", big, "report"))
+    assert err == f"alvh: {big}: larger than 8 MB: not a book or market file"
+    assert fingerprint(Path("/dev/zero")) is None  # the change check never reads a device
+
+
+def test_the_bak_of_a_large_file_is_copied_whole(tmp_path):
+    target = tmp_path / "out.toml"
+    old = os.urandom(3 << 20)  # streamed in 1 MB chunks, never held whole
+    target.write_bytes(old)
+    atomic.atomic_write_text(target, "new = 1\n")
+    assert target.read_text() == "new = 1\n"
+    assert (tmp_path / "out.toml.bak").read_bytes() == old
+
+
+def test_file_options_before_the_command_are_kept(files, capsys, monkeypatch, tmp_path):
+    book, market, db = files
+    mine = tmp_path / "config" / "book.toml"
+    monkeypatch.setattr(paths, "user_book", lambda: mine)
+    assert run("--book", book, "--market", market, "--db", db, "close", "IC-Dec04", "--price", "1") == 0
+    assert not mine.exists() and quantity(book, "IC-Dec04") is None
+    assert capsys.readouterr().out.startswith(f"wrote {book} ")
+
+
+# ---- the history store as edited by hand ----------------------------------------------
+
+@pytest.fixture
+def data_store(tmp_path) -> Path:
+    db = tmp_path / "store.sqlite"
+    for name, level in (("vix", 16.0), ("spx", 6000.0)):
+        src = tmp_path / f"{name}.csv"
+        days = [f"2024-12-{d:02d}" for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13)]
+        src.write_text("date,open,close\n" + "".join(f"{d},{level + i:.2f},{level + i:.2f}\n"
+                                                     for i, d in enumerate(days)))
+        history.import_file(src, name, db)
+    return db
+
+
+@pytest.mark.parametrize("value, why", [
+    ("abc", "not a finite number"), (None, "not a finite number"), (b"\x00\xff", "not a finite number"),
+    (0.0, "not a level from 0.05 to 20000"), (-16.0, "not a level from 0.05 to 20000"),
+    (math.inf, "not a finite number"), (1e6, "not a level from 0.05 to 20000"),
+])
+def test_bad_stored_values_are_refused_naming_the_row(data_store, capsys, value, why):
+    with sqlite3.connect(data_store) as conn:
+        conn.execute("UPDATE closes SET value = ? WHERE series = 'vix' AND date = '2024-12-04'", (value,))
+    conn.close()
+    for argv in (("market", "from-history"), ("data", "calibrate")):
+        err = refused(capsys, run(*argv, "--db", data_store))
+        assert err.startswith(f"alvh: {data_store}: vix: the store holds vix on 2024-12-04 as "), err
+        assert why in err and "DELETE FROM closes WHERE series = 'vix' AND date = '2024-12-04'" in err
+
+
+def test_bad_stored_open_refuses_its_settlement(data_store):
+    with sqlite3.connect(data_store) as conn:
+        conn.execute("UPDATE closes SET value = 0 WHERE series = 'spx_open' AND date = '2024-12-13'")
+    conn.close()
+    with pytest.raises(InputError, match="spx_open on 2024-12-13 as 0.0, which is not a level from 0.5 to"):
+        history.settlement_price(data_store, "SPX", "2024-12-13", "AM")
+    assert history.settlement_price(data_store, "SPX", "2024-12-13", "PM").value == 6009.0
+
+
+def test_status_survives_a_garbled_import_record_and_escapes_paths(tmp_path, capsys):
+    folder = tmp_path / "a[b]"
+    folder.mkdir()
+    db = folder / "h[red].sqlite"
+    src = tmp_path / "v\x1b]52;c;Zm9v\x07.csv"
+    src.write_text("date,close\n2024-12-02,13.1\n2024-12-03,13.2\n")
+    assert run("data", "import", src, "--series", "vix", "--db", db) == 0
+    assert "\x1b" not in capsys.readouterr().out
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE imports SET imported_at = 'garbage'")
+    conn.close()
+    assert run("data", "status", "--db", db) == 0
+    out = capsys.readouterr().out
+    assert str(db) in out.replace("\n", "") or "h[red].sqlite" in out  # the title, not markup
+    assert "vix" in out and "2024-12-03" in out and "\x1b" not in out
+
+
+# ---- the journal as edited by hand ---------------------------------------------------
+
+@pytest.mark.parametrize("column, value", [
+    ("changes", "{"), ("fill", "[1]"), ("time", "x"), ("fill", '{"added": [], "removed": -1}'),
+    ("changes", '[{"kind": "condor", "id": "a", "after": {"bogus": 1}}]'),
+    ("changes", '[{"kind": "zzz", "id": "a", "before": null, "after": {}}]'),
+    ("fill", None), ("changes", "[" * 100_000),
+], ids=["changes-cut", "fill-list", "time", "removed-negative", "no-before", "kind", "fill-null", "deep"])
+def test_a_corrupt_journal_row_is_named_and_a_close_still_lands_once(files, capsys, column, value):
+    book, market, db = files
+    assert run("--book", book, "--market", market, "--db", db, "close", "IC-Dec18", "--price", "1",
+               "--quantity", "1") == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"UPDATE journal SET {column} = ?", (value,))
+    conn.close()
+    capsys.readouterr()
+    err = refused(capsys, run("--book", book, "--db", db, "journal"))
+    assert "journal record 1 cannot be read" in err and "DELETE FROM journal WHERE id = 1" in err
+    # the close is done (exit 0) and said once; the journal being behind is a warning
+    assert run("--book", book, "--market", market, "--db", db, "close", "IC-Dec18", "--price", "1") == 0
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err and "the journal is behind" in out.err
+    assert quantity(book, "IC-Dec18") is None
+
+
+def test_a_reshaped_journal_position_replays_as_a_named_error(files):
+    book, market, db = files
+    b = load_book(book)
+    journal.record(db, "k", "add", b, b)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE journal SET changes = ? WHERE id = 1",
+                     ('[{"kind": "hedge", "id": "a", "before": null, "after": {"legs": [1]}}]',))
+    conn.close()
+    with pytest.raises(InputError, match=r"journal record 1 cannot be read \(TypeError"):
+        journal.replay(db, "k")
+
+
+# ---- calibrate --save ------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ('[account]\nequity = 1000\nmodel = "x"\n', ":3: account.model: unknown field"),
+    ("[account]\nequity = 1000\n[[model]]\n", ":3: model: must be a table"),
+    ("[account]\nequity = 1000\n[model]\nbeta = [1]\n", ":4: model.beta: must be a number"),
+    ("x = 1\n", ": account: missing table"),
+    ("\xff\xfe", ": cannot read: not UTF-8 text (byte 1)"),
+])
+def test_calibrate_save_refuses_a_book_the_cockpit_refuses(data_store, tmp_path, capsys, text, expected):
+    book = tmp_path / "b.toml"
+    book.write_bytes(text.encode("latin-1") if "\xff" in text else text.encode())
+    before = book.read_bytes()
+    err = refused(capsys, run("data", "calibrate", "--save", "--book", book, "--db", data_store))
+    assert err.startswith(f"alvh: {book}{expected}"), err
+    assert book.read_bytes() == before
+
+
+@pytest.mark.parametrize("beta", [math.nan, 1.0, -51.0])
+def test_calibrate_never_saves_a_beta_the_book_refuses(data_store, files, capsys, monkeypatch, beta):
+    book = files[0]
+    before = book.read_bytes()
+    fit = Calibration(beta=beta, beta_down=beta, beta_up=beta, r2=0.5, n=9, start=None, end=None,
+                      years=5, front_beta=None, front_n=0)
+    import core.calibrate
+    monkeypatch.setattr(core.calibrate, "calibrate", lambda *a, **k: fit)
+    code = run("data", "calibrate", "--save", "--book", book, "--db", data_store)
+    err = capsys.readouterr().err
+    assert code == 2 and "outside what a book accepts (-50 to 0): not saved" in err
+    assert book.read_bytes() == before
+
+
+def test_calibrate_save_keeps_a_bom_book_loadable(data_store, files):
+    book = files[0]
+    book.write_bytes(b"\xef\xbb\xbf" + book.read_bytes())
+    cli_data.save_beta(book, -3.25, "test")
+    assert load_book(book).model.beta == -3.25
+
+
+@pytest.mark.parametrize("years", ["nan", "inf", "1e17", "0", "-1", "101", "x"])
+def test_calibrate_window_outside_0_to_100_years_is_refused(data_store, capsys, years):
+    err = refused(capsys, run("data", "calibrate", "--window", years, "--db", data_store))
+    assert err == f"alvh: data calibrate: argument --window: not a number of years from 0 to 100: '{years}'"
+
+
+# ---- spot VIX above the map's cap ---------------------------------------------------------
+
+def market_at(vix: float):
+    text = DEMO_MARKET.replace("vix = 16.5", f"vix = {vix}")
+    assert vix == 16.5 or text != DEMO_MARKET
+    return parse_market(text, "m.toml")
+
+
+def test_spot_vol_caps_only_the_move():
+    assert spot_vol(16.5, 0.5, -4.0) == VIX_CAP  # 16.5 x 16 = 264 capped
+    assert spot_vol(16.5, 0.9, -4.0) == pytest.approx(16.5 * 0.9 ** -4, rel=1e-15)
+    assert spot_vol(200.0, 0.9, -4.0) == 200.0  # a live level above the cap is not raised ...
+    assert spot_vol(200.0, 1.1, -4.0) == pytest.approx(200 * 1.1 ** -4, rel=1e-15)  # ... nor pinned
+
+
+@pytest.mark.parametrize("vix", [149.0, 151.0, 200.0, 500.0])
+def test_a_live_vix_above_the_cap_is_kept_and_every_number_is_finite(vix):
+    book = load_book(paths.DEMO_BOOK, demo=True)
+    with np.errstate(all="raise"):  # no NaN path anywhere: a RuntimeWarning is a failure
+        a = analyze(book, market_at(vix), WhatIf())
+    assert a.market.vix == vix
+    assert not any("capped" in x for x in a.assumptions)  # no what-if, no cap note
+    assert any("WARNING: spot VIX" in x and "check the market file" in x for x in a.assumptions)
+    numbers = [x for r in a.alvh.stress for x in (r.book_pnl, r.hedge_pnl, r.package_pnl, *r.layer_pnl)]
+    numbers += [c.pnl for c in a.condors] + [h.pnl for h in a.hedges]
+    assert numbers and all(math.isfinite(x) for x in numbers)
+
+
+def test_the_cap_note_appears_when_a_what_if_hits_it():
+    book = load_book(paths.DEMO_BOOK, demo=True)
+    a = analyze(book, market_at(16.5), WhatIf(spx_move=-0.5))  # 16.5 x 0.5^-4 = 264
+    assert "Spot VIX capped at 150 by the spot-vol map in this what-if" in a.assumptions
+    a = analyze(book, market_at(200.0), WhatIf(spx_move=-0.1))
+    assert "Spot VIX capped at 200 by the spot-vol map in this what-if" in a.assumptions
+
+
+def test_report_json_at_vix_500_has_no_nan(files, capsys):
+    book, market, _ = files
+    market.write_text(DEMO_MARKET.replace("vix = 16.5", "vix = 500"))
+    assert run("--book", book, "--market", market, "report", "--json") == 0
+    doc = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(c))
+    assert doc["market"]["vix"] == 500
