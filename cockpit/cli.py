@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import sys
 from pathlib import Path
@@ -47,15 +48,28 @@ def version() -> str:
         return "unknown (not installed: pip install -e .)"
 
 
-def finite(text: str) -> float:
-    """argparse type: a finite number (nan and inf refused)."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a what-if needs a number, not {text!r}") from None
-    if not math.isfinite(x):
-        raise argparse.ArgumentTypeError(f"a what-if needs a finite number, not {text!r}")
-    return x
+def number_type(what: str):
+    """An argparse type: a finite number (nan and inf refused), its refusals naming `what`."""
+    def parse(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} needs a number, not {text[:20]!r}") from None
+        if not math.isfinite(x):
+            raise argparse.ArgumentTypeError(f"{what} needs a finite number, not {text[:20]!r}")
+        return x
+    return parse
+
+
+finite = number_type("a what-if")
+
+
+def path_arg(text: str) -> str:
+    """An argparse type for a file option: an empty path is refused (it would quietly mean
+    the default file, or the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path names no file")
+    return text
 
 
 DAYS = (-365.0, 3650.0)  # what-if days: a year back to ten years on
@@ -101,13 +115,16 @@ class _Parser(argparse.ArgumentParser):
 
 def _file_options(default) -> argparse.ArgumentParser:
     files = argparse.ArgumentParser(add_help=False)
-    files.add_argument("--book", metavar="FILE", default=default,
+    files.add_argument("--book", metavar="FILE", default=default, type=path_arg,
                        help="book TOML (default: your saved book, else the demo)")
-    files.add_argument("--market", metavar="FILE", default=default,
+    files.add_argument("--market", metavar="FILE", default=default, type=path_arg,
                        help="market TOML (default: your saved market, else the demo)")
-    files.add_argument("--db", metavar="PATH", default=default,
+    files.add_argument("--db", metavar="PATH", default=default, type=path_arg,
                        help="history database (default: the user data folder)")
     return files
+
+
+_OUTPUT_ERRORS = {errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG, errno.EBADF}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,10 +176,22 @@ def main(argv: list[str] | None = None) -> int:
             args = build_parser().parse_args(argv)
         except SystemExit as exc:  # --help, --version, or a refused argument (already said, exit 2)
             return exc.code if isinstance(exc.code, int) else 0
+        if sys.stdout is None and args.command:  # started with >&-: nothing done, said once
+            print("alvh: standard output is closed; nothing was done (> /dev/null discards it)",
+                  file=sys.stderr)
+            return 2
         try:
             code = args.func(args)
             sys.stdout.flush()  # a closed pipe shows here, not at exit as "Exception ignored"
             return code
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # the output itself failed: a full disk (/dev/full), EIO
+            if exc.filename is None and exc.errno in _OUTPUT_ERRORS:
+                _quiet_stdout()
+                print(f"alvh: cannot write the output: {exc.strerror}", file=sys.stderr)
+                return 2
+            raise
         except InputError as exc:
             print(f"alvh: {exc}", file=sys.stderr)
             return 2
@@ -173,16 +202,20 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             return 130
     except BrokenPipeError:
-        # the reader is gone: point stdout at devnull so the interpreter's last flush into
-        # the closed pipe is not reported (the recipe of Python's signal documentation)
-        import os
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, AttributeError):  # no real stdout (tests)
-            pass
+        _quiet_stdout()
         return 141
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at devnull so the interpreter's last flush into a closed pipe or a full
+    disk is not reported (the recipe of Python's signal documentation)."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout (tests)
+        pass
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ The demo book is never written over: its edits go to your own book file.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from cockpit.cli import number_type
 from core.errors import InputError, printable
 from core.model import Book, Market
 
@@ -27,10 +27,11 @@ class Loaded:
 def add_parsers(sub, files) -> None:
     p = sub.add_parser("close", parents=[files], help="close a position (or part of it) at a fill")
     p.add_argument("id", help="the condor or hedge id")
-    p.add_argument("--price", type=_finite, required=True,
+    p.add_argument("--price", type=number_type("a fill price"), required=True,
                    help="fill: per condor the debit paid to buy it back; per hedge unit the price received (points)")
     p.add_argument("--quantity", type=int, default=None, help="how many to close (default: all)")
-    p.add_argument("--commission", type=_finite, default=0.0, help="$ for the whole close (default 0)")
+    p.add_argument("--commission", type=number_type("a commission"), default=0.0,
+                   help="$ for the whole close (default 0)")
     p.set_defaults(func=cmd_close)
 
     p = sub.add_parser("settle", parents=[files], help="settle every expired position")
@@ -44,17 +45,6 @@ def add_parsers(sub, files) -> None:
 
     p = sub.add_parser("snapshot", parents=[files], help="store today's book snapshot in the history store")
     p.set_defaults(func=cmd_snapshot)
-
-
-def _finite(text: str) -> float:
-    import argparse
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return value
 
 
 def load(args) -> Loaded:
@@ -89,15 +79,18 @@ def write(x: Loaded, after: Book, action: str, label: str) -> None:
         save_book(after, x.path)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", file=str(x.path)) from None
+    behind = None  # journaled before anything is printed: a reader gone mid-way loses no record
+    try:
+        journal.record(x.db, journal.book_key(x.path), action, x.book, after, label=label)
+    except InputError as exc:
+        behind = exc
     real = regular_target(x.path)  # a symlinked book is written through its link
     shown = f"{x.path} (link to {real})" if x.path.is_symlink() else x.path
     print(f"wrote {shown}" + (f" (previous version kept as {real.name}.bak)" if existed else ""))
     print(label)
-    try:
-        journal.record(x.db, journal.book_key(x.path), action, x.book, after, label=label)
-    except InputError as exc:
+    if behind is not None:
         print(f"alvh: warning: the book is written, the journal is behind (it catches up on the next"
-              f" edit): {exc}", file=sys.stderr)
+              f" edit): {behind}", file=sys.stderr)
 
 
 def cmd_close(args) -> int:
@@ -146,7 +139,7 @@ def cmd_ledger(args) -> int:
         json.dump(realized_to_dict(x.book), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
         return 0
-    t = Table(title=f"Realized ledger — {x.book.source}", title_justify="left")
+    t = Table(title=escape(printable(f"Realized ledger — {x.book.source}")), title_justify="left")
     for col in ("Closed", "ID", "What", "Qty", "Open", "Close", "Comm $", "Realized $", "How"):
         t.add_column(col, justify="right" if col in ("Qty", "Open", "Close", "Comm $", "Realized $") else "left")
     for c in x.book.closed:

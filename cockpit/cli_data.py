@@ -10,6 +10,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from cockpit.cli import path_arg
 from core import history
 from core.atomic import atomic_write_text
 from core.errors import InputError, printable
@@ -20,7 +21,7 @@ def add_parsers(subparsers) -> None:
     sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("import", help="import a CSV file (one transaction)")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=path_arg)
     p.add_argument("--series", required=True, choices=history.SERIES)
     p.add_argument("--force", action="store_true",
                    help="import even when the levels contradict the series (dates are checked)")
@@ -35,7 +36,7 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--window", type=_years, default=None, metavar="YEARS",
                    help="years of history ending at the last close (default 5)")
     p.add_argument("--save", action="store_true", help="write beta into the book's [model]")
-    p.add_argument("--book", type=Path, default=argparse.SUPPRESS,
+    p.add_argument("--book", type=path_arg, default=argparse.SUPPRESS,
                    help="book file (default: your saved book)")
     _db_option(p)
     p.set_defaults(func=_guarded(cmd_calibrate))
@@ -44,14 +45,14 @@ def add_parsers(subparsers) -> None:
     sub = market.add_subparsers(dest="market_command", required=True, metavar="COMMAND")
     p = sub.add_parser("from-history", help="market file from the store's closes")
     p.add_argument("--date", type=_iso_date, default=None, help="closes of this day (YYYY-MM-DD)")
-    p.add_argument("-o", "--output", type=Path, default=None, help="write here (default stdout)")
+    p.add_argument("-o", "--output", type=path_arg, default=None, help="write here (default stdout)")
     _db_option(p)
     p.set_defaults(func=_guarded(cmd_from_history))
 
 
 def _db_option(p: argparse.ArgumentParser) -> None:
     # SUPPRESS keeps a --db given before the command (`alvh --db X data status`)
-    p.add_argument("--db", type=Path, default=argparse.SUPPRESS,
+    p.add_argument("--db", type=path_arg, default=argparse.SUPPRESS,
                    help=f"history database (default {history.default_db()})")
 
 

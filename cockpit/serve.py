@@ -206,6 +206,21 @@ def make_server(command: str, *, host: str, port: int, token: str | None = None,
     return LockedServer()
 
 
+def _check_port(host: str, port: int) -> None:
+    """Refuse a taken port before anything is announced (the announcement probes the port,
+    and would find the other program's server there)."""
+    import socket
+    try:
+        infos = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+            probe.bind(address)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="serve") from None
+
+
 def serve(*, book=None, market=None, db=None, theme=None, host: str = "127.0.0.1", port: int = 8000,
           allow_remote: bool = False) -> int:
     """`alvh serve`: check the host and inputs, then serve until Ctrl+C (or SIGTERM)."""
@@ -219,6 +234,7 @@ def serve(*, book=None, market=None, db=None, theme=None, host: str = "127.0.0.1
     if warning:
         bar = "!" * min(len(warning), 100)
         print(f"{bar}\n{warning}\n{bar}", file=sys.stderr, flush=True)
+    _check_port(host, port)
     server = make_server(command, host=host, port=port)
     try:
         server.serve()

@@ -10,7 +10,6 @@ inside functions so importing this module stays cheap.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 import re
@@ -44,6 +43,7 @@ EARLIEST = date(1900, 1, 1)  # import refuses dates before this, or over a year 
 # Every single value (closes and opens) must lie within ROW_SLACK times LEVELS: not a check
 # of the series (the median is, and --force skips it) but of the number: 1e20 is no price.
 ROW_SLACK = 100.0
+MAX_FILE_BYTES = 256_000_000  # the largest real history file here (SPX 1990-2022) is 0.44 MB
 MAX_COUNT = 100_000  # advances or declines: US exchanges list a few thousand issues
 # The largest plausible move of one day, as |ln(new / old)|: SPX's worst day is 1987's
 # -20.5% (ln -0.23); VIX's largest is 2018-02-05's +116% (ln 0.77). A last line with no
@@ -195,6 +195,11 @@ def _latest() -> date:
 def _columns(series: str, kind: str, header: list[str], file: str):
     """(date column, contract column or None, [(value column, parser)]) for this file.
     An spx or vix file's `open` column comes second, parsed by `_parse_open`."""
+    named = [h for h in header if h]
+    twice = next((h for h in named if named.count(h) > 1), None)
+    if twice is not None:  # which of them is the close? neither is taken
+        raise InputError(f"column {twice!r} appears twice", file=file, line=1, field="header")
+
     def find(*names):
         return next((header.index(n) for n in names if n in header), None)
 
@@ -256,9 +261,44 @@ def _parse_rows(path: str | Path, series: str) -> _Parsed:
     file = str(path)
     bounds = _bounds(series) if kind == "price" else None
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            text = fh.read()
-        reader = csv.reader(io.StringIO(text))
+        _readable_file(path, file)
+        fh = open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=file) from None
+    with fh:
+        return _parse_open_file(fh, series, kind, file, latest, bounds)
+
+
+def _readable_file(path, file: str) -> None:
+    """A regular file under MAX_FILE_BYTES: a device, fifo or 300 MB of NULs is refused
+    before it is read (a file is parsed line by line, never held whole)."""
+    import stat
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError("is a folder, not a file", file=file)
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError("not a regular file (a device or a pipe is not a history file)", file=file)
+    if st.st_size > MAX_FILE_BYTES:
+        raise InputError(f"{st.st_size / 1e6:,.0f} MB is larger than any history file"
+                         f" ({MAX_FILE_BYTES / 1e6:,.0f} MB at most)", file=file)
+
+
+class _Lines:
+    """The file's lines as csv reads them, remembering the last (is it terminated?)."""
+
+    def __init__(self, fh):
+        self.fh, self.last = fh, ""
+
+    def __iter__(self):
+        for line in self.fh:
+            self.last = line
+            yield line
+
+
+def _parse_open_file(fh, series: str, kind: str, file: str, latest: date, bounds) -> _Parsed:
+    lines_read = _Lines(fh)
+    try:
+        reader = csv.reader(lines_read)
         header = [h.strip().lower() for h in next(reader, [])]
         if not any(header):
             raise InputError("empty file", file=file, line=1)
@@ -332,7 +372,7 @@ def _parse_rows(path: str | Path, series: str) -> _Parsed:
     if not rows:
         raise InputError(f"no {series} rows", file=file)
     fields = tuple(header[col] if col is not None else "" for col, _ in values)
-    unterminated = last_day if text and not text.endswith(("\n", "\r")) else None
+    unterminated = last_day if lines_read.last and not lines_read.last.endswith(("\n", "\r")) else None
     return _Parsed(rows, opens, lines, fields, unterminated)
 
 

@@ -207,7 +207,8 @@ def close_position(book: Book, pid: str, quantity: int, price: float, commission
                         commission, realized, how)
     else:
         lo, hi = unit_value_range(pos)
-        if not lo - 0.005 <= price <= hi + 0.005:
+        slack = 1e-9 * max(1.0, abs(lo), abs(hi))  # float sums only: a fill over the bound is refused
+        if not lo - slack <= price <= hi + slack:
             raise InputError(f"hedge {pos.id}: a unit is worth from {lo:g} to {hi:g} points, got {price:g}",
                              field="price")
         unit = sum(leg.ratio * leg.price for leg in pos.legs)

@@ -300,3 +300,96 @@ def test_report_json_at_vix_500_has_no_nan(files, capsys):
     assert run("--book", book, "--market", market, "report", "--json") == 0
     doc = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(c))
     assert doc["market"]["vix"] == 500
+
+
+# ---- history files that are not files; outputs that cannot be written ------------------
+
+def test_import_refuses_devices_folders_and_huge_files_before_reading(tmp_path, capsys):
+    sparse = tmp_path / "huge.csv"
+    with open(sparse, "wb") as f:
+        f.truncate(300_000_000)  # sparse: 300 MB of NULs that take no disk
+    for src, why in (("/dev/zero", "not a regular file (a device or a pipe is not a history file)"),
+                     (tmp_path, "is a folder, not a file"),
+                     (sparse, "300 MB is larger than any history file (256 MB at most)")):
+        err = refused(capsys, run("data", "import", src, "--series", "vix", "--db", tmp_path / "h.db"))
+        assert err == f"alvh: {src}: {why}"
+    assert not (tmp_path / "h.db").exists()
+
+
+def alvh(*argv, **kw) -> "subprocess.CompletedProcess":
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "cockpit", *map(str, argv)], capture_output=False,
+                          stderr=subprocess.PIPE, text=True, timeout=120, **kw)
+
+
+@pytest.mark.parametrize("argv", [("report",), ("report", "--json"), ("ledger",), ("journal",),
+                                  ("data", "status"), ("market", "from-history")])
+def test_a_closed_or_full_stdout_is_one_line(files, data_store, argv):
+    book, market, _ = files
+    full = open("/dev/full", "w")
+    for kw, said in (({"preexec_fn": lambda: os.close(1)}, "standard output is closed; nothing was done"),
+                     ({"stdout": full}, "cannot write the output: No space left on device")):
+        r = alvh("--book", book, "--market", market, "--db", data_store, *argv, **kw)
+        assert r.returncode == 2 and r.stderr == f"alvh: {said}" + (
+            " (> /dev/null discards it)\n" if "closed" in said else "\n"), r.stderr
+    full.close()
+
+
+def test_a_close_with_stdout_closed_does_nothing(files):
+    book, market, db = files
+    before = book.read_bytes()
+    r = alvh("--book", book, "--market", market, "--db", db, "close", "IC-Dec04", "--price", "1",
+             preexec_fn=lambda: os.close(1))
+    assert r.returncode == 2 and book.read_bytes() == before and not db.exists()
+
+
+# ---- small ones: fills over a bound, loose override keys, twin CSV columns, empty paths ------
+
+@pytest.mark.parametrize("price, ok", [(10.0, True), (10.0049, False), (0.0, True), (-0.0001, False)])
+def test_a_call_spread_fill_lies_within_its_width_exactly(files, capsys, price, ok):
+    book, market, db = files  # L2-Jan-20/30: +1 VIX C20 / -1 C30, worth 0 to 10 points
+    code = run("--book", book, "--market", market, "--db", db, "close", "L2-Jan-20/30",
+               "--price", price, "--quantity", 1)
+    if ok:
+        assert code == 0
+    else:
+        assert refused(capsys, code) == f"alvh: price: hedge L2-Jan-20/30: a unit is worth from 0 to 10 points, got {price:g}"
+
+
+@pytest.mark.parametrize("key", ["6_500", "\u0666\u0665\u0660\u0660", " 6500", "inf", "6.5e3", "+6500"])
+def test_override_strikes_are_plain_digits(key):
+    text = DEMO_MARKET.replace("skew = -0.8", f'skew = -0.8\n[spx_vol.overrides]\n"{key}" = 0.2')
+    with pytest.raises(InputError, match="override keys are strikes from 0.01 to 1,000,000"):
+        parse_market(text, "m.toml")
+    text = DEMO_MARKET.replace("skew = -0.8", 'skew = -0.8\n[spx_vol.overrides]\n"6500.5" = 0.2')
+    assert parse_market(text, "m.toml").spx_vol.overrides == ((6500.5, 0.2),)
+
+
+def test_a_csv_with_a_column_twice_is_refused(tmp_path, capsys):
+    src = tmp_path / "v.csv"
+    src.write_text("date,close,close\n2024-12-02,13.1,31.1\n")
+    err = refused(capsys, run("data", "import", src, "--series", "vix", "--db", tmp_path / "h.db"))
+    assert err == f"alvh: {src}:1: header: column 'close' appears twice"
+
+
+@pytest.mark.parametrize("argv", [("--db", "", "report"), ("--book", "", "report"), ("report", "--market", " "),
+                                  ("data", "status", "--db", ""), ("market", "from-history", "-o", "")])
+def test_an_empty_path_is_refused_not_read_as_the_default(capsys, argv):
+    err = refused(capsys, run(*argv))
+    assert err.endswith(": an empty path names no file"), err
+
+
+def test_serve_on_a_taken_port_says_so_before_any_url(capsys):
+    import socket
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        pytest.importorskip("textual_serve.server")
+        err = refused(capsys, run("serve", "--port", port))
+    finally:
+        taken.close()
+    assert err.startswith(f"alvh: serve: cannot listen on 127.0.0.1:{port}: ") and "in use" in err
+    assert "open http" not in capsys.readouterr().out
