@@ -25,6 +25,7 @@ from cockpit.hedges import HedgesPane
 from cockpit.pane import Palette
 from cockpit.riskgraph import RiskPane
 from cockpit.session import Session
+from core.atomic import describe_save
 from core.errors import InputError
 from themes import DEFAULT, THEMES
 
@@ -404,7 +405,7 @@ class Cockpit(BookKeys, App):
             s.market_path = path
         s.notice = ""
         s.set_market(saved, label=label)
-        return note or f"{label}: market saved to {path} (previous kept as .bak)"
+        return note or f"{label}: market saved to {describe_save(path)}"
 
 
 def signals_loader(db: str | None, market) -> Callable[[], object]:

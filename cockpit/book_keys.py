@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from core.atomic import describe_save
+
 
 class BookKeys:
     def action_close_selected(self) -> None:
@@ -70,7 +72,7 @@ class BookKeys:
             self.say(f"not saved: {exc}")
             return False
         note = s.journal_error
-        self.say(f"saved {path} (previous kept as .bak)" + (f"; {note}" if note else ""))
+        self.say(f"saved {describe_save(path)}" + (f"; {note}" if note else ""))
         return True
 
     def _ask_about_disk(self, then) -> None:

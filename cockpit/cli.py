@@ -188,25 +188,34 @@ def main(argv: list[str] | None = None) -> int:
             raise
         except OSError as exc:  # the output itself failed: a full disk (/dev/full), EIO
             if exc.filename is None and exc.errno in _OUTPUT_ERRORS:
-                _quiet_stdout()
+                quiet_stdout()
                 print(f"alvh: cannot write the output: {exc.strerror}", file=sys.stderr)
                 return 2
             raise
         except InputError as exc:
-            print(f"alvh: {exc}", file=sys.stderr)
-            return 2
+            return _refuse(str(exc))
         except sqlite3.Error as exc:  # a store error no command turned into an InputError
             from core.history import db_error
-            print(f"alvh: {db_error(exc, getattr(args, 'db', None))}", file=sys.stderr)
-            return 2
+            return _refuse(str(db_error(exc, getattr(args, 'db', None))))
         except KeyboardInterrupt:
             return 130
     except BrokenPipeError:
-        _quiet_stdout()
+        quiet_stdout()
         return 141
 
 
-def _quiet_stdout() -> None:
+def _refuse(message: str) -> int:
+    """Say a refusal; what was printed before it is flushed now, or quietly dropped when
+    the output cannot take it (so the exit shows no second error)."""
+    print(f"alvh: {message}", file=sys.stderr)
+    try:
+        sys.stdout.flush()
+    except (OSError, AttributeError):
+        quiet_stdout()
+    return 2
+
+
+def quiet_stdout() -> None:
     """Point stdout at devnull so the interpreter's last flush into a closed pipe or a full
     disk is not reported (the recipe of Python's signal documentation)."""
     import os

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from cockpit.cli import number_type
+from cockpit.cli import number_type, quiet_stdout
 from core.errors import InputError, printable
 from core.model import Book, Market
 
@@ -70,7 +70,7 @@ def write(x: Loaded, after: Book, action: str, label: str) -> None:
     """Save the book, then journal the edit. The book is the record: a journal that cannot
     be written now is said (exit 0: the edit is done, do not repeat it) and re-syncs later."""
     from core import journal
-    from core.atomic import regular_target
+    from core.atomic import describe_save
     from core.bookfile import save_book
 
     existed = x.path.exists()
@@ -84,13 +84,16 @@ def write(x: Loaded, after: Book, action: str, label: str) -> None:
         journal.record(x.db, journal.book_key(x.path), action, x.book, after, label=label)
     except InputError as exc:
         behind = exc
-    real = regular_target(x.path)  # a symlinked book is written through its link
-    shown = f"{x.path} (link to {real})" if x.path.is_symlink() else x.path
-    print(f"wrote {shown}" + (f" (previous version kept as {real.name}.bak)" if existed else ""))
-    print(label)
+    try:
+        print(f"wrote {describe_save(x.path, existed)}")
+        print(label, flush=True)
+    except OSError as exc:  # a full disk or a reader gone: the edit stands, exit 0 says so
+        quiet_stdout()
+        print(f"alvh: the edit is done (do not repeat it); its report could not be written:"
+              f" {exc.strerror or exc}", file=sys.stderr)
     if behind is not None:
-        print(f"alvh: warning: the book is written, the journal is behind (it catches up on the next"
-              f" edit): {behind}", file=sys.stderr)
+        print(f"alvh: warning: the book is written, the journal is not (it re-syncs at the first edit"
+              f" it can record): {behind}", file=sys.stderr)
 
 
 def cmd_close(args) -> int:

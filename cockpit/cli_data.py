@@ -6,11 +6,12 @@ which returns the exit code (2 for bad input, printed as one line).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from datetime import date
 from pathlib import Path
 
-from cockpit.cli import path_arg
+from cockpit.cli import number_type, path_arg
 from core import history
 from core.atomic import atomic_write_text
 from core.errors import InputError, printable
@@ -69,13 +70,9 @@ def _iso_date(text: str) -> date:
 
 
 def _years(text: str) -> float:
-    import math
-    try:
-        years = float(text)
-    except ValueError:
-        years = math.nan
-    if not (math.isfinite(years) and 0 < years <= 100):
-        raise argparse.ArgumentTypeError(f"not a number of years from 0 to 100: {text!r}")
+    years = number_type("a window")(text)
+    if not 0 < years <= 100:
+        raise argparse.ArgumentTypeError(f"a window is 0 to 100 years, not {text[:20]!r}")
     return years
 
 
@@ -142,9 +139,12 @@ def cmd_calibrate(args) -> int:
         if not book.exists():
             raise InputError(f"no saved book at {book} to write beta into; "
                              "name one with --book FILE", field="--save")
+    text = None
     if args.save:  # a book the cockpit would refuse is refused before the calibration
-        from core.bookfile import load_book
-        load_book(book)
+        from core.bookfile import parse_book
+        from core.tomlsrc import read_text
+        text = read_text(book)
+        parse_book(text, str(book))
     c = calibrate(series["vix"], series["spx"], years=years, vx1=series.get("vx1"))
     print(f"beta (d ln VIX / d ln SPX) {c.beta:.2f}  R² {c.r2:.2f}  "
           f"{c.n} days {c.start} to {c.end}")
@@ -155,7 +155,7 @@ def cmd_calibrate(args) -> int:
     else:
         print("  front future: no VX1 settles in the window")
     if args.save:
-        save_beta(book, c.beta, f"calibrated {years:g}y to {c.end}")
+        save_beta(book, text, c.beta, f"calibrated {years:g}y to {c.end}")
         print(f"saved beta {round(c.beta, 3)} to {book}")
     return 0
 
@@ -165,21 +165,16 @@ def _user_book() -> Path:
     return user_book()
 
 
-def save_beta(book: Path, beta: float, source: str) -> None:
-    """Set [model] beta and beta_source, keeping the rest of the file as written. The book is
-    parsed first, so a file the cockpit would refuse is refused here, untouched."""
-    import math
-
+def save_beta(book: Path, text: str, beta: float, source: str) -> None:
+    """Set [model] beta and beta_source in the book's `text` (already parsed as a book),
+    keeping the rest of the file as written."""
     import tomlkit
 
-    from core.bookfile import parse_book
-    from core.tomlsrc import read_text
+    from core.bookfile import BETA, parse_book
 
-    if not (math.isfinite(beta) and -50 <= beta <= 0):
+    if not (math.isfinite(beta) and BETA[0] <= beta <= BETA[1]):
         raise InputError(f"the calibrated beta {beta:.3g} is outside what a book accepts"
-                         " (-50 to 0): not saved", field="--save")
-    text = read_text(book)
-    parse_book(text, str(book))  # `model = 5`, `[[model]]`, a broken file: refused as the cockpit does
+                         f" ({BETA[0]:g} to {BETA[1]:g}): not saved", field="--save")
     doc = tomlkit.parse(text.removeprefix("\ufeff"))
     if "model" not in doc:
         doc["model"] = tomlkit.table()

@@ -218,7 +218,11 @@ def _check_port(host: str, port: int) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
             probe.bind(address)
     except OSError as exc:
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="serve") from None
+        raise _cannot_listen(host, port, exc) from None
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> InputError:
+    return InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="serve")
 
 
 def serve(*, book=None, market=None, db=None, theme=None, host: str = "127.0.0.1", port: int = 8000,
@@ -239,7 +243,7 @@ def serve(*, book=None, market=None, db=None, theme=None, host: str = "127.0.0.1
     try:
         server.serve()
     except OSError as exc:  # the port is taken, or the address is not this machine's
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="serve") from None
+        raise _cannot_listen(host, port, exc) from None
     return 0
 
 

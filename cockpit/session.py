@@ -9,7 +9,6 @@ Any other engine error never loses the numbers: the last good pair stays and
 from __future__ import annotations
 
 import inspect
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -62,9 +61,10 @@ def _now():
 def fingerprint(path: Path) -> str | None:
     """A hash of the file's bytes (None when absent): how an edit by another program is seen."""
     import hashlib
-    import stat
+
+    from core.atomic import not_regular
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a device or fifo is never read to its end
+        if not_regular(path):  # a device or fifo is never read to its end
             return None
         with open(path, "rb") as f:
             return hashlib.file_digest(f, "sha256").hexdigest()

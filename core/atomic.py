@@ -9,6 +9,7 @@ a target that is not a regular file (a device, a fifo, a folder) is refused.
 """
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -26,10 +27,14 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, backup: bool = True
     """Write `text` to a temporary file beside `path`, fsync it, then rename over `path`.
 
     With `backup`, the previous version is kept as `<name>.bak` first (written atomically
-    too). Both files are created 0600."""
+    too). A new file is created 0600 (owner only); a replaced one keeps its mode."""
     path = regular_target(path)
     remove_strays(path)
     data = text.encode("utf-8")
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = 0o600
     old = None
     if backup:
         try:
@@ -38,9 +43,9 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, backup: bool = True
             pass
     held = []  # (name, fd): each temporary stays locked until it is renamed
     try:
-        held.append(_write_temp(path, data))
+        held.append(_write_temp(path, data, mode))
         if old is not None:
-            held.append(_write_temp(path, old))
+            held.append(_write_temp(path, old, mode))
             os.replace(held[1][0], path.with_name(path.name + ".bak"))
         os.replace(held[0][0], path)
     except BaseException:
@@ -56,24 +61,44 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, backup: bool = True
     _fsync_dir(path.parent)  # make the renames themselves durable
 
 
+def describe_save(path: str | os.PathLike, existed: bool = True) -> str:
+    """Where a save went, as told to the trader: the link and its target, and the .bak."""
+    path = Path(path)
+    real = Path(os.path.realpath(path))
+    shown = f"{path} (link to {real})" if path.is_symlink() else str(path)
+    return shown + (f" (previous version kept as {real.name}.bak)" if existed else "")
+
+
+def not_regular(path: str | os.PathLike) -> str | None:
+    """What `path` is when it is there but not a regular file ("a folder", "a fifo or a
+    device"), else None: such a target is never read to its end nor replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # absent or unreadable: the open that follows says which
+    if stat.S_ISREG(mode):
+        return None
+    return "a folder" if stat.S_ISDIR(mode) else "a fifo or a device"
+
+
 def regular_target(path: str | os.PathLike) -> Path:
     """The file a save of `path` must replace: symlinks followed, so the link survives and
-    its target is updated. Raises OSError when that is not a regular file (or absent)."""
+    its target is updated. Raises OSError when that is there but not a regular file."""
     real = Path(os.path.realpath(path))
-    try:
-        mode = real.stat().st_mode
-    except FileNotFoundError:
-        return real
-    if not stat.S_ISREG(mode):
-        raise OSError("not a regular file (a device, fifo or folder is never replaced)")
+    kind = not_regular(real)
+    if kind:
+        raise OSError(errno.EINVAL, f"{kind}, not a regular file: never replaced", str(path))
     return real
 
 
-def _write_temp(path: Path, data) -> tuple[str, int | None]:
-    """A fsynced 0600 temporary beside `path` holding `data` (bytes, or a binary file read in
-    chunks): (its name, its open fd, locked while open so remove_strays knows it is alive)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _write_temp(path: Path, data, mode: int) -> tuple[str, int | None]:
+    """A fsynced temporary beside `path` holding `data` (bytes, or a binary file read in
+    chunks), given `mode`: (its name, its open fd, locked while open so remove_strays knows
+    it is alive)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # 0600
     try:
+        if mode != 0o600:
+            os.fchmod(fd, mode)
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
         chunks = [data] if isinstance(data, bytes) else iter(lambda: data.read(1 << 20), b"")

@@ -25,6 +25,7 @@ DAYS = within(0, 3650)
 MAX_LOSS_X_EQUITY = 100  # a condor losing more than 100x the account at worst is a typo
 MIN_EQUITY_FOR_SIZE = 10_000.0  # ... the account counted as at least this much (USD)
 _INSTRUMENTS = ("vix_call", "vix_call_spread", "vix_call_butterfly", "vix_future", "vxx_call")
+BETA = (-50.0, 0.0)  # spot-vol beta a book accepts: VIX moves against SPX
 
 
 def load_book(path: str | Path, *, demo: bool = False) -> Book:
@@ -187,7 +188,7 @@ def _stress(t: Table) -> Stress:
 
 def _model(t: Table) -> ModelSettings:
     d = ModelSettings()
-    beta = t.get("beta", "num", default=None, check=lambda v: -50 <= v <= 0,
+    beta = t.get("beta", "num", default=None, check=lambda v: BETA[0] <= v <= BETA[1],
                  why="spot-vol beta must be zero or negative, down to -50 (VIX moves against SPX)")
     m = ModelSettings(
         beta=d.beta if beta is None else beta,

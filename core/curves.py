@@ -130,11 +130,12 @@ class _Block:
                     cols(legs.is_call)[:, w], cols(legs.strike)[:, w], cols(legs.vol)[:, w], T[:, w],
                     weight[:, w], st.rate, q, scaled=code == SPX, fut=cols(legs.fut)[:, w] if vix else None,
                     decay=cols(legs.fut_decay)[:, w] if vix else None)))
-        fut = u == VIX_FUT  # linear: weight x (F + dVIX x decay)
-        fut_value = (weight[:, fut] * cols(legs.fut)[:, fut]).sum(axis=1)
-        self.fut_slope = (weight[:, fut] * cols(legs.fut_decay)[:, fut]).sum(axis=1)
+        fut = u == VIX_FUT  # weight x moved_future(F, dVIX, decay), each (curves, futures, 1)
+        self.futures = None if not fut.any() else tuple(
+            np.broadcast_to(x[:, fut], weight[:, fut].shape)[:, :, None]  # one group may serve all curves
+            for x in (weight, cols(legs.fut), cols(legs.fut_decay)))
         n = len(T)
-        self.entry = entry_spx + np.zeros(n), entry_other - fut_value + np.zeros(n)
+        self.entry = entry_spx + np.zeros(n), entry_other + np.zeros(n)
         self.spot_vol, self.moves = spot_vol, (moves + np.zeros(n)) > 0
         self.held = (float(st.vol_scale), float(st.dvix), float(st.vxx))
 
@@ -148,7 +149,10 @@ class _Block:
             if not moves.all():
                 ratio, dvix, vxx = (np.where(moves[:, None], x, h) for x, h in zip((ratio, dvix, vxx), self.held))
         spx = -self.entry[0][rows][:, None]
-        other = self.fut_slope[rows][:, None] * dvix - self.entry[1][rows][:, None]
+        other = -self.entry[1][rows][:, None]
+        if self.futures is not None:
+            w, f, d = (x[rows] for x in self.futures)
+            other = other + (w * moved_future(f, _mid(dvix), d)).sum(axis=1)
         for code, options in self.options:
             if code == SPX:
                 spx = spx + options.value(rows, S, ratio, dvix)

@@ -14,8 +14,8 @@ from core.breakevens import condor_expiry_roots, piecewise_roots
 from core.curves import scan
 from core.errors import InputError
 from core.lifecycle import realized_by_id
-from core.legs import VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, leg_prices, \
-    leg_values, map_capped, market_state, moved_future
+from core.legs import FUT_FLOOR, VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, leg_prices, \
+    leg_values, map_cap_reached, market_state, moved_future
 from core.marketfile import NEW_YORK
 from core.model import Book, Market, SignalInputs, WhatIf
 from core.results import (Analysis, BookResult, CondorResult, GreekSet, HedgeResult,
@@ -93,8 +93,8 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     if book.condors or book.hedges:
         alvh = run_alvh(book, market, whatif, legs, signals, value,
                         {h.hedge.id: h.greeks.theta for h in hedges}, curves, horizon)
-    capped = (f"Spot VIX capped at {max(VIX_CAP, market.vix):g} by the spot-vol map in this what-if",) \
-        if map_capped(market, book.model, whatif) else ()
+    ceiling = map_cap_reached(market, book.model, whatif)
+    capped = (f"Spot VIX capped at {ceiling:g} by the spot-vol map in this what-if",) if ceiling else ()
     at_risk = sum(c.max_loss for c in condors)
     if at_risk > book.equity:  # the loader refuses 100x; between, the trader is told
         capped += (f"WARNING: the condors' max losses add up to ${at_risk:,.0f},"
@@ -117,11 +117,13 @@ def _vix_point(market: Market, book: Book, whatif: WhatIf, legs: Legs, st: Marke
 def _spx_sensitivity(legs: Legs, st: MarketState, beta: float, vxx_exp: float) -> np.ndarray:
     """dUnderlying/dSPX through the spot-vol map: dVIX/dSPX = beta VIX/SPX, a future
     takes fut_decay of spot VIX's move, VXX moves vxx_exp x VXX/VIX per VIX point."""
-    dvix = beta * st.vix / st.spx
+    # one-sided at the cap: SPX falling cannot raise VIX further; a floored future stays put
+    dvix = 0.0 if float(st.vix) >= VIX_CAP else beta * st.vix / st.spx
     u = legs.underlying
     vxx = st.vxx if np.isfinite(st.vxx) else 0.0
+    floored = legs.fut + st.dvix * legs.fut_decay <= FUT_FLOOR
     return np.where(u == SPX, 1.0, np.where(u == VXX_OPT, vxx_exp * vxx / st.vix * dvix,
-                                            legs.fut_decay * dvix))
+                                            np.where(floored, 0.0, legs.fut_decay * dvix)))
 
 
 def _underlying_levels(legs: Legs, st: MarketState) -> np.ndarray:

@@ -272,12 +272,11 @@ def _parse_rows(path: str | Path, series: str) -> _Parsed:
 def _readable_file(path, file: str) -> None:
     """A regular file under MAX_FILE_BYTES: a device, fifo or 300 MB of NULs is refused
     before it is read (a file is parsed line by line, never held whole)."""
-    import stat
+    from core.atomic import not_regular
+    kind = not_regular(path)
+    if kind:
+        raise InputError(f"{kind}, not a history file", file=file)
     st = os.stat(path)
-    if stat.S_ISDIR(st.st_mode):
-        raise InputError("is a folder, not a file", file=file)
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError("not a regular file (a device or a pipe is not a history file)", file=file)
     if st.st_size > MAX_FILE_BYTES:
         raise InputError(f"{st.st_size / 1e6:,.0f} MB is larger than any history file"
                          f" ({MAX_FILE_BYTES / 1e6:,.0f} MB at most)", file=file)
@@ -591,13 +590,21 @@ def status(db: str | Path | None = None) -> list[SeriesStatus]:
     return sorted(out, key=lambda s: (order.get(s.series, len(order)), s.series))
 
 
+def _not_text_date(series: str, table: str, db) -> InputError:
+    return InputError(f"the store holds a {series} date that is not text (written by hand?);"
+                      f" delete such rows (DELETE FROM {table} WHERE typeof(date) != 'text')",
+                      file=str(db or default_db()), field=series)
+
+
 def _stored_day(text, series: str, table: str, db) -> date:
+    if not isinstance(text, str):
+        raise _not_text_date(series, table, db)
     try:
         return date.fromisoformat(text)
     except (TypeError, ValueError):
         raise InputError(f"the store holds {series} on {printable(repr(text)[:40])}, which is not"
                          f" a YYYY-MM-DD date; delete that row (DELETE FROM {table} WHERE"
-                         f" series = '{series}' AND date = {printable(repr(text)[:40])})",
+                         f" series = '{series}' AND date = '{printable(text)[:40].replace(chr(39), chr(39) * 2)}')",
                          file=str(db or default_db()), field=series) from None
 
 
@@ -685,6 +692,8 @@ def _series(dates: list[str], values: list, name: str, dtype=None, db=None, tabl
     import numpy as np
     import pandas as pd
     for day in dates:
+        if not isinstance(day, str):
+            raise _not_text_date(name, table, db)
         if not (_ISO_DATE.fullmatch(day) and NS_FIRST <= day <= NS_LAST):
             raise InputError(f"the store holds {name} on {day!r}, which is not a date from"
                              f" {NS_FIRST} to {NS_LAST} (written by an older version?);"
@@ -718,7 +727,7 @@ def _bad_stored(name: str, table: str, value) -> str | None:
     if table == "closes":
         base = next((k for k, v in OPEN_SERIES.items() if v == name), name)  # spx_open: spx
         low, high = _bounds(base) if base in LEVELS else (0.0, math.inf)
-        if not low < value < high:
+        if not (low <= value <= high and value > 0):  # as the import checks it
             return f"a level from {low:g} to {high:g}"
     return None
 

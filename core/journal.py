@@ -7,8 +7,9 @@ settings are the book file's own, not journaled).
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -182,6 +183,19 @@ _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, IndexError, Recu
 
 
 _CHANGE_KEYS = {"kind", "id", "before", "after"}
+_TEXT, _NUMBERS = ("id", "what", "description", "how"), ("open_price", "close_price", "commission", "realized")
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is no number a journal writes")
+
+
+def _ledger_record(d) -> bool:
+    """A ledger record as the journal writes it: a Closed, with text and finite numbers."""
+    c = closed_from(d) if isinstance(d, dict) else None
+    return c is not None and all(isinstance(getattr(c, k), str) for k in _TEXT) \
+        and type(c.quantity) is int and all(type(getattr(c, k)) in (int, float)
+                                            and math.isfinite(getattr(c, k)) for k in _NUMBERS)
 
 
 def _unreadable(rid, exc: Exception) -> InputError:
@@ -196,13 +210,13 @@ def _to_entries(rows) -> list[Entry]:
     out = []
     for rid, t, action, label, changes, fill in rows:
         try:
-            f = json.loads(fill)
-            changes = tuple(json.loads(changes))
+            f = json.loads(fill, parse_constant=_no_constant)
+            changes = tuple(json.loads(changes, parse_constant=_no_constant))
             when = datetime.fromisoformat(t)
             added, removed = tuple(f["added"]), f["removed"]
             if not (isinstance(action, str) and isinstance(label, str) and type(removed) is int
-                    and removed >= 0 and all(isinstance(c, dict) for c in added)
-                    and all(isinstance(c, dict) and c.keys() >= _CHANGE_KEYS
+                    and removed >= 0 and all(_ledger_record(c) for c in added)
+                    and all(isinstance(c, dict) and c.keys() >= _CHANGE_KEYS and isinstance(c["id"], str)
                             and c["kind"] in ("condor", "hedge", "market") for c in changes)):
                 raise ValueError("fields of the wrong type")
         except _UNREADABLE as exc:

@@ -25,11 +25,16 @@ YEAR = 365.0 * 86400.0
 VIX_CAP = 150.0
 
 
+def vix_ceiling(vix):
+    """Where the map stops moving VIX up from `vix`: VIX_CAP, or `vix` when already above."""
+    return np.maximum(VIX_CAP, vix)
+
+
 def spot_vol(vix, growth, beta: float):
     """VIX where the spot-vol map puts it when SPX grows by `growth` (a ratio): vix g^beta,
-    capped at VIX_CAP or at `vix` itself when that is already higher."""
+    at most vix_ceiling(vix)."""
     with np.errstate(over="ignore", divide="ignore"):  # SPX near zero: the power overflows, the cap holds
-        return np.minimum(vix * np.asarray(growth, dtype=float) ** beta, np.maximum(VIX_CAP, vix))
+        return np.minimum(vix * np.asarray(growth, dtype=float) ** beta, vix_ceiling(vix))
 
 
 FUT_FLOOR = 0.01  # a moved VIX future never goes below this (spot VIX has the same floor)
@@ -41,11 +46,16 @@ def moved_future(fut, dvix, decay):
     return np.maximum(fut + dvix * decay, FUT_FLOOR)
 
 
-def map_capped(market, model, whatif) -> bool:
-    """Whether the what-if's SPX move drove the map into its cap."""
-    with np.errstate(over="ignore", divide="ignore"):
+def map_cap_reached(market, model, whatif) -> float | None:
+    """The ceiling the what-if's SPX move drove the map into, else None."""
+    if whatif.spx_move >= 0 or model.beta == 0:  # beta <= 0: only a fall raises VIX
+        return None
+    ceiling = float(vix_ceiling(market.vix))
+    with np.errstate(over="ignore"):
         raw = market.vix * (1.0 + whatif.spx_move) ** model.beta
-    return whatif.spx_move != 0 and raw > max(VIX_CAP, market.vix)
+    return ceiling if raw >= ceiling else None
+
+
 SPX, VIX_OPT, VIX_FUT, VXX_OPT = 0, 1, 2, 3
 SPX_SETTLE = time(16, 0)  # SPXW settles on the 16:00 New York close
 AM_SETTLE = time(9, 30)  # VIX legs and SPX (AM) monthlies settle on the 09:30 opening prints

@@ -21,9 +21,8 @@ SKEW = (-5.0, 5.0)
 _VOL = within(*VOL, what="is an annual vol as a fraction (0.16 is 16%) and")
 MARK_TOL = 0.05  # points a vertical spread between marks may stray outside 0..width
 PARITY_TOL = (0.25, 0.002)  # refused above 0.25 points + 0.2 % of the forward
-
-
 _STRIKE_KEY = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
 
 def _level(name: str) -> dict:
     return within(*LEVELS[name])
@@ -78,7 +77,7 @@ def _surface(root: Table, key: str, default_atm: float | None = None) -> VolSurf
             strike = float(k) if _STRIKE_KEY.fullmatch(k) else math.nan
             if not 0.01 <= strike <= 1e6:
                 raise o.error(k, "override keys are strikes from 0.01 to 1,000,000,"
-                                 " like \"5400\" = 0.24") from None
+                                 " like \"5400\" = 0.24")
             overrides.append((strike, o.get(k, "num", **_VOL)))
     t.finish()
     return VolSurface(atm, skew, tuple(sorted(overrides)))

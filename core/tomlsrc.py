@@ -12,6 +12,7 @@ import tomllib
 from datetime import date, datetime
 from pathlib import Path
 
+from core.atomic import not_regular
 from core.errors import InputError, printable
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
@@ -123,6 +124,9 @@ MAX_FILE_BYTES = 8 << 20  # a 1,000-condor book is ~150 kB; /dev/zero must not f
 
 def read_text(path: str | Path) -> str:
     """The file's text, read with a size cap (a device or a huge file is refused, not slurped)."""
+    kind = not_regular(path)
+    if kind:
+        raise InputError(f"{kind}, not a book or market file", file=str(path))
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
@@ -132,8 +136,6 @@ def read_text(path: str | Path) -> str:
         return data.decode("utf-8")
     except FileNotFoundError:
         raise InputError("file not found", file=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not a file", file=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
     except UnicodeDecodeError as exc:

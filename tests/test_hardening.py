@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from cockpit import cli
 from core import atomic, export, history
 from core.errors import InputError
+from cli_helpers import refused, run
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -39,17 +39,6 @@ def digest(db: Path) -> str:
     return hashlib.sha256(db.read_bytes()).hexdigest()
 
 
-def refused(capsys, code: int) -> str:
-    """The one stderr line of a refusal (exit 2, nothing on stdout, no traceback)."""
-    out = capsys.readouterr()
-    assert code == 2, out
-    assert out.err.count("\n") == 1 and out.err.startswith("alvh: "), out.err
-    assert "Traceback" not in out.err and out.out == ""
-    return out.err.strip()
-
-
-def run(*argv) -> int:
-    return cli.main([str(a) for a in argv])
 
 
 @pytest.fixture
@@ -361,7 +350,7 @@ def test_save_keeps_bak_atomically_and_clears_strays(tmp_path):
 @pytest.mark.skipif(atomic.fcntl is None, reason="needs fcntl locks")
 def test_a_live_saves_temporary_is_not_a_stray(tmp_path):
     book = tmp_path / "book.toml"
-    name, fd = atomic._write_temp(book, b"equity = 3\n")  # a save in progress, elsewhere
+    name, fd = atomic._write_temp(book, b"equity = 3\n", 0o600)  # a save in progress, elsewhere
     try:
         assert atomic.remove_strays(book) == []
         assert Path(name).exists()

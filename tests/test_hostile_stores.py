@@ -13,16 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cockpit import cli, cli_data
+from cockpit import cli_data
 from cockpit.session import fingerprint
 from core import atomic, history, journal, paths
 from core.bookfile import load_book
 from core.calibrate import Calibration
 from core.engine import analyze
 from core.errors import InputError
-from core.legs import VIX_CAP, spot_vol
-from core.marketfile import load_market, parse_market
+from core.legs import spot_vol
+from core.marketfile import parse_market
 from core.model import WhatIf
+from cli_helpers import refused, run
 
 DEMO_MARKET = paths.DEMO_MARKET.read_text()
 
@@ -30,19 +31,6 @@ DEMO_MARKET = paths.DEMO_MARKET.read_text()
 def quantity(book_file: Path, pid: str) -> int | None:
     """The open quantity of a condor in a book file (None once it is gone)."""
     return next((c.quantity for c in load_book(book_file).condors if c.id == pid), None)
-
-
-def refused(capsys, code: int) -> str:
-    """The one stderr line of a refusal (exit 2, no traceback)."""
-    out = capsys.readouterr()
-    assert code == 2, out
-    assert out.err.count("\n") == 1 and out.err.startswith("alvh: "), out.err
-    assert "Traceback" not in out.err
-    return out.err.strip()
-
-
-def run(*argv) -> int:
-    return cli.main([str(a) for a in argv])
 
 
 @pytest.fixture
@@ -90,12 +78,12 @@ def test_from_history_into_a_fifo_is_one_line(data_store, tmp_path, capsys):
     fifo = tmp_path / "out"
     os.mkfifo(fifo)
     err = refused(capsys, run("market", "from-history", "--db", data_store, "-o", fifo))
-    assert err == f"alvh: {fifo}: cannot write: not a regular file (a device, fifo or folder is never replaced)"
+    assert err == f"alvh: {fifo}: cannot write: a fifo or a device, not a regular file: never replaced"
 
 
 def test_a_huge_file_or_a_device_is_refused_not_slurped(tmp_path, capsys):
     err = refused(capsys, run("--book", "/dev/zero", "report"))
-    assert err == "alvh: /dev/zero: larger than 8 MB: not a book or market file"
+    assert err == "alvh: /dev/zero: a fifo or a device, not a book or market file"
     big = tmp_path / "big.toml"
     big.write_bytes(b"#" * (9 << 20))
     err = refused(capsys, run("--market", big, "report"))
@@ -103,13 +91,25 @@ def test_a_huge_file_or_a_device_is_refused_not_slurped(tmp_path, capsys):
     assert fingerprint(Path("/dev/zero")) is None  # the change check never reads a device
 
 
-def test_the_bak_of_a_large_file_is_copied_whole(tmp_path):
+def test_the_bak_of_a_large_file_is_streamed_and_keeps_the_mode(tmp_path):
+    import hashlib
+    import stat
+    import tracemalloc
     target = tmp_path / "out.toml"
-    old = os.urandom(3 << 20)  # streamed in 1 MB chunks, never held whole
-    target.write_bytes(old)
+    with open(target, "wb") as f:
+        for i in range(16):
+            f.write(hashlib.sha256(bytes([i])).digest() * (1 << 15))  # 16 MB
+    target.chmod(0o644)
+    before = hashlib.sha256(target.read_bytes()).hexdigest()
+    tracemalloc.start()
     atomic.atomic_write_text(target, "new = 1\n")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4 << 20, peak  # 1 MB chunks: far under the 16 MB a whole read would hold
     assert target.read_text() == "new = 1\n"
-    assert (tmp_path / "out.toml.bak").read_bytes() == old
+    assert hashlib.sha256((tmp_path / "out.toml.bak").read_bytes()).hexdigest() == before
+    for f in (target, tmp_path / "out.toml.bak"):  # a replaced file keeps its mode
+        assert stat.S_IMODE(f.stat().st_mode) == 0o644
 
 
 def test_file_options_before_the_command_are_kept(files, capsys, monkeypatch, tmp_path):
@@ -172,8 +172,10 @@ def test_status_survives_a_garbled_import_record_and_escapes_paths(tmp_path, cap
     conn.close()
     assert run("data", "status", "--db", db) == 0
     out = capsys.readouterr().out
-    assert str(db) in out.replace("\n", "") or "h[red].sqlite" in out  # the title, not markup
-    assert "vix" in out and "2024-12-03" in out and "\x1b" not in out
+    assert "a[b]/h[red].sqlite" in out  # the title as written, not read as markup
+    row = next(line for line in out.splitlines() if " vix " in line)
+    assert "2024-12-02" in row and "2024-12-03" in row and row.rstrip(" │").endswith("-")  # no import shown
+    assert "\x1b" not in out
 
 
 # ---- the journal as edited by hand ---------------------------------------------------
@@ -183,7 +185,11 @@ def test_status_survives_a_garbled_import_record_and_escapes_paths(tmp_path, cap
     ("changes", '[{"kind": "condor", "id": "a", "after": {"bogus": 1}}]'),
     ("changes", '[{"kind": "zzz", "id": "a", "before": null, "after": {}}]'),
     ("fill", None), ("changes", "[" * 100_000),
-], ids=["changes-cut", "fill-list", "time", "removed-negative", "no-before", "kind", "fill-null", "deep"])
+    ("fill", '{"added": [{}], "removed": 0}'),
+    ("fill", None), ("changes", '[{"kind": "condor", "id": ["x"], "before": null, "after": null}]'),
+    ("changes", '[{"kind": "condor", "id": "x", "before": null, "after": {"credit": NaN}}]'),
+], ids=["changes-cut", "fill-list", "time", "removed-negative", "no-before", "kind", "fill-null", "deep",
+        "record-empty", "fill-null-2", "id-list", "nan"])
 def test_a_corrupt_journal_row_is_named_and_a_close_still_lands_once(files, capsys, column, value):
     book, market, db = files
     assert run("--book", book, "--market", market, "--db", db, "close", "IC-Dec18", "--price", "1",
@@ -197,8 +203,28 @@ def test_a_corrupt_journal_row_is_named_and_a_close_still_lands_once(files, caps
     # the close is done (exit 0) and said once; the journal being behind is a warning
     assert run("--book", book, "--market", market, "--db", db, "close", "IC-Dec18", "--price", "1") == 0
     out = capsys.readouterr()
-    assert "Traceback" not in out.err and "the journal is behind" in out.err
+    assert "Traceback" not in out.err and "the journal is not" in out.err
     assert quantity(book, "IC-Dec18") is None
+
+
+@pytest.mark.parametrize("field, value", [("realized", '"1,840"'), ("realized", "1e999"), ("id", "7"),
+                                          ("quantity", "1.5")])
+def test_a_ledger_record_of_the_wrong_shape_is_named(files, capsys, field, value):
+    book, market, db = files
+    assert run("--book", book, "--market", market, "--db", db, "close", "IC-Dec18", "--price", "1",
+               "--quantity", "1") == 0
+    with sqlite3.connect(db) as conn:
+        (fill,) = conn.execute("SELECT fill FROM journal WHERE action = 'close'").fetchone()
+        record = json.loads(fill)
+        text = json.dumps(record).replace(f'"{field}": {json.dumps(record["added"][0][field])}',
+                                          f'"{field}": {value}')
+        assert text != json.dumps(record)
+        conn.execute("UPDATE journal SET fill = ? WHERE action = 'close'", (text,))
+    conn.close()
+    capsys.readouterr()
+    for argv in (("journal",), ("journal", "--json")):
+        err = refused(capsys, run("--book", book, "--db", db, *argv))
+        assert "journal record 2 cannot be read" in err, err
 
 
 def test_a_reshaped_journal_position_replays_as_a_named_error(files):
@@ -248,14 +274,14 @@ def test_calibrate_never_saves_a_beta_the_book_refuses(data_store, files, capsys
 def test_calibrate_save_keeps_a_bom_book_loadable(data_store, files):
     book = files[0]
     book.write_bytes(b"\xef\xbb\xbf" + book.read_bytes())
-    cli_data.save_beta(book, -3.25, "test")
+    cli_data.save_beta(book, book.read_text(encoding="utf-8"), -3.25, "test")
     assert load_book(book).model.beta == -3.25
 
 
 @pytest.mark.parametrize("years", ["nan", "inf", "1e17", "0", "-1", "101", "x"])
 def test_calibrate_window_outside_0_to_100_years_is_refused(data_store, capsys, years):
     err = refused(capsys, run("data", "calibrate", "--window", years, "--db", data_store))
-    assert err == f"alvh: data calibrate: argument --window: not a number of years from 0 to 100: '{years}'"
+    assert err.startswith("alvh: data calibrate: argument --window: a window ") and f"'{years}'" in err
 
 
 # ---- spot VIX above the map's cap ---------------------------------------------------------
@@ -267,7 +293,7 @@ def market_at(vix: float):
 
 
 def test_spot_vol_caps_only_the_move():
-    assert spot_vol(16.5, 0.5, -4.0) == VIX_CAP  # 16.5 x 16 = 264 capped
+    assert spot_vol(16.5, 0.5, -4.0) == 150.0  # 16.5 x 16 = 264 capped
     assert spot_vol(16.5, 0.9, -4.0) == pytest.approx(16.5 * 0.9 ** -4, rel=1e-15)
     assert spot_vol(200.0, 0.9, -4.0) == 200.0  # a live level above the cap is not raised ...
     assert spot_vol(200.0, 1.1, -4.0) == pytest.approx(200 * 1.1 ** -4, rel=1e-15)  # ... nor pinned
@@ -278,12 +304,63 @@ def test_a_live_vix_above_the_cap_is_kept_and_every_number_is_finite(vix):
     book = load_book(paths.DEMO_BOOK, demo=True)
     with np.errstate(all="raise"):  # no NaN path anywhere: a RuntimeWarning is a failure
         a = analyze(book, market_at(vix), WhatIf())
-    assert a.market.vix == vix
+    assert a.at.vix == vix  # priced at the level entered, not at 150
     assert not any("capped" in x for x in a.assumptions)  # no what-if, no cap note
-    assert any("WARNING: spot VIX" in x and "check the market file" in x for x in a.assumptions)
+    stress = {r.name: r.vix for r in a.alvh.stress}
+    # by hand, beta -4: a fall lifts VIX to at most max(150, VIX); a rise lowers it
+    assert stress["crash -10%"] == pytest.approx(min(vix * 0.9 ** -4, max(150.0, vix)), rel=1e-12)
+    assert stress["melt-up +5%"] == pytest.approx(vix * 1.05 ** -4, rel=1e-12)
     numbers = [x for r in a.alvh.stress for x in (r.book_pnl, r.hedge_pnl, r.package_pnl, *r.layer_pnl)]
     numbers += [c.pnl for c in a.condors] + [h.pnl for h in a.hedges]
     assert numbers and all(math.isfinite(x) for x in numbers)
+
+
+@pytest.mark.parametrize("vix, warned", [(16.9 * 0.39, True), (16.9 * 0.41, False), (16.5, False),
+                                         (16.9 * 2.99, False), (16.9 * 3.01, True)])
+def test_spot_vix_far_from_the_front_future_is_warned(vix, warned):
+    a = analyze(load_book(paths.DEMO_BOOK, demo=True), market_at(round(vix, 4)), WhatIf())
+    said = [x for x in a.assumptions if x.startswith("WARNING: spot VIX")]
+    assert bool(said) == warned, said
+    if warned:
+        assert f"x the 2026-11-25 future 16.9" in said[0] and "check the market file" in said[0]
+
+
+FLOORED = """[account]
+equity = 250000
+[[condor]]
+id = "IC"
+expiry = 2027-01-15
+quantity = 1
+long_put = 6000
+short_put = 6100
+short_call = 7700
+long_call = 7800
+credit = 1.0
+[[hedge]]
+id = "F"
+layer = 1
+quantity = 1
+[[hedge.leg]]
+kind = "vix_future"
+expiry = 2027-01-20
+ratio = -1
+price = 25.0
+"""
+
+
+def test_a_floored_future_is_the_same_in_tables_curve_and_delta():
+    from core.bookfile import parse_book
+    book = parse_book(FLOORED, "b.toml")
+    market = parse_market(DEMO_MARKET.replace("vix = 16.5", "vix = 60"), "m.toml")
+    # +30%: VIX' = 60 x 1.3^-4 = 21.0, dVIX = -39.0; the Jan future takes e^(-2 x 61/365) = 0.716
+    # of it, 25 - 27.9 < 0: floored at 0.01, so the short future gains (25 - 0.01) x 1000
+    up = analyze(book, market, WhatIf(spx_move=0.3))
+    assert up.hedges[0].pnl == pytest.approx((25.0 - 0.01) * 1000, abs=1e-6)
+    assert up.hedges[0].beta_delta == 0.0  # floored: SPX moving further changes nothing
+    live = analyze(book, market, WhatIf())
+    curve = live.alvh.curve
+    assert curve.spx[-1] == pytest.approx(1.3 * market.spx, rel=1e-12)
+    assert curve.t0[-1] == pytest.approx(up.totals.pnl, rel=1e-9)  # the graph agrees with the table
 
 
 def test_the_cap_note_appears_when_a_what_if_hits_it():
@@ -308,8 +385,8 @@ def test_import_refuses_devices_folders_and_huge_files_before_reading(tmp_path, 
     sparse = tmp_path / "huge.csv"
     with open(sparse, "wb") as f:
         f.truncate(300_000_000)  # sparse: 300 MB of NULs that take no disk
-    for src, why in (("/dev/zero", "not a regular file (a device or a pipe is not a history file)"),
-                     (tmp_path, "is a folder, not a file"),
+    for src, why in (("/dev/zero", "a fifo or a device, not a history file"),
+                     (tmp_path, "a folder, not a history file"),
                      (sparse, "300 MB is larger than any history file (256 MB at most)")):
         err = refused(capsys, run("data", "import", src, "--series", "vix", "--db", tmp_path / "h.db"))
         assert err == f"alvh: {src}: {why}"

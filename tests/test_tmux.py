@@ -51,7 +51,7 @@ def test_alvh_in_tmux(tmp_path):
         subprocess.run(["tmux", "send-keys", "-t", name, "Enter"], check=True)
         wait_for(name, "closed 2 of IC-Dec18")
         subprocess.run(["tmux", "send-keys", "-t", name, "C-s"], check=True)
-        wait_for(name, "previous kept as .bak")
+        wait_for(name, "previous version kept as book.toml.bak")
         text = book.read_text()
         assert "IC-Dec04" not in text and (tmp_path / "book.toml.bak").exists()
         assert '[[closed]]\nid = "IC-Dec18"' in text
