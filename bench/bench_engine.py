@@ -1,7 +1,7 @@
 """Benchmark of the core engine (issue 2). Prints figures; not a test.
 
 1. µs per leg for price + delta + gamma + theta + vega on 10,000 random legs:
-   core.pricing.bsm (vectorized) vs a vollib scalar loop (five calls per leg).
+   core.pricing.kernels.bsm (vectorized) vs a vollib scalar loop (five calls per leg).
 2. Median wall time of a full analyze() (pricing, Greeks, every break-even including the
    package's, stress set, hedge ratio, layer sizing) for the demo book, a 20-condor +
    3-layer book and a 1,000-condor (+ 3-layer) book; timed a second time with the hedge
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.books import demo, make_book, random_legs  # noqa: E402
 from core import engine as engine_module  # noqa: E402
 from core.engine import analyze  # noqa: E402
-from core.pricing import bsm  # noqa: E402
+from core.pricing.kernels import bsm  # noqa: E402
 
 N_LEGS = 10_000
 
@@ -64,7 +64,7 @@ def bench_pricing() -> None:
                                        legs[4][i], legs[6][i], legs[5][i])) for i in range(0, N_LEGS, 97))
     ratio = ref / ours
     print(f"Pricing, price + 4 Greeks, {N_LEGS:,} random legs (70% SPX-like, 30% VIX-like)")
-    print(f"  {'core.pricing.bsm (vectorized)':<34}{ours:>10.3f} µs/leg")
+    print(f"  {'core.pricing.kernels.bsm (vectorized)':<34}{ours:>10.3f} µs/leg")
     print(f"  {'vollib scalar loop (5 calls/leg)':<34}{ref:>10.3f} µs/leg")
     print(f"  {'speed-up':<34}{ratio:>10.0f} x     target >= 100 x   {'OK' if ratio >= 100 else 'MISS'}")
     print(f"  (max |price diff| vs vollib on a sample: {worst:.1e})")

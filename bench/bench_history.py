@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import history  # noqa: E402
-from core.calibrate import calibrate  # noqa: E402
-from core.signals import compute_signals  # noqa: E402
+from core.history import store as history  # noqa: E402
+from core.history.calibrate import calibrate  # noqa: E402
+from core.history.signals import compute_signals  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FILES = [("vix3m_daily.csv", "vix3m"), ("spx_daily.csv", "spx"), ("spx_close_fred.csv", "spx"),

@@ -17,11 +17,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.bookfile import load_book  # noqa: E402
+from core.book.bookfile import load_book  # noqa: E402
 from core.engine import analyze  # noqa: E402
-from core.marketfile import load_market  # noqa: E402
-from core.model import Book, Condor, Hedge, HedgeLeg, Market  # noqa: E402
-from core.paths import DEMO_BOOK, DEMO_MARKET  # noqa: E402
+from core.market.marketfile import load_market  # noqa: E402
+from core.model.inputs import Book, Condor, Hedge, HedgeLeg, Market  # noqa: E402
+from core.io.paths import DEMO_BOOK, DEMO_MARKET  # noqa: E402
 
 
 def demo() -> tuple[Book, Market]:

@@ -22,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.bookfile import parse_book  # noqa: E402
+from core.book.bookfile import parse_book  # noqa: E402
 from core.engine import analyze  # noqa: E402
-from core.errors import InputError  # noqa: E402
-from core.lifecycle import market_file_lookup, settle  # noqa: E402
-from core.marketfile import parse_market  # noqa: E402
+from core.model.errors import InputError  # noqa: E402
+from core.book.lifecycle import market_file_lookup, settle  # noqa: E402
+from core.market.marketfile import parse_market  # noqa: E402
 
 
 def seeds() -> list[tuple[str, str]]:

@@ -1,5 +1,5 @@
 import sys
 
-from cockpit.cli import main
+from cockpit.cli.main import main
 
 sys.exit(main())

@@ -25,8 +25,8 @@ from cockpit.hedges import HedgesPane
 from cockpit.pane import Palette
 from cockpit.riskgraph import RiskPane
 from cockpit.session import Session
-from core.atomic import describe_save
-from core.errors import InputError
+from core.io.atomic import describe_save
+from core.model.errors import InputError
 from themes import DEFAULT, THEMES
 
 WIDE = (120, 40)  # every pane at once from this size up
@@ -176,7 +176,7 @@ class Cockpit(BookKeys, App):
 
     def reload_market(self) -> None:
         """The market file changed on disk: take it if it reads cleanly, else keep the last good one."""
-        from core.marketfile import load_market
+        from core.market.marketfile import load_market
         s = self.session
         try:
             market = load_market(s.market_path, demo=s.market.demo)
@@ -365,12 +365,12 @@ class Cockpit(BookKeys, App):
 
     def _market_written(self, before) -> str:
         """After an undo or redo that swapped the market: the market file says so too."""
-        from core import paths
+        from core.io import paths
         s = self.session
         if s.market is before or not s.market_path or \
                 Path(s.market_path).resolve() == paths.DEMO_MARKET.resolve():
             return ""
-        from core.marketfile import save_market
+        from core.market.marketfile import save_market
         try:
             save_market(replace(s.market, demo=False), s.market_path)
         except (InputError, OSError) as exc:
@@ -390,7 +390,7 @@ class Cockpit(BookKeys, App):
         """Save a market edit and take it (undone by u like a book edit); says where it went.
         With must_save, a market the file cannot hold is not taken."""
         from cockpit.screens.market_form import target_path
-        from core.marketfile import save_market
+        from core.market.marketfile import save_market
         s = self.session
         # never write over the bundled demo: hand-entered levels go to the user's own file
         path = target_path(s)
@@ -411,18 +411,18 @@ class Cockpit(BookKeys, App):
 def signals_loader(db: str | None, market) -> Callable[[], object]:
     """Signals from the user's history store (the DEMO history only for the demo market)."""
     def load():
-        from core.history import load_signals
+        from core.history.store import load_signals
         return load_signals(db, market)
     return load
 
 
 def make_app(args, **kw) -> Cockpit:
     """The cockpit for the command line's --book/--market/--db/--theme (kw: Cockpit's test hooks)."""
-    from cockpit.cli import resolve_inputs
+    from cockpit.cli.inputs import resolve_inputs
     from cockpit.settings import load_theme
-    from core import paths
-    from core.bookfile import load_book
-    from core.marketfile import load_market
+    from core.io import paths
+    from core.book.bookfile import load_book
+    from core.market.marketfile import load_market
 
     book_path, book_demo, market_path, market_demo = resolve_inputs(args.book, args.market)
     book = load_book(book_path, demo=book_demo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.atomic import describe_save
+from core.io.atomic import describe_save
 
 
 class BookKeys:

@@ -7,7 +7,7 @@ from rich.text import Text
 from cockpit import fmt
 from cockpit.keymap import bindings
 from cockpit.pane import Palette, Pane, grid
-from core.results import Analysis, CondorResult
+from core.model.results import Analysis, CondorResult
 
 NEAR_SD = 1.0  # amber inside one standard deviation of the nearest short strike
 NEAR_PCT = 1.0  # ... or inside 1% of it

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 
-from core.model import Condor
-from core.results import Analysis, CondorResult, HedgeResult
+from core.model.inputs import Condor
+from core.model.results import Analysis, CondorResult, HedgeResult
 
 
 def num(x: float, spec: str) -> str:

@@ -5,7 +5,7 @@ from rich.console import Group
 from rich.text import Text
 
 from cockpit.pane import Palette, Pane, grid
-from core.signals import Thresholds
+from core.history.signals import Thresholds
 
 # name -> (label, gauge scale low, high, value format); None scale: no bar
 GAUGES = {
@@ -21,7 +21,7 @@ GAUGES = {
     "next_cpi": ("CPI in", (0, 30), ".0f"),
     "next_ppi": ("PPI in", (0, 30), ".0f"),
 }
-_T = Thresholds()  # what core.signals.compute_signals compares against
+_T = Thresholds()  # what core.history.signals.compute_signals compares against
 # two-sided signals: the state word comes from the low side (<= low) or the high one (>= high),
 # while a Signal carries only the high threshold: show and mark both
 BANDS = {"vix_rsi": (_T.rsi_low, _T.rsi_high), "term_rsi": (_T.rsi_low, _T.rsi_high),

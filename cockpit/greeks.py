@@ -6,7 +6,7 @@ from rich.text import Text
 
 from cockpit import fmt
 from cockpit.pane import Palette, Pane, grid
-from core.results import Analysis, HedgeRatio
+from core.model.results import Analysis, HedgeRatio
 
 ROWS = ("P&L $ open", "Realized $", "Total $", "Δ $/SPX pt", "β-wtd Δ", "Γ /SPX pt", "Θ $/day", "V SPX", "V VIX-opt", "+1 VIX $")
 SPECS = ("+,.0f", "+,.0f", "+,.0f", "+,.1f", "+,.1f", "+.3f", "+,.0f", "+,.0f", "+,.0f", "+,.0f")

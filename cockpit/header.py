@@ -9,8 +9,8 @@ from textual.widgets import Static
 
 from cockpit import fmt
 from cockpit.pane import Palette
-from core.errors import printable
-from core.results import Analysis
+from core.model.errors import printable
+from core.model.results import Analysis
 
 STALE_AFTER = timedelta(hours=1)  # an hour-old quote is amber: hand-entered data ages fast
 

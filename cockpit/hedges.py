@@ -7,7 +7,7 @@ from rich.text import Text
 from cockpit import fmt
 from cockpit.keymap import bindings
 from cockpit.pane import Lines, Palette, Pane, grid
-from core.results import AlvhResult, Analysis
+from core.model.results import AlvhResult, Analysis
 
 
 def held_table(live: Analysis, view: Analysis, pal: Palette, selected: int, broken=()):

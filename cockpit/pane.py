@@ -15,7 +15,7 @@ from textual.containers import ScrollableContainer
 from textual.strip import Strip
 from textual.widget import Widget
 
-from core.errors import printable
+from core.model.errors import printable
 from themes import FALLBACK
 
 

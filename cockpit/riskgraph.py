@@ -10,7 +10,7 @@ from textual_plotext import PlotextPlot
 
 from cockpit import fmt
 from cockpit.pane import Lines, Palette, Pane, grid
-from core.results import Analysis
+from core.model.results import Analysis
 
 
 def stress_table(live: Analysis, view: Analysis, pal: Palette):

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.engine import analyze
-from core.errors import InputError
-from core.model import Book, Condor, Market, SignalInputs, WhatIf
-from core.results import Analysis
+from core.model.errors import InputError
+from core.model.inputs import Book, Condor, Market, SignalInputs, WhatIf
+from core.model.results import Analysis
 
 # the hedge engine reads signals once analyze() accepts them
 _TAKES_SIGNALS = "signals" in inspect.signature(analyze).parameters
@@ -24,7 +24,7 @@ _TAKES_SIGNALS = "signals" in inspect.signature(analyze).parameters
 def position_named(exc: InputError, book: Book) -> tuple[str, str] | None:
     """(id, reason) of the condor or hedge an engine error names, else None.
 
-    core.legs names a position in the field ("condor ID: expiry", "hedge ID leg 2:
+    core.pricing.legs names a position in the field ("condor ID: expiry", "hedge ID leg 2:
     expiry") and by its line in the book file."""
     field = exc.field or ""
     for kind, items in (("condor", book.condors), ("hedge", book.hedges)):
@@ -62,7 +62,7 @@ def fingerprint(path: Path) -> str | None:
     """A hash of the file's bytes (None when absent): how an edit by another program is seen."""
     import hashlib
 
-    from core.atomic import not_regular
+    from core.io.atomic import not_regular
     try:
         if not_regular(path):  # a device or fifo is never read to its end
             return None
@@ -96,7 +96,7 @@ class Session:
     undo_stack: list[tuple[str, Book | Market]] = field(default_factory=list)
     redo_stack: list[tuple[str, Book | Market]] = field(default_factory=list)
     db: Path | None = None  # history store: settlement prices, the journal, daily snapshots
-    awaiting: dict = field(default_factory=dict)  # id -> core.lifecycle.Awaiting: expired, no price yet
+    awaiting: dict = field(default_factory=dict)  # id -> core.book.lifecycle.Awaiting: expired, no price yet
     notice: str = ""  # what settling on load did, for the app to say
     journal_error: str | None = None  # why the last save's edits are not in the journal yet
     # book edits since the last save, (action, label, book before, after, when): journaled on save
@@ -118,7 +118,7 @@ class Session:
 
     def reload_from_disk(self) -> None:
         """Take the file as it is now; the edits since the last save are dropped (undo keeps them)."""
-        from core.bookfile import load_book
+        from core.book.bookfile import load_book
         book = load_book(self.save_path)
         self.undo_stack.append(("your edits before reloading the file", self.book))
         self.book = self._saved = book
@@ -129,8 +129,8 @@ class Session:
 
     def save_beside(self) -> Path:
         """The book as this session holds it, written next to the file as NAME.mine."""
-        from core.atomic import atomic_write_text
-        from core.bookfile import book_to_toml
+        from core.io.atomic import atomic_write_text
+        from core.book.bookfile import book_to_toml
         path = self.save_path.with_name(self.save_path.name + ".mine")
         atomic_write_text(path, book_to_toml(self.book))
         return path
@@ -177,8 +177,8 @@ class Session:
     def _settled(self, book: Book, market: Market):
         """Expired positions settled on the market file's and the store's prices; on the market
         file's alone when the store cannot be read (said in `notice`)."""
-        from core.history import settlement_lookup
-        from core.lifecycle import market_file_lookup, settle
+        from core.history.store import settlement_lookup
+        from core.book.lifecycle import market_file_lookup, settle
         try:
             return settle(book, market, settlement_lookup(market, self.db))
         except (InputError, OSError) as exc:
@@ -248,7 +248,7 @@ class Session:
         return self.recompute()
 
     def _journal_market(self, action: str, label: str, before: Market, after: Market) -> None:
-        from core import journal
+        from core.history import journal
         try:
             journal.record(self.db, journal.book_key(self.save_path), action, self._saved, self._saved,
                            markets=(before, after), label=label)
@@ -307,7 +307,7 @@ class Session:
 
     def save(self) -> Path:
         """Atomic write (previous version kept as .bak); the session then holds the book as re-read."""
-        from core.bookfile import save_book
+        from core.book.bookfile import save_book
         self.save_path.parent.mkdir(parents=True, exist_ok=True)
         saved = save_book(self.book, self.save_path)
         self._disk = fingerprint(self.save_path)
@@ -324,7 +324,7 @@ class Session:
     def journal_pending(self) -> None:
         """The saved edits, one journal record each (InputError when the store cannot be written:
         the book is saved already, and the journal re-syncs on the next save)."""
-        from core import journal
+        from core.history import journal
         key = journal.book_key(self.save_path)
         while self.pending:
             action, label, before, after, when = self.pending[0]
@@ -334,7 +334,7 @@ class Session:
     def snapshot_today(self) -> None:
         """Store today's snapshot once (the first analysis of the day): InputError when the store
         cannot be written."""
-        from core import journal
+        from core.history import journal
         from core.export import snapshot_numbers
         if self.live is None or self.book.demo or self.market.demo:  # demo numbers never feed the backtest
             return

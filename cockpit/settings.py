@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.atomic import atomic_write_text
+from core.io.atomic import atomic_write_text
 
 
 def settings_path() -> Path:
-    from core.paths import config_dir
+    from core.io.paths import config_dir
     return config_dir() / "settings.toml"
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from core.model import Book, Hedge
-from core.results import AlvhResult, LayerResult
+from core.model.inputs import Book, Hedge
+from core.model.results import AlvhResult, LayerResult
 
 
 def _acts(x: LayerResult) -> bool:
@@ -25,7 +25,7 @@ def trade_lines(a: AlvhResult) -> list[str]:
 def apply_trades(book: Book, a: AlvhResult, marks: dict[str, float], on: date) -> Book:
     """Buys become new hedges (opened `on`); sells close that many of the held hedge with
     those legs at its model mark (`marks`: per unit, by id) into the realized ledger."""
-    from core.lifecycle import close_position
+    from core.book.lifecycle import close_position
     hedges = list(book.hedges)
     sells = []
     for x in a.layers:

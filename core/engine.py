@@ -9,16 +9,16 @@ from datetime import datetime
 
 import numpy as np
 
-from core.alvh import run_alvh
-from core.breakevens import condor_expiry_roots, piecewise_roots
-from core.curves import scan
-from core.errors import InputError
-from core.lifecycle import realized_by_id
-from core.legs import FUT_FLOOR, VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, leg_prices, \
+from core.hedge.alvh import run_alvh
+from core.risk.breakevens import condor_expiry_roots, piecewise_roots
+from core.risk.curves import scan
+from core.model.errors import InputError
+from core.book.lifecycle import realized_by_id
+from core.pricing.legs import FUT_FLOOR, VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, leg_prices, \
     leg_values, map_cap_reached, market_state, moved_future
-from core.marketfile import NEW_YORK
-from core.model import Book, Market, SignalInputs, WhatIf
-from core.results import (Analysis, BookResult, CondorResult, GreekSet, HedgeResult,
+from core.market.marketfile import NEW_YORK
+from core.model.inputs import Book, Market, SignalInputs, WhatIf
+from core.model.results import (Analysis, BookResult, CondorResult, GreekSet, HedgeResult,
                           Valuation)
 
 

@@ -1,10 +1,10 @@
-"""An analysis as plain JSON-ready data (numbers in the units of core.results)."""
+"""An analysis as plain JSON-ready data (numbers in the units of core.model.results)."""
 from __future__ import annotations
 
 import math
 from dataclasses import asdict
 
-from core.results import Analysis, GreekSet
+from core.model.results import Analysis, GreekSet
 
 
 def _greeks(g: GreekSet) -> dict:
@@ -78,7 +78,7 @@ def closed_to_dict(c) -> dict:
 
 def realized_to_dict(book) -> dict:
     """The ledger's total and its sum per position id."""
-    from core.lifecycle import realized_by_id
+    from core.book.lifecycle import realized_by_id
     return {"total": round(sum(c.realized for c in book.closed), 2), "by_position": realized_by_id(book),
             "closed": [closed_to_dict(c) for c in book.closed]}
 

@@ -1,7 +1,7 @@
 """Running `alvh` in-process as typed, and reading its one-line refusals."""
 from __future__ import annotations
 
-from cockpit import cli
+from cockpit.cli import main as cli
 
 
 def run(*argv) -> int:

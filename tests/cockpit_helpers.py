@@ -8,10 +8,10 @@ from rich.console import Console
 
 from cockpit.app import Cockpit, signals_loader
 from cockpit.session import Session
-from core import paths
-from core.bookfile import load_book
-from core.marketfile import load_market
-from core.model import Condor
+from core.io import paths
+from core.book.bookfile import load_book
+from core.market.marketfile import load_market
+from core.model.inputs import Condor
 
 # two hours after the demo market's as_of (2026-11-20 16:15 New York): fixed, so screens repeat
 CLOCK = datetime(2026, 11, 20, 23, 15, tzinfo=timezone.utc)

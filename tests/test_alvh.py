@@ -8,11 +8,11 @@ from hypothesis import given, settings, strategies as st
 from vollib.black import black
 from vollib.black_scholes_merton import black_scholes_merton as bsm_ref
 
-from core.bookfile import load_book
+from core.book.bookfile import load_book
 from core.engine import analyze
-from core.marketfile import NEW_YORK, load_market
-from core.model import AlvhSettings, Hedge, HedgeLeg, Mark, SignalInputs, Stress, WhatIf
-from core.paths import DEMO_BOOK, DEMO_MARKET
+from core.market.marketfile import NEW_YORK, load_market
+from core.model.inputs import AlvhSettings, Hedge, HedgeLeg, Mark, SignalInputs, Stress, WhatIf
+from core.io.paths import DEMO_BOOK, DEMO_MARKET
 
 BOOK = load_book(DEMO_BOOK)
 MARKET = load_market(DEMO_MARKET)

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.breakevens import TOLERANCE, piecewise_roots, smooth_roots
+from core.risk.breakevens import TOLERANCE, piecewise_roots, smooth_roots
 from core.engine import analyze
-from core.legs import build_legs, leg_prices, market_state
-from core.marketfile import NEW_YORK
+from core.pricing.legs import build_legs, leg_prices, market_state
+from core.market.marketfile import NEW_YORK
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from books import demo, layer_hedges, random_condors, with_model_credits  # noqa: E402

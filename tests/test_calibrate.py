@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cockpit import cli_data
-from core import history
-from core.calibrate import _roll_days, calibrate
-from core.errors import InputError
+from cockpit.cli import data as cli_data
+from core.history import store as history
+from core.io import paths
+from core.history.calibrate import _roll_days, calibrate
+from core.model.errors import InputError
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -133,9 +134,9 @@ def test_cli_calibrate_errors_exit_2(tmp_path, capsys):
 
 
 def test_saved_demo_book_loads_with_the_calibrated_beta(db, tmp_path):
-    bookfile = pytest.importorskip("core.bookfile")
+    bookfile = pytest.importorskip("core.book.bookfile")
     book = tmp_path / "book.toml"
-    book.write_text((history.DEMO_DIR / "book.toml").read_text())
+    book.write_text((paths.DEMO_DIR / "book.toml").read_text())
     assert run("data", "calibrate", "--db", str(db), "--window", "33", "--save",
                "--book", str(book)) == 0
     model = bookfile.load_book(book).model

@@ -8,7 +8,7 @@ from cockpit.header import HeaderBar
 from cockpit.keymap import KEYS
 from cockpit.screens.confirm import Confirm
 from cockpit.screens.help import HelpScreen
-from core.model import WhatIf
+from core.model.inputs import WhatIf
 from cockpit_helpers import make_cockpit, settle, sync, text_of
 
 

@@ -9,10 +9,10 @@ import pytest
 from cockpit.header import HeaderBar
 from cockpit.screens.condor_form import CondorForm, parse_condor
 from cockpit.trades import apply_trades, trade_lines
-from core import paths
-from core.bookfile import load_book
-from core.marketfile import load_market
-from core.model import HedgeLeg
+from core.io import paths
+from core.book.bookfile import load_book
+from core.market.marketfile import load_market
+from core.model.inputs import HedgeLeg
 from cockpit_helpers import demo_session, make_cockpit, sync, text_of
 
 GOOD = {"id": "IC-Feb", "expiry": "2027-02-19", "quantity": "2", "long_put": "6100",

@@ -12,11 +12,11 @@ from cockpit.screens.condor_form import CondorForm
 from cockpit.screens.hedge_form import HedgeForm
 from cockpit.screens.market_form import MarketForm
 from cockpit.session import Session
-from core import paths
-from core.bookfile import load_book
+from core.io import paths
+from core.book.bookfile import load_book
 from core.engine import analyze
-from core.marketfile import NEW_YORK, load_market
-from core.model import Hedge, HedgeLeg
+from core.market.marketfile import NEW_YORK, load_market
+from core.model.inputs import Hedge, HedgeLeg
 from cockpit_helpers import demo_session, make_cockpit, sync, text_of
 
 GOOD = {"id": "IC-Feb", "expiry": "2027-02-19", "quantity": "2", "long_put": "6100",

@@ -11,9 +11,10 @@ from cockpit.app import Cockpit
 from cockpit.screens.close_form import CloseForm
 from cockpit.screens.settle_form import SettleForm
 from cockpit.session import Session
-from core import journal, paths
-from core.bookfile import load_book
-from core.marketfile import load_market
+from core.history import journal
+from core.io import paths
+from core.book.bookfile import load_book
+from core.market.marketfile import load_market
 from cockpit_helpers import CLOCK, sync, text_of
 
 SETTLE_SPX = '\n[[settlement]]\nunderlying = "SPX"\ndate = 2026-12-04\nstyle = "PM"\nvalue = 6590.5\n'
@@ -165,7 +166,7 @@ def test_a_market_moved_past_an_expiry_is_taken_and_undo_brings_the_positions_ba
     taken, IC-Dec04 awaits; undone, it is open and priced again."""
     from dataclasses import replace
     from datetime import datetime
-    from core.marketfile import NEW_YORK
+    from core.market.marketfile import NEW_YORK
     s = demo_files(tmp_path)
     later = replace(s.market, as_of=datetime(2026, 12, 7, 10, tzinfo=NEW_YORK))
     assert s.problem(market=later) is None
@@ -179,7 +180,7 @@ def test_an_awaiting_condor_can_be_re_dated(tmp_path):
     """IC-Dec04 awaits its price on 2026-12-07; its expiry was a typo for Dec 11: the edit is taken."""
     from dataclasses import replace
     from datetime import datetime
-    from core.marketfile import NEW_YORK
+    from core.market.marketfile import NEW_YORK
     m = replace(load_market(paths.DEMO_MARKET), as_of=datetime(2026, 12, 7, 10, tzinfo=NEW_YORK))
     s = Session(load_book(paths.DEMO_BOOK), m, save_path=tmp_path / "b.toml", db=tmp_path / "h.sqlite")
     assert "IC-Dec04" in s.awaiting
@@ -228,7 +229,7 @@ async def test_a_row_awaiting_its_price_still_folds_the_table_at_80_columns(tmp_
     """Every column of the condor table stays on screen at 80x24 with an awaiting row in it."""
     from dataclasses import replace
     from datetime import datetime
-    from core.marketfile import NEW_YORK
+    from core.market.marketfile import NEW_YORK
     m = replace(load_market(paths.DEMO_MARKET), as_of=datetime(2026, 12, 7, 10, tzinfo=NEW_YORK))
     s = Session(load_book(paths.DEMO_BOOK), m, save_path=tmp_path / "b.toml", db=tmp_path / "h.sqlite")
     app = Cockpit(s, clock=lambda: CLOCK, watch=False, settings=tmp_path / "settings.toml", signals=None)

@@ -2,10 +2,10 @@
 stripped by the panes (an OSC 52 clipboard write arrived through a condor id)."""
 from __future__ import annotations
 
-from cockpit.cli import main
+from cockpit.cli.main import main
 from cockpit_helpers import make_cockpit, sync
-from core import paths
-from core.errors import InputError, printable
+from core.io import paths
+from core.model.errors import InputError, printable
 
 OSC52 = "\x1b]52;c;cHduZWQ=\x07"
 
@@ -44,7 +44,7 @@ def test_event_note_with_an_escape_is_refused(tmp_path, capsys):
 async def test_panes_strip_escapes_from_what_they_show(tmp_path):
     """Defence in depth: a book built in code (not from a file) with an escape in an id."""
     from dataclasses import replace
-    from core.bookfile import load_book
+    from core.book.bookfile import load_book
     book = load_book(paths.DEMO_BOOK, demo=True)
     book = replace(book, condors=(replace(book.condors[0], id=f"IC{OSC52}"),) + book.condors[1:])
     app = make_cockpit(tmp_path, book=book, signals=False)

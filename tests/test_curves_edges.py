@@ -1,5 +1,5 @@
-"""Edge cases of the one-pass break-even scan (core.curves + core.breakevens), checked
-against the plain leg pricer (core.legs.leg_prices + market_state) on dense scans."""
+"""Edge cases of the one-pass break-even scan (core.risk.curves + core.risk.breakevens), checked
+against the plain leg pricer (core.pricing.legs.leg_prices + market_state) on dense scans."""
 from __future__ import annotations
 
 import sys
@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.breakevens import TOLERANCE
+from core.risk.breakevens import TOLERANCE
 from core.engine import analyze
-from core.legs import build_legs, leg_prices, market_state
-from core.marketfile import NEW_YORK
-from core.model import WhatIf
+from core.pricing.legs import build_legs, leg_prices, market_state
+from core.market.marketfile import NEW_YORK
+from core.model.inputs import WhatIf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))

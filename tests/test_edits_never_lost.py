@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from cockpit.screens.confirm import Confirm
-from core import paths
-from core.bookfile import load_book
-from core.errors import InputError
-from core.marketfile import load_market
+from core.io import paths
+from core.book.bookfile import load_book
+from core.model.errors import InputError
+from core.market.marketfile import load_market
 from cockpit_helpers import make_cockpit, sync, text_of
 
 

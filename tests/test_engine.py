@@ -1,5 +1,5 @@
 """analyze() against independent references: hand-worked condors, vollib per leg with
-time and vols resolved here from the spec (not from core.legs), and property tests."""
+time and vols resolved here from the spec (not from core.pricing.legs), and property tests."""
 from __future__ import annotations
 
 import copy
@@ -18,13 +18,13 @@ from vollib.black_scholes_merton import black_scholes_merton as v_bsm
 from vollib.black_scholes_merton.greeks import analytical as v_bsm_greeks
 
 from core.engine import analyze
-from core.errors import InputError
-from core.model import (Book, Condor, Hedge, HedgeLeg, Mark, Market, ModelSettings,
+from core.model.errors import InputError
+from core.model.inputs import (Book, Condor, Hedge, HedgeLeg, Mark, Market, ModelSettings,
                         VolSurface, WhatIf)
-from core.paths import DEMO_BOOK, DEMO_MARKET
-from core.bookfile import load_book
-from core.marketfile import load_market
-from core.pricing import bsm
+from core.io.paths import DEMO_BOOK, DEMO_MARKET
+from core.book.bookfile import load_book
+from core.market.marketfile import load_market
+from core.pricing.kernels import bsm
 
 NY = ZoneInfo("America/New_York")
 YEAR = 365 * 86400

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.cli import main
-from core.bookfile import book_to_toml, load_book, parse_book, save_book
+from cockpit.cli.main import main
+from core.book.bookfile import book_to_toml, load_book, parse_book, save_book
 from core.engine import analyze
-from core.errors import InputError
-from core.marketfile import load_market, parse_market
-from core.model import Book, Condor, ModelSettings
-from core.paths import DEMO_BOOK
+from core.model.errors import InputError
+from core.market.marketfile import load_market, parse_market
+from core.model.inputs import Book, Condor, ModelSettings
+from core.io.paths import DEMO_BOOK
 
 ROOT = Path(__file__).resolve().parents[1]
 

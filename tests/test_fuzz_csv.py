@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cockpit.cli import main
+from cockpit.cli.main import main
 
 GOOD = ("date,open,high,low,close\n2024-12-18,5900.1,5932.2,5860.5,5872.16\n"
         "2024-12-19,5912.7,5935.5,5866.1,5867.08\n2024-12-20,5842.0,5982.1,5832.3,5930.85\n")

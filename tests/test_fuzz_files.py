@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from core.bookfile import parse_book
+from core.book.bookfile import parse_book
 from core.engine import analyze
-from core.errors import InputError
-from core.lifecycle import market_file_lookup, settle
-from core.marketfile import parse_market
-from core.results import Analysis
+from core.model.errors import InputError
+from core.book.lifecycle import market_file_lookup, settle
+from core.market.marketfile import parse_market
+from core.model.results import Analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 _README = (ROOT / "README.md").read_text(encoding="utf-8")

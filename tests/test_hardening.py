@@ -20,8 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from core import atomic, export, history
-from core.errors import InputError
+from core import export
+
+from core.io import atomic
+
+from core.history import store as history
+from core.model.errors import InputError
 from cli_helpers import refused, run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -361,7 +365,7 @@ def test_a_live_saves_temporary_is_not_a_stray(tmp_path):
 
 CHILD = """
 import sys
-from core.atomic import atomic_write_text
+from core.io.atomic import atomic_write_text
 path, texts = sys.argv[1], (open(sys.argv[2]).read(), open(sys.argv[3]).read())
 atomic_write_text(path, texts[0])
 print("ready", flush=True)

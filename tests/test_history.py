@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cockpit import cli_data
-from core import history
-from core.errors import InputError
+from cockpit.cli import data as cli_data
+from core.history import store as history
+from core.io import paths
+from core.model.errors import InputError
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FILES = {  # file: (series, rows imported)
@@ -190,7 +191,7 @@ def test_demo_history_is_labelled_and_ends_on_the_demo_day():
     assert 480 < len(s["vix"]) < 560
     assert s["fomc"].index[-1].date() == date(2026, 12, 9)
     assert date(2026, 12, 10) in {d.date() for d in s["cpi"].index}
-    assert (history.DEMO_DIR / "history_demo.csv").read_text().startswith("# DEMO")
+    assert (paths.DEMO_DIR / "history_demo.csv").read_text().startswith("# DEMO")
 
 
 # ---- command line ------------------------------------------------------------
@@ -228,7 +229,7 @@ def test_cli_status_of_empty_store(tmp_path, capsys):
 
 
 def test_db_given_before_the_command_is_kept(data, tmp_path, capsys):
-    cli = pytest.importorskip("cockpit.cli")
+    cli = pytest.importorskip("cockpit.cli.main")
     db = tmp_path / "h.sqlite"
     assert cli.main(["--db", str(db), "data", "import", str(data / "cpi_release_dates.csv"),
                      "--series", "cpi"]) == 0

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from cockpit import cli, cli_data
-from core import history
-from core.errors import InputError
+from cockpit.cli import main as cli
+
+from cockpit.cli import data as cli_data
+from core.history import store as history
+from core.model.errors import InputError
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"  # as tests/test_history.py
 
@@ -192,7 +194,7 @@ def test_reimport_with_opens_is_a_noop_and_closes_only_files_add_no_opens(data, 
 
 
 def test_signals_ignore_the_opens(data, tmp_path):
-    from core.signals import compute_signals
+    from core.history.signals import compute_signals
     with_opens, closes_only = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
     history.import_file(data / "vix_daily.csv", "vix", with_opens)
     history.import_file(data / "spx_daily.csv", "spx", with_opens)

@@ -13,16 +13,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cockpit import cli_data
+from cockpit.cli import data as cli_data
 from cockpit.session import fingerprint
-from core import atomic, history, journal, paths
-from core.bookfile import load_book
-from core.calibrate import Calibration
+from core.io import atomic
+from core.history import store as history
+from core.history import journal
+from core.io import paths
+from core.book.bookfile import load_book
+from core.history.calibrate import Calibration
 from core.engine import analyze
-from core.errors import InputError
-from core.legs import spot_vol
-from core.marketfile import parse_market
-from core.model import WhatIf
+from core.model.errors import InputError
+from core.pricing.legs import spot_vol
+from core.market.marketfile import parse_market
+from core.model.inputs import WhatIf
 from cli_helpers import refused, run
 
 DEMO_MARKET = paths.DEMO_MARKET.read_text()
@@ -263,8 +266,8 @@ def test_calibrate_never_saves_a_beta_the_book_refuses(data_store, files, capsys
     before = book.read_bytes()
     fit = Calibration(beta=beta, beta_down=beta, beta_up=beta, r2=0.5, n=9, start=None, end=None,
                       years=5, front_beta=None, front_n=0)
-    import core.calibrate
-    monkeypatch.setattr(core.calibrate, "calibrate", lambda *a, **k: fit)
+    import core.history.calibrate
+    monkeypatch.setattr(core.history.calibrate, "calibrate", lambda *a, **k: fit)
     code = run("data", "calibrate", "--save", "--book", book, "--db", data_store)
     err = capsys.readouterr().err
     assert code == 2 and "outside what a book accepts (-50 to 0): not saved" in err
@@ -322,7 +325,7 @@ def test_spot_vix_far_from_the_front_future_is_warned(vix, warned):
     said = [x for x in a.assumptions if x.startswith("WARNING: spot VIX")]
     assert bool(said) == warned, said
     if warned:
-        assert f"x the 2026-11-25 future 16.9" in said[0] and "check the market file" in said[0]
+        assert "x the 2026-11-25 future 16.9" in said[0] and "check the market file" in said[0]
 
 
 FLOORED = """[account]
@@ -349,7 +352,7 @@ price = 25.0
 
 
 def test_a_floored_future_is_the_same_in_tables_curve_and_delta():
-    from core.bookfile import parse_book
+    from core.book.bookfile import parse_book
     book = parse_book(FLOORED, "b.toml")
     market = parse_market(DEMO_MARKET.replace("vix = 16.5", "vix = 60"), "m.toml")
     # +30%: VIX' = 60 x 1.3^-4 = 21.0, dVIX = -39.0; the Jan future takes e^(-2 x 61/365) = 0.716
@@ -393,7 +396,7 @@ def test_import_refuses_devices_folders_and_huge_files_before_reading(tmp_path, 
     assert not (tmp_path / "h.db").exists()
 
 
-def alvh(*argv, **kw) -> "subprocess.CompletedProcess":
+def alvh(*argv, **kw):
     import subprocess
     import sys
     return subprocess.run([sys.executable, "-m", "cockpit", *map(str, argv)], capture_output=False,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.cli import main
-from core.bookfile import parse_book
-from core.marketfile import parse_market
+from cockpit.cli.main import main
+from core.book.bookfile import parse_book
+from core.market.marketfile import parse_market
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = (ROOT / "core/demo/book.toml").read_text(encoding="utf-8")

@@ -3,10 +3,10 @@ from dataclasses import replace
 
 import pytest
 
-from core.errors import InputError
-from core.marketfile import load_market, market_to_toml, parse_market, save_market
-from core.model import Mark, VolSurface
-from core.paths import DEMO_MARKET
+from core.model.errors import InputError
+from core.market.marketfile import load_market, market_to_toml, parse_market, save_market
+from core.model.inputs import Mark, VolSurface
+from core.io.paths import DEMO_MARKET
 
 TEXT = DEMO_MARKET.read_text()
 MARKET = parse_market(TEXT)

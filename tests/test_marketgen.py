@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cockpit import cli_data
-from core import history
-from core.errors import InputError
-from core.marketgen import market_from_history, next_expiries, vix_expiry
+from cockpit.cli import data as cli_data
+from core.history import store as history
+from core.model.errors import InputError
+from core.market.marketgen import market_from_history, next_expiries, vix_expiry
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -104,7 +104,7 @@ def test_demo_market_matches_the_demo_day():
 
 
 def test_loads_with_the_market_file_reader(real):
-    marketfile = pytest.importorskip("core.marketfile")
+    marketfile = pytest.importorskip("core.market.marketfile")
     market = marketfile.parse_market(market_from_history(real, date(2016, 6, 1)))
     assert market.as_of.utcoffset().total_seconds() == -4 * 3600  # EDT
     assert market.vix_futures == ((date(2016, 6, 15), 15.275), (date(2016, 7, 20), 17.525))

@@ -12,11 +12,11 @@ from importlib.metadata import version
 import pytest
 
 from cockpit import fmt
-from cockpit.cli import main
+from cockpit.cli.main import main
 from cockpit.gauges import body as gauges_body, shown_value
 from cockpit.pane import Palette
 from cockpit.riskgraph import money_tick, nice_ticks
-from core.signals import Signal, SignalSet
+from core.history.signals import Signal, SignalSet
 from cockpit_helpers import make_cockpit, settle, sync, text_of
 
 
@@ -67,7 +67,7 @@ def _row(text: str, label: str) -> list[str]:
 
 
 def test_gauge_shows_the_threshold_its_state_comes_from():
-    """core.signals: RSI oversold at <= 30, overbought at >= 70; percentile low <= 20, high >= 80."""
+    """core.history.signals: RSI oversold at <= 30, overbought at >= 70; percentile low <= 20, high >= 80."""
     t = text_of_group(gauges_body(_sset(
         Signal("vix_rsi", 28.0, 70.0, "oversold", date(2026, 11, 20)),
         Signal("vix_percentile", 17.0, 80.0, "low", date(2026, 11, 20)),
@@ -143,10 +143,10 @@ def test_report_expired_rows_read_expired_never_negative_or_minus_zero(capsys):
 
 
 def test_report_vega_split_and_vix_point_with_separators(capsys):
-    from core.bookfile import load_book
+    from core.book.bookfile import load_book
     from core.engine import analyze
-    from core.marketfile import load_market
-    from core.paths import DEMO_BOOK, DEMO_MARKET
+    from core.market.marketfile import load_market
+    from core.io.paths import DEMO_BOOK, DEMO_MARKET
     t = analyze(load_book(DEMO_BOOK, demo=True), load_market(DEMO_MARKET, demo=True)).totals
     assert main(["report"]) == 0
     out = capsys.readouterr().out

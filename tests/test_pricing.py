@@ -1,4 +1,4 @@
-"""core.pricing against independent references: vollib (scalar, LetsBeRational-based),
+"""core.pricing.kernels against independent references: vollib (scalar, LetsBeRational-based),
 finite differences, put-call parity, no-arbitrage bounds and expiry intrinsic value."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from vollib.black.greeks import analytical as v_black_greeks
 from vollib.black_scholes_merton import black_scholes_merton as v_bsm
 from vollib.black_scholes_merton.greeks import analytical as v_bsm_greeks
 
-from core.pricing import black76, bsm, bsm_price, implied_vol_black, implied_vol_bsm
+from core.pricing.kernels import black76, bsm, bsm_price, implied_vol_black, implied_vol_bsm
 
 GREEKS = ("delta", "gamma", "theta", "vega")
 

@@ -2,9 +2,9 @@
 import re
 from pathlib import Path
 
-from core.bookfile import parse_book
+from core.book.bookfile import parse_book
 from core.engine import analyze
-from core.marketfile import parse_market
+from core.market.marketfile import parse_market
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

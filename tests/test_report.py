@@ -7,12 +7,12 @@ import math
 
 import pytest
 
-from cockpit.cli import main
-from core.bookfile import load_book
+from cockpit.cli.main import main
+from core.book.bookfile import load_book
 from core.engine import analyze
-from core.marketfile import load_market
-from core.model import WhatIf
-from core.paths import DEMO_BOOK, DEMO_MARKET
+from core.market.marketfile import load_market
+from core.model.inputs import WhatIf
+from core.io.paths import DEMO_BOOK, DEMO_MARKET
 
 GREEKS = ("delta", "gamma", "theta", "vega")
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from cockpit import serve as serve_mod
-from cockpit.cli import main
-from core import paths
+from cockpit.cli import serve as serve_mod
+from cockpit.cli.main import main
+from core.io import paths
 
 aiohttp = pytest.importorskip("aiohttp")  # textual-serve's own dependency (the test extra has it)
 pytest.importorskip("textual_serve")

@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core import history, signals
-from core.signals import Thresholds, compute_signals
+from core.history import store as history
+
+from core.history import signals
+from core.history.signals import Thresholds, compute_signals
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL = [("vix_daily.csv", "vix"), ("vix3m_daily.csv", "vix3m"), ("spx_daily.csv", "spx"),

@@ -9,7 +9,7 @@ from textual.color import Color
 from cockpit.app import make_app
 from cockpit.pane import Palette
 from cockpit.settings import load_theme, save_theme
-from core.errors import InputError
+from core.model.errors import InputError
 from themes import DEFAULT, FALLBACK, NAMES, THEMES
 from cockpit_helpers import make_cockpit, sync, text_of
 

@@ -27,7 +27,7 @@ def wait_for(name: str, text: str, timeout: float = 10.0) -> str:
 
 
 def test_alvh_in_tmux(tmp_path):
-    from core import paths
+    from core.io import paths
     name = f"alvh-test-{os.getpid()}"
     book, market = tmp_path / "book.toml", tmp_path / "market.toml"
     book.write_text(paths.DEMO_BOOK.read_text())

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.bookfile import load_book
+from core.book.bookfile import load_book
 from core.engine import analyze
-from core.marketfile import load_market
-from core.model import Hedge, HedgeLeg, VolSurface, WhatIf
-from core.paths import DEMO_BOOK, DEMO_MARKET
+from core.market.marketfile import load_market
+from core.model.inputs import Hedge, HedgeLeg, VolSurface, WhatIf
+from core.io.paths import DEMO_BOOK, DEMO_MARKET
 
 NY = ZoneInfo("America/New_York")
 

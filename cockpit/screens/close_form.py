@@ -8,7 +8,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from cockpit.screens.form import FormScreen
-from core.errors import InputError
+from core.model.errors import InputError
 
 
 class CloseForm(FormScreen):
@@ -44,7 +44,7 @@ class CloseForm(FormScreen):
             yield Static(id="outcome", markup=False)
 
     def check(self) -> None:
-        from core.lifecycle import close_position
+        from core.book.lifecycle import close_position
         values = {k: self.query_one(f"#{k}", Input).value.strip().replace(",", "") for k in
                   ("quantity", "price", "commission")}
         self.result, problem, outcome = None, "", ""

@@ -13,8 +13,8 @@ from textual.widgets import Input, Label, Static
 
 from cockpit import fmt
 from cockpit.screens.form import FormScreen
-from core.errors import InputError
-from core.model import Book, Condor
+from core.model.errors import InputError
+from core.model.inputs import Book, Condor
 
 FIELDS = (("id", "ID"), ("expiry", "Expiry (YYYY-MM-DD)"), ("quantity", "Quantity"),
           ("long_put", "Long put"), ("short_put", "Short put"), ("short_call", "Short call"),
@@ -24,7 +24,7 @@ FIELDS = (("id", "ID"), ("expiry", "Expiry (YYYY-MM-DD)"), ("quantity", "Quantit
 
 def check_in_book(book: Book, item_book: Book, item_id: str, old_id: str | None) -> str | None:
     """The core book rules on the item alone, and its id unique in the book; None when fine."""
-    from core.bookfile import book_to_toml, parse_book
+    from core.book.bookfile import book_to_toml, parse_book
     taken = {x.id for x in book.condors + book.hedges} - {old_id}
     if item_id in taken:
         return f"id: {item_id!r} is already in the book"

@@ -11,7 +11,7 @@ from textual.widgets import Input, Label, Static
 
 from cockpit.screens.condor_form import check_in_book
 from cockpit.screens.form import FormScreen
-from core.model import Book, Hedge, HedgeLeg
+from core.model.inputs import Book, Hedge, HedgeLeg
 
 LEGS_HELP = "legs: RATIO KIND EXPIRY [STRIKE] @PRICE; … e.g. +1 vix_call 2027-01-20 20 @1.35; -1 vix_call 2027-01-20 30 @0.55"
 

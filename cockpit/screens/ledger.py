@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from cockpit import fmt
-from core.errors import printable
+from core.model.errors import printable
 
 
 def ledger_body(closed, totals) -> Group:

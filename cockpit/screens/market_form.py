@@ -13,7 +13,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from cockpit.screens.form import FormScreen
-from core.model import Market, VolSurface
+from core.model.inputs import Market, VolSurface
 
 FIELDS = (("spx", "SPX"), ("vix", "VIX"), ("vix3m", "VIX3M"), ("vxx", "VXX"),
           ("spx_atm", "SPX atm vol"), ("spx_skew", "SPX skew"), ("vix_atm", "VIX atm vol"),
@@ -22,14 +22,14 @@ FIELDS = (("spx", "SPX"), ("vix", "VIX"), ("vix3m", "VIX3M"), ("vxx", "VXX"),
 
 def target_path(session) -> Path:
     """Where `m` writes: the session's market file, or the user's own when that is the demo."""
-    from core import paths
+    from core.io import paths
     own = session.market_path and Path(session.market_path).resolve() != paths.DEMO_MARKET.resolve()
     return Path(session.market_path) if own else paths.user_market()
 
 
 def initial(m: Market, now: datetime | None = None) -> dict[str, str]:
     """The form's starting text: the market's levels, stamped `now` (New York) when given."""
-    from core.marketfile import NEW_YORK
+    from core.market.marketfile import NEW_YORK
 
     def g(x):
         return "" if x is None else f"{x:g}"
@@ -44,8 +44,8 @@ def parse_market_form(v: dict[str, str], m: Market, now: datetime,
                       source: str | None = None) -> tuple[Market | None, str | None]:
     """The market with the typed levels, stamped as_of (New York when no offset; `now` when
     the field is absent), checked by the market file's rules; or (None, 'field: problem')."""
-    from core.errors import InputError
-    from core.marketfile import NEW_YORK, market_to_toml, parse_market
+    from core.model.errors import InputError
+    from core.market.marketfile import NEW_YORK, market_to_toml, parse_market
 
     def num(name, optional=False, low=0.0, high=float("inf")):
         text = v[name].strip()

@@ -10,8 +10,8 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from cockpit.screens.form import FormScreen
-from core.marketfile import settlement_problem
-from core.model import Settlement
+from core.market.marketfile import settlement_problem
+from core.model.inputs import Settlement
 
 _WHAT = {"PM": "the official close", "AM": "the special opening quotation (SOQ)"}
 

@@ -10,12 +10,12 @@ from datetime import date, datetime
 
 import numpy as np
 
-from core.curves import Scan
-from core.legs import SPX, VIX_FUT, YEAR, Legs, build_legs, leg_prices, market_state, settle_time
-from core.marketfile import NEW_YORK
-from core.model import (LAYER_NAMES, Book, Hedge, HedgeLeg, LayerTemplate, Market, SignalInputs,
+from core.risk.curves import Scan
+from core.pricing.legs import SPX, VIX_FUT, YEAR, Legs, build_legs, leg_prices, market_state, settle_time
+from core.market.marketfile import NEW_YORK
+from core.model.inputs import (LAYER_NAMES, Book, Hedge, HedgeLeg, LayerTemplate, Market, SignalInputs,
                         WhatIf)
-from core.results import (AlvhResult, HedgeRatio, LayerResult, ParityBreak, RollAlert,
+from core.model.results import (AlvhResult, HedgeRatio, LayerResult, ParityBreak, RollAlert,
                           RuleResult, StressResult, Trade)
 
 PARITY_THRESHOLD = 0.25  # points

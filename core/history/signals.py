@@ -13,9 +13,9 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from core.calibrate import calibrate
-from core.errors import InputError
-from core.model import SignalInputs
+from core.history.calibrate import calibrate
+from core.model.errors import InputError
+from core.model.inputs import SignalInputs
 
 EVENT_NAMES = {"fomc": "FOMC", "cpi": "CPI", "ppi": "PPI"}
 UNKNOWN = "unknown"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from core.errors import InputError
+from core.model.errors import InputError
 
 VIX3M_DAYS = 93  # VIX3M's constant maturity, calendar days
 STALE_DAYS = 7  # a requested date may fall this far after the last close

@@ -1,6 +1,6 @@
 """A position's life after it is opened: settlement at expiry, closes at a fill, and
 the realized ledger they feed. Pure functions of immutable books; nothing here reads
-files (the price lookup is handed in: core.history.settlement_lookup).
+files (the price lookup is handed in: core.history.store.settlement_lookup).
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Callable
 
-from core.errors import InputError
-from core.legs import MULT, SPX, VIX_FUT, VIX_OPT, VXX_OPT, settle_time
-from core.model import Book, Closed, Condor, Hedge, HedgeLeg, Market
+from core.model.errors import InputError
+from core.model.instruments import MULT, SPX, VIX_FUT, VIX_OPT, VXX_OPT, settle_time
+from core.model.inputs import Book, Closed, Condor, Hedge, HedgeLeg, Market
 
 # (underlying, day, style) -> (value, where it came from), or None when nobody knows yet
 Lookup = Callable[[str, date, str], "tuple[float, str] | None"]
@@ -236,7 +236,7 @@ def realized_by_id(book: Book) -> dict[str, float]:
 
 def market_file_lookup(market: Market) -> Lookup:
     """The settlement prices the market file gives ([[settlement]]); the history store's
-    come after them (core.history.settlement_lookup)."""
+    come after them (core.history.store.settlement_lookup)."""
     given = {(s.underlying, s.date, s.style): s.value for s in market.settlements}
     src = market.source or "the market file"
 

@@ -13,8 +13,8 @@ from datetime import date
 
 import numpy as np
 
-from core.errors import InputError
-from core.marketgen import vix_expiry
+from core.model.errors import InputError
+from core.market.marketgen import vix_expiry
 
 DEFAULT_YEARS = 5.0
 MIN_DAYS = 20

@@ -10,17 +10,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from cockpit import fmt
-from core.errors import printable
-from core.results import Analysis
+from core.model.errors import printable
+from core.model.results import Analysis
 
 
 def load_analysis(args):
     """Read the files named on the command line (or the defaults), settle what has
     expired (in memory: `alvh settle` writes it) and analyze the rest."""
-    from cockpit.cli_book import load, settle_loaded
+    from cockpit.cli.inputs import load, settle_loaded
     from core.engine import analyze
-    from core.model import WhatIf
-    from core.history import load_signals
+    from core.model.inputs import WhatIf
+    from core.history.store import load_signals
 
     x = load(args)
     settled = settle_loaded(x)

@@ -6,12 +6,11 @@ import re
 from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from core.model import MARK_KINDS, SETTLE_UNDERLYINGS, Mark, Market, Settlement, VolSurface
-from core.tomlsrc import SourceMap, Table, parse_toml, previous_text, read_text, within
+from core.model.instruments import NEW_YORK
+from core.model.inputs import MARK_KINDS, SETTLE_UNDERLYINGS, Mark, Market, Settlement, VolSurface
+from core.io.tomlsrc import SourceMap, Table, parse_toml, previous_text, read_text, within
 
-NEW_YORK = ZoneInfo("America/New_York")
 _POS = (lambda v: v > 0, "must be above zero")
 _RATE = (lambda v: -0.2 < v < 0.5, "is a continuous annual rate as a fraction (0.04 is 4%)")
 # Ranges every number must fall in (README, "Market file"): beyond them a value is a typo.
@@ -285,7 +284,7 @@ def _write_settlements(doc, market: Market) -> None:
 
 def save_market(market: Market, path: str | Path) -> Market:
     """Write atomically (previous version kept as .bak); returns the market as re-read."""
-    from core.atomic import atomic_write_text
+    from core.io.atomic import atomic_write_text
 
     path = Path(path)
     try:

@@ -8,20 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
-from cockpit.cli import number_type, quiet_stdout
-from core.errors import InputError, printable
-from core.model import Book, Market
-
-
-@dataclass
-class Loaded:
-    book: Book
-    market: Market
-    path: Path  # where the book is written (your own file when it came from the demo)
-    db: Path | None
+from cockpit.cli.args import number_type
+from cockpit.cli.inputs import Loaded, load, settle_loaded
+from cockpit.cli.output import quiet_stdout
+from core.model.errors import InputError, printable
+from core.model.inputs import Book
 
 
 def add_parsers(sub, files) -> None:
@@ -47,31 +39,12 @@ def add_parsers(sub, files) -> None:
     p.set_defaults(func=cmd_snapshot)
 
 
-def load(args) -> Loaded:
-    from cockpit.cli import resolve_inputs
-    from core import paths
-    from core.bookfile import load_book
-    from core.marketfile import load_market
-
-    book_path, book_demo, market_path, market_demo = resolve_inputs(args.book, args.market)
-    book = load_book(book_path, demo=book_demo)
-    market = load_market(market_path, demo=market_demo)
-    return Loaded(book, market, paths.user_book() if book_demo else book_path,
-                  Path(args.db) if getattr(args, "db", None) else None)
-
-
-def settle_loaded(x: Loaded):
-    from core.history import settlement_lookup
-    from core.lifecycle import settle
-    return settle(x.book, x.market, settlement_lookup(x.market, x.db))
-
-
 def write(x: Loaded, after: Book, action: str, label: str) -> None:
     """Save the book, then journal the edit. The book is the record: a journal that cannot
     be written now is said (exit 0: the edit is done, do not repeat it) and re-syncs later."""
-    from core import journal
-    from core.atomic import describe_save
-    from core.bookfile import save_book
+    from core.history import journal
+    from core.io.atomic import describe_save
+    from core.book.bookfile import save_book
 
     existed = x.path.exists()
     try:
@@ -97,7 +70,7 @@ def write(x: Loaded, after: Book, action: str, label: str) -> None:
 
 
 def cmd_close(args) -> int:
-    from core.lifecycle import close_position
+    from core.book.lifecycle import close_position
 
     x = load(args)
     pos = next((p for p in x.book.condors + x.book.hedges if p.id == args.id), None)
@@ -154,7 +127,7 @@ def cmd_ledger(args) -> int:
 
 
 def cmd_journal(args) -> int:
-    from core import journal
+    from core.history import journal
 
     x = load(args)
     items = journal.entries(x.db, journal.book_key(x.path))
@@ -177,7 +150,7 @@ def cmd_journal(args) -> int:
 
 
 def cmd_snapshot(args) -> int:
-    from core import journal
+    from core.history import journal
     from core.engine import analyze
     from core.export import snapshot_numbers
 

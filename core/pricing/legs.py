@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
-from datetime import date, datetime, time
+from datetime import date
 
 import numpy as np
 
-from core.errors import InputError
-from core.marketfile import MARK_TOL, NEW_YORK, VOL
-from core.model import Book, Market, ModelSettings, VolSurface, WhatIf
-from core.pricing import Greeks, bsm, bsm_price, implied_vol_black, implied_vol_bsm
+from core.model.errors import InputError
+from core.market.marketfile import MARK_TOL, VOL
+from core.model.instruments import MULT, SPX, VIX_FUT, VIX_OPT, VXX_OPT, settle_time
+from core.model.inputs import Book, Market, ModelSettings, VolSurface, WhatIf
+from core.pricing.kernels import Greeks, bsm, bsm_price, implied_vol_black, implied_vol_bsm
 
 YEAR = 365.0 * 86400.0
 # the spot-vol map stops here: at beta -4 a -50% SPX would give VIX 16 x 16 = 264, a -90% one
@@ -56,20 +56,9 @@ def map_cap_reached(market, model, whatif) -> float | None:
     return ceiling if raw >= ceiling else None
 
 
-SPX, VIX_OPT, VIX_FUT, VXX_OPT = 0, 1, 2, 3
-SPX_SETTLE = time(16, 0)  # SPXW settles on the 16:00 New York close
-AM_SETTLE = time(9, 30)  # VIX legs and SPX (AM) monthlies settle on the 09:30 opening prints
-MULT = {SPX: 100.0, VIX_OPT: 100.0, VIX_FUT: 1000.0, VXX_OPT: 100.0}
 _MULT = np.array([MULT[k] for k in (SPX, VIX_OPT, VIX_FUT, VXX_OPT)])
 _KIND = {"vix_call": (VIX_OPT, True), "vix_put": (VIX_OPT, False), "vix_future": (VIX_FUT, False),
          "vxx_call": (VXX_OPT, True), "vxx_put": (VXX_OPT, False)}
-
-
-@lru_cache(maxsize=4096)
-def settle_time(expiry: date, underlying: int, am: bool = False) -> float:
-    """POSIX seconds of settlement: VIX legs and AM SPX at 09:30, the rest at 16:00."""
-    when = AM_SETTLE if am or underlying in (VIX_OPT, VIX_FUT) else SPX_SETTLE
-    return datetime.combine(expiry, when, NEW_YORK).timestamp()
 
 
 @dataclass(frozen=True)

@@ -3,28 +3,15 @@ from __future__ import annotations
 
 import argparse
 import errno
-import math
 import sys
-from pathlib import Path
 
-from core.errors import InputError
-
-
-def resolve_inputs(book: str | None, market: str | None) -> tuple[Path, bool, Path, bool]:
-    """The given files, else the user's own, else the bundled demo (flagged as demo)."""
-    from core import paths
-
-    def pick(given, user, demo):
-        if given:
-            return Path(given), False
-        return (user, False) if user.exists() else (demo, True)
-    book_path, book_demo = pick(book, paths.user_book(), paths.DEMO_BOOK)
-    market_path, market_demo = pick(market, paths.user_market(), paths.DEMO_MARKET)
-    return book_path, book_demo, market_path, market_demo
+from cockpit.cli.args import DAYS, days, path_arg, spx_move, vol_move
+from cockpit.cli.output import quiet_stdout
+from core.model.errors import InputError
 
 
 def _report(args) -> int:
-    from cockpit.report import run_report
+    from cockpit.cli.report import run_report
     return run_report(args)
 
 
@@ -34,7 +21,7 @@ def _cockpit(args) -> int:
 
 
 def _serve(args) -> int:
-    from cockpit.serve import serve
+    from cockpit.cli.serve import serve
     return serve(book=args.book, market=args.market, db=args.db, theme=getattr(args, "theme", None),
                  host=args.host, port=args.port, allow_remote=args.allow_remote)
 
@@ -46,63 +33,6 @@ def version() -> str:
         return dist_version("alvh-cockpit")
     except PackageNotFoundError:
         return "unknown (not installed: pip install -e .)"
-
-
-def number_type(what: str):
-    """An argparse type: a finite number (nan and inf refused), its refusals naming `what`."""
-    def parse(text: str) -> float:
-        try:
-            x = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} needs a number, not {text[:20]!r}") from None
-        if not math.isfinite(x):
-            raise argparse.ArgumentTypeError(f"{what} needs a finite number, not {text[:20]!r}")
-        return x
-    return parse
-
-
-finite = number_type("a what-if")
-
-
-def path_arg(text: str) -> str:
-    """An argparse type for a file option: an empty path is refused (it would quietly mean
-    the default file, or the current folder)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty path names no file")
-    return text
-
-
-DAYS = (-365.0, 3650.0)  # what-if days: a year back to ten years on
-
-
-def days(text: str) -> float:
-    """argparse type: what-if days, finite and within DAYS."""
-    x = finite(text)
-    if not DAYS[0] <= x <= DAYS[1]:
-        raise argparse.ArgumentTypeError(f"a what-if moves {DAYS[0]:g} to {DAYS[1]:g} days, not {text[:20]}")
-    return x
-
-
-VOL_MOVE = (-100.0, 200.0)  # what-if VIX points: VIX's record close is 82.69
-SPX_MOVE = (-90.0, 100.0)  # what-if SPX %, the engine's own range
-
-
-def spx_move(text: str) -> float:
-    """argparse type: a what-if SPX move in %, finite and within SPX_MOVE."""
-    x = finite(text)
-    if not SPX_MOVE[0] <= x <= SPX_MOVE[1]:
-        raise argparse.ArgumentTypeError(f"a what-if moves SPX {SPX_MOVE[0]:+g}% to {SPX_MOVE[1]:+g}%,"
-                                         f" not {text[:20]}")
-    return x
-
-
-def vol_move(text: str) -> float:
-    """argparse type: a what-if VIX move in points, finite and within VOL_MOVE."""
-    x = finite(text)
-    if not VOL_MOVE[0] <= x <= VOL_MOVE[1]:
-        raise argparse.ArgumentTypeError(f"a what-if moves VIX {VOL_MOVE[0]:+g} to {VOL_MOVE[1]:+g}"
-                                         f" points, not {text[:20]}")
-    return x
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"what-if calendar days forward ({DAYS[0]:g} to {DAYS[1]:g})")
     r.set_defaults(func=_report)
 
-    from cockpit.serve import port_number
+    from cockpit.cli.serve import port_number
     s = sub.add_parser("serve", parents=[files], help="serve the cockpit in a browser (textual-serve)")
     s.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS,
                    help="colour theme (default: your saved choice)")
@@ -158,9 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow a --host other machines can reach (plain HTTP: anyone with the URL drives the cockpit)")
     s.set_defaults(func=_serve)
 
-    from cockpit.cli_data import add_parsers
+    from cockpit.cli.data import add_parsers
     add_parsers(sub)
-    from cockpit import cli_book
+    from cockpit.cli import book as cli_book
     cli_book.add_parsers(sub, files)
     return p
 
@@ -195,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         except InputError as exc:
             return _refuse(str(exc))
         except sqlite3.Error as exc:  # a store error no command turned into an InputError
-            from core.history import db_error
+            from core.history.store import db_error
             return _refuse(str(db_error(exc, getattr(args, 'db', None))))
         except KeyboardInterrupt:
             return 130
@@ -213,18 +143,6 @@ def _refuse(message: str) -> int:
     except (OSError, AttributeError):
         quiet_stdout()
     return 2
-
-
-def quiet_stdout() -> None:
-    """Point stdout at devnull so the interpreter's last flush into a closed pipe or a full
-    disk is not reported (the recipe of Python's signal documentation)."""
-    import os
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):  # no real stdout (tests)
-        pass
 
 
 if __name__ == "__main__":

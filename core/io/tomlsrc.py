@@ -12,8 +12,8 @@ import tomllib
 from datetime import date, datetime
 from pathlib import Path
 
-from core.atomic import not_regular
-from core.errors import InputError, printable
+from core.io.atomic import not_regular
+from core.model.errors import InputError, printable
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)\s*=""")

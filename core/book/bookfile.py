@@ -5,10 +5,10 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
-from core.atomic import atomic_write_text
-from core.model import (DEFAULT_LAYERS, DEFAULT_STRESS, HEDGE_KINDS, AlvhSettings, Book,
+from core.io.atomic import atomic_write_text
+from core.model.inputs import (DEFAULT_LAYERS, DEFAULT_STRESS, HEDGE_KINDS, AlvhSettings, Book,
                         Closed, Condor, Hedge, HedgeLeg, LayerTemplate, ModelSettings, ROOTS, Stress)
-from core.tomlsrc import SourceMap, Table, parse_toml, previous_text, read_text, within
+from core.io.tomlsrc import SourceMap, Table, parse_toml, previous_text, read_text, within
 
 _POS = (lambda v: v > 0, "must be above zero")
 # Ranges every number must fall in (README, "Book file"): beyond them a value is a typo.

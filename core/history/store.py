@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from core.errors import InputError, printable
+from core.io import paths
+from core.model.errors import InputError, printable
 
 PRICE_SERIES = ("vix", "vix3m", "spx", "vx1", "vx2")
 EVENT_SERIES = ("fomc", "cpi", "ppi")
@@ -73,7 +74,6 @@ CREATE TABLE IF NOT EXISTS events (series TEXT, date TEXT, note TEXT,
 CREATE TABLE IF NOT EXISTS imports (id INTEGER PRIMARY KEY, series TEXT, file TEXT,
     imported_at TEXT, inserted INTEGER, updated INTEGER, unchanged INTEGER);
 """
-DEMO_DIR = Path(__file__).parent / "demo"
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,7 @@ def _parse_rows(path: str | Path, series: str) -> _Parsed:
 def _readable_file(path, file: str) -> None:
     """A regular file under MAX_FILE_BYTES: a device, fifo or 300 MB of NULs is refused
     before it is read (a file is parsed line by line, never held whole)."""
-    from core.atomic import not_regular
+    from core.io.atomic import not_regular
     kind = not_regular(path)
     if kind:
         raise InputError(f"{kind}, not a history file", file=file)
@@ -630,7 +630,7 @@ def settlement_lookup(market, db: str | Path | None = None):
     """Settlement prices in order: the market file's [[settlement]], then this store (the
     close; for AM the open, approximate). The demo market never reads the store: a demo
     position must not settle on the user's real prices."""
-    from core.lifecycle import market_file_lookup
+    from core.book.lifecycle import market_file_lookup
     given = market_file_lookup(market)
 
     def lookup(underlying: str, day: date, style: str):
@@ -764,13 +764,13 @@ def demo_series() -> dict:
     Each series carries attrs["demo"] = True, which `signals.compute_signals` reads.
     """
     out = {}
-    with open(DEMO_DIR / "history_demo.csv", encoding="utf-8") as fh:
+    with open(paths.DEMO_DIR / "history_demo.csv", encoding="utf-8") as fh:
         rows = [r for r in csv.reader(fh) if r and not r[0].startswith("#")]
     header, body = rows[0], rows[1:]
     dates = [r[0] for r in body]
     for i, name in enumerate(header[1:], start=1):
         out[name] = _series(dates, [float(r[i]) for r in body], name, float)
-    with open(DEMO_DIR / "history_demo_events.csv", encoding="utf-8") as fh:
+    with open(paths.DEMO_DIR / "history_demo_events.csv", encoding="utf-8") as fh:
         rows = [r for r in csv.reader(fh) if r and not r[0].startswith("#")][1:]
     for name in sorted({r[0] for r in rows}):
         picked = [r for r in rows if r[0] == name]
@@ -789,5 +789,5 @@ def series_for(db: str | Path | None, demo_market: bool) -> dict:
 
 def load_signals(db: str | Path | None, market):
     """The signal set for a market: computed as of its day from `series_for`."""
-    from core.signals import compute_signals
+    from core.history.signals import compute_signals
     return compute_signals(series_for(db, market.demo), market.as_of.date())

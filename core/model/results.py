@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 
-from core.model import Book, Condor, Hedge, HedgeLeg, Market, SignalInputs, WhatIf
+from core.model.inputs import Book, Condor, Hedge, HedgeLeg, Market, SignalInputs, WhatIf
 
 
 @dataclass(frozen=True)

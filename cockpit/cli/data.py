@@ -11,10 +11,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from cockpit.cli import number_type, path_arg
-from core import history
-from core.atomic import atomic_write_text
-from core.errors import InputError, printable
+from cockpit.cli.args import number_type, path_arg
+from core.history import store as history
+from core.io.atomic import atomic_write_text
+from core.model.errors import InputError, printable
 
 
 def add_parsers(subparsers) -> None:
@@ -126,7 +126,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from core.calibrate import DEFAULT_YEARS, calibrate
+    from core.history.calibrate import DEFAULT_YEARS, calibrate
 
     series = history.load_all(_db(args))
     if "vix" not in series or "spx" not in series:
@@ -141,8 +141,8 @@ def cmd_calibrate(args) -> int:
                              "name one with --book FILE", field="--save")
     text = None
     if args.save:  # a book the cockpit would refuse is refused before the calibration
-        from core.bookfile import parse_book
-        from core.tomlsrc import read_text
+        from core.book.bookfile import parse_book
+        from core.io.tomlsrc import read_text
         text = read_text(book)
         parse_book(text, str(book))
     c = calibrate(series["vix"], series["spx"], years=years, vx1=series.get("vx1"))
@@ -161,7 +161,7 @@ def cmd_calibrate(args) -> int:
 
 
 def _user_book() -> Path:
-    from core.paths import user_book
+    from core.io.paths import user_book
     return user_book()
 
 
@@ -170,7 +170,7 @@ def save_beta(book: Path, text: str, beta: float, source: str) -> None:
     keeping the rest of the file as written."""
     import tomlkit
 
-    from core.bookfile import BETA, parse_book
+    from core.book.bookfile import BETA, parse_book
 
     if not (math.isfinite(beta) and BETA[0] <= beta <= BETA[1]):
         raise InputError(f"the calibrated beta {beta:.3g} is outside what a book accepts"
@@ -193,7 +193,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def cmd_from_history(args) -> int:
-    from core.marketgen import market_from_history
+    from core.market.marketgen import market_from_history
 
     series = history.load_all(_db(args))
     text = market_from_history(series, args.date)

@@ -1,7 +1,7 @@
 """Immutable inputs of the engine: book, market, what-if and signal values.
 
-Everything here is plain data. Files are read in `core.bookfile` and
-`core.marketfile`; the math lives in `core.pricing` and `core.engine`.
+Everything here is plain data. Files are read in `core.book.bookfile` and
+`core.market.marketfile`; the math lives in `core.pricing.kernels` and `core.engine`.
 """
 from __future__ import annotations
 

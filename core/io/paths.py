@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 APP = "alvh-cockpit"
-DEMO_DIR = Path(__file__).parent / "demo"
+DEMO_DIR = Path(__file__).parents[1] / "demo"
 DEMO_BOOK = DEMO_DIR / "book.toml"
 DEMO_MARKET = DEMO_DIR / "market.toml"
 

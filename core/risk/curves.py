@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from core.breakevens import smooth_roots
-from core.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, merge_legs, moved_future, spot_vol
-from core.model import Market, ModelSettings
-from core.results import RiskCurve
+from core.risk.breakevens import smooth_roots
+from core.pricing.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, merge_legs, moved_future, spot_vol
+from core.model.inputs import Market, ModelSettings
+from core.model.results import RiskCurve
 
 GRID_CONDOR = 32  # scan points per condor; root pairs between samples come from extremum refinement
 GRID_BOOK = 48

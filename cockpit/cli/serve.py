@@ -25,7 +25,7 @@ import socket
 import subprocess
 import sys
 
-from core.errors import InputError
+from core.model.errors import InputError
 
 TITLE = "ALVH Cockpit"
 
@@ -115,9 +115,9 @@ def shell_command(argv: list[str]) -> str:
 
 def _check_inputs(book, market, theme) -> None:
     """Fail here, in one line, rather than with a blank page in the browser."""
-    from cockpit.cli import resolve_inputs
-    from core.bookfile import load_book
-    from core.marketfile import load_market
+    from cockpit.cli.inputs import resolve_inputs
+    from core.book.bookfile import load_book
+    from core.market.marketfile import load_market
 
     book_path, book_demo, market_path, market_demo = resolve_inputs(book, market)
     load_book(book_path, demo=book_demo)

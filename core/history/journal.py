@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from core.errors import InputError, printable
-from core.model import Book, Closed, Condor, Hedge, HedgeLeg
+from core.model.errors import InputError, printable
+from core.model.inputs import Book, Closed, Condor, Hedge, HedgeLeg
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, book TEXT, time TEXT, action TEXT,
@@ -42,7 +42,7 @@ def book_key(path: str | Path) -> str:
 
 def _connect(db) -> sqlite3.Connection:
     """The history store, with its own tables and the journal's (a new store gets both)."""
-    from core import history
+    from core.history import store as history
     path = Path(db) if db is not None else history.default_db()
     conn = history.connect(path, create=True)  # its own InputError: locked, read-only, ...
     try:
@@ -123,7 +123,7 @@ def record(db, key: str, action: str, before: Book, after: Book, when: datetime 
     """Append one record for an edit; first a `sync` record when the journal does not
     replay to `before` (the file was edited by hand, or saved without a journal).
     `markets`: (before, after) for a market edit, kept in the record (replay skips it)."""
-    from core.history import db_error
+    from core.history.store import db_error
     when = when or datetime.now(timezone.utc)
     conn = _connect(db)
     try:
@@ -151,7 +151,7 @@ def _append(conn, key, when, action, label, changes, fill, removed) -> int:
 
 def _reading(db, sql: str, args: tuple) -> list:
     """Rows of a query on the store as it is: nothing created by a read (no store, no table: none)."""
-    from core import history
+    from core.history import store as history
     conn = history.connect(db, create=False)  # its own InputError: locked, not a database, ...
     if conn is None:
         return []
@@ -275,7 +275,7 @@ def write_snapshot(db, key: str, day: date, totals: dict, positions: dict, repla
                  json.dumps(positions)))
             return cur.rowcount > 0
     except sqlite3.Error as exc:
-        from core.history import db_error
+        from core.history.store import db_error
         raise db_error(exc, db, "the snapshot") from None
     finally:
         conn.close()

@@ -1,0 +1,1 @@
+"""The command line: `alvh` and its commands (report, data, market, close, settle, ledger, journal, snapshot, serve)."""

@@ -1,0 +1,62 @@
+"""Argument types of the command line: numbers that are finite and in range, paths that name a file."""
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def number_type(what: str):
+    """An argparse type: a finite number (nan and inf refused), its refusals naming `what`."""
+    def parse(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} needs a number, not {text[:20]!r}") from None
+        if not math.isfinite(x):
+            raise argparse.ArgumentTypeError(f"{what} needs a finite number, not {text[:20]!r}")
+        return x
+    return parse
+
+
+finite = number_type("a what-if")
+
+
+def path_arg(text: str) -> str:
+    """An argparse type for a file option: an empty path is refused (it would quietly mean
+    the default file, or the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path names no file")
+    return text
+
+
+DAYS = (-365.0, 3650.0)  # what-if days: a year back to ten years on
+
+
+def days(text: str) -> float:
+    """argparse type: what-if days, finite and within DAYS."""
+    x = finite(text)
+    if not DAYS[0] <= x <= DAYS[1]:
+        raise argparse.ArgumentTypeError(f"a what-if moves {DAYS[0]:g} to {DAYS[1]:g} days, not {text[:20]}")
+    return x
+
+
+VOL_MOVE = (-100.0, 200.0)  # what-if VIX points: VIX's record close is 82.69
+SPX_MOVE = (-90.0, 100.0)  # what-if SPX %, the engine's own range
+
+
+def spx_move(text: str) -> float:
+    """argparse type: a what-if SPX move in %, finite and within SPX_MOVE."""
+    x = finite(text)
+    if not SPX_MOVE[0] <= x <= SPX_MOVE[1]:
+        raise argparse.ArgumentTypeError(f"a what-if moves SPX {SPX_MOVE[0]:+g}% to {SPX_MOVE[1]:+g}%,"
+                                         f" not {text[:20]}")
+    return x
+
+
+def vol_move(text: str) -> float:
+    """argparse type: a what-if VIX move in points, finite and within VOL_MOVE."""
+    x = finite(text)
+    if not VOL_MOVE[0] <= x <= VOL_MOVE[1]:
+        raise argparse.ArgumentTypeError(f"a what-if moves VIX {VOL_MOVE[0]:+g} to {VOL_MOVE[1]:+g}"
+                                         f" points, not {text[:20]}")
+    return x

@@ -1,0 +1,1 @@
+"""The book file and the position lifecycle (settle, close, the realized ledger)."""

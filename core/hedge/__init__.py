@@ -1,0 +1,1 @@
+"""The ALVH hedge engine: stress set, rules, layer sizing, rolls, parity."""

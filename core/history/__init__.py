@@ -1,0 +1,1 @@
+"""The SQLite history store, its journal and snapshots, signals and calibration."""

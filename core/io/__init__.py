@@ -1,0 +1,1 @@
+"""Files: atomic writes, where files live, TOML with line-numbered errors."""

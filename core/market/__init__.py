@@ -1,0 +1,1 @@
+"""The market file, and a market file made from the history store."""

@@ -1,0 +1,1 @@
+"""The vocabulary: immutable inputs (book, market, what-if), instruments, result objects, InputError."""

@@ -1,0 +1,1 @@
+"""Break-evens and P&L curves along SPX through the spot-vol map."""
