@@ -204,7 +204,7 @@ def _assumptions(book: Book, market: Market, legs: Legs) -> tuple[str, ...]:
     if ahead:
         day, front = min(ahead)
         if not SPOT_FRONT[0] <= market.vix / front <= SPOT_FRONT[1]:
-            out.append(f"WARNING: spot VIX {market.vix:g} is {market.vix / front:.2f}x the {day}"
+            out.append(f"WARNING: spot VIX {market.vix:g} is {market.vix / front:.3g}x the {day}"
                        f" future {front:g} (2007-2021 closes ran 0.50-2.70x each of VX1-VX8):"
                        " check the market file")
     if market.demo or book.demo:

@@ -81,7 +81,7 @@ def test_from_history_into_a_fifo_is_one_line(data_store, tmp_path, capsys):
     fifo = tmp_path / "out"
     os.mkfifo(fifo)
     err = refused(capsys, run("market", "from-history", "--db", data_store, "-o", fifo))
-    assert err == f"alvh: {fifo}: cannot write: a fifo or a device, not a regular file: never replaced"
+    assert err == f"alvh: {fifo}: cannot write: out is a fifo or a device, not a regular file: never replaced"
 
 
 def test_a_huge_file_or_a_device_is_refused_not_slurped(tmp_path, capsys):
@@ -457,7 +457,7 @@ def test_a_csv_with_a_column_twice_is_refused(tmp_path, capsys):
                                   ("data", "status", "--db", ""), ("market", "from-history", "-o", "")])
 def test_an_empty_path_is_refused_not_read_as_the_default(capsys, argv):
     err = refused(capsys, run(*argv))
-    assert err.endswith(": an empty path names no file"), err
+    assert err.endswith(": an empty value names no file"), err
 
 
 def test_serve_on_a_taken_port_says_so_before_any_url(capsys):
@@ -473,3 +473,122 @@ def test_serve_on_a_taken_port_says_so_before_any_url(capsys):
         taken.close()
     assert err.startswith(f"alvh: serve: cannot listen on 127.0.0.1:{port}: ") and "in use" in err
     assert "open http" not in capsys.readouterr().out
+
+
+# ---- the second attack: store rows in the wrong table, outputs after the deed, ... ----------
+
+@pytest.mark.parametrize("sql, said", [
+    ("INSERT INTO closes VALUES (x'00', '2024-12-20', 18)",
+     "the store's closes table holds a series name that is not text; delete such rows"
+     " (DELETE FROM closes WHERE typeof(series) != 'text')"),
+    ("INSERT INTO events VALUES ('vix', '2024-12-20', 'x')",
+     "the store holds vix rows in its events table (vix lives in closes); delete them"
+     " (DELETE FROM events WHERE series = 'vix')"),
+    ("UPDATE closes SET date = x'32303234' WHERE series = 'vix' AND date = '2024-12-04'",
+     "the store holds a vix date that is not text"),
+    ("INSERT INTO breadth VALUES ('breadth', '2024-12-20', 'abc', 5)",
+     "the store holds breadth on 2024-12-20 as ('abc', 5), which is not two counts of issues"),
+    ("INSERT INTO breadth VALUES ('breadth', '2024-12-20', 9223372036854775807, 0)",
+     "which is not two counts of issues from 0 to 100,000"),
+])
+def test_hand_edited_rows_are_refused_by_every_reader(data_store, capsys, sql, said):
+    with sqlite3.connect(data_store) as conn:
+        conn.execute(sql)
+    conn.close()
+    for argv in (("market", "from-history"), ("data", "calibrate"), ("data", "status")):
+        if argv == ("data", "status") and "counts of issues" in said:
+            continue  # status reads names and date ranges, not values
+        err = refused(capsys, run(*argv, "--db", data_store))
+        assert said in err, (argv, err)
+
+
+@pytest.mark.parametrize("value", ["abc", None, 0.0, -5.0])
+def test_import_names_a_bad_stored_row_before_comparing_with_it(data_store, tmp_path, capsys, value):
+    with sqlite3.connect(data_store) as conn:
+        conn.execute("UPDATE closes SET value = ? WHERE series = 'vix' AND date = '2024-12-13'", (value,))
+    conn.close()
+    src = tmp_path / "more.csv"
+    src.write_text("date,close\n2024-12-13,16.2\n2024-12-16,16.4")  # no final newline
+    err = refused(capsys, run("data", "import", src, "--series", "vix", "--db", data_store))
+    assert "the store holds vix on 2024-12-13 as " in err and "DELETE FROM closes" in err, err
+
+
+def test_after_the_deed_a_full_stdout_exits_0_and_says_so(files, data_store, tmp_path):
+    book, market, db = files
+    src = tmp_path / "more.csv"
+    src.write_text("date,close\n2024-12-16,16.4\n")
+    full = open("/dev/full", "w")
+    for argv in (("close", "IC-Dec04", "--price", "1"), ("snapshot",),
+                 ("data", "import", src, "--series", "vix", "--db", data_store),
+                 ("market", "from-history", "--db", data_store, "-o", tmp_path / "m.toml")):
+        before = book.read_bytes()
+        r = alvh("--book", book, "--market", market, "--db", db, *argv, stdout=full)
+        assert r.returncode == 0, (argv, r.stderr)
+        assert r.stderr.startswith("alvh: done (do not repeat it); its report could not be written:")
+    full.close()
+    assert quantity(book, "IC-Dec04") is None and book.read_bytes() == before  # closed once
+    assert (tmp_path / "m.toml").exists()
+
+
+def test_a_refusal_with_stderr_closed_or_full_still_exits_2(tmp_path):
+    for kw in ({"preexec_fn": lambda: os.close(2)}, {"stderr": open("/dev/full", "w")}):
+        import subprocess
+        import sys
+        r = subprocess.run([sys.executable, "-m", "cockpit", "report", "--book", tmp_path / "none.toml"],
+                           stdout=subprocess.PIPE, timeout=60, **kw)
+        assert r.returncode == 2 and r.stdout == b""
+
+
+def test_a_save_the_reader_would_refuse_is_not_made(files, capsys):
+    book, market, db = files
+    book.write_text(book.read_text() + "#" * ((8 << 20) - len(book.read_bytes()) - 10) + "\n")
+    before = book.read_bytes()
+    err = refused(capsys, run("--book", book, "--market", market, "--db", db, "close", "IC-Dec04", "--price", "1",
+                              "--quantity", "1"))  # a [[closed]] record more: over the cap
+    assert err.startswith(f"alvh: {book}: the book would be 8.4 MB, over the 8 MB a book file may be: not saved")
+    assert book.read_bytes() == before
+
+
+def test_a_bak_that_is_a_folder_is_named_and_a_linked_bak_is_written_through(tmp_path):
+    target = tmp_path / "b.toml"
+    target.write_text("old = 1\n")
+    (tmp_path / "b.toml.bak").mkdir()
+    with pytest.raises(OSError, match="b.toml.bak is a folder, not a regular file"):
+        atomic.atomic_write_text(target, "new = 1\n")
+    assert target.read_text() == "old = 1\n"
+    (tmp_path / "b.toml.bak").rmdir()
+    keep = tmp_path / "keep.bak"
+    (tmp_path / "b.toml.bak").symlink_to(keep.name)
+    atomic.atomic_write_text(target, "new = 1\n")
+    assert (tmp_path / "b.toml.bak").is_symlink() and keep.read_text() == "old = 1\n"
+
+
+@pytest.mark.parametrize("argv, said", [
+    (("close", "X", "--price", "1_0"), "a fill price needs a number, not '1_0'"),
+    (("close", "X", "--price", "\uff15"), "a fill price needs a number"),
+    (("close", "X", "--price", "1", "--quantity", "\u0662"), "needs a whole number"),
+    (("data", "calibrate", "--window", "5_0"), "a window needs a number, not '5_0'"),
+    (("--theme", "", "report"), "an empty value names no theme"),
+])
+def test_command_line_numbers_are_plain_digits(capsys, argv, said):
+    assert said in refused(capsys, run(*argv))
+
+
+def test_calibrating_closes_that_do_not_move_is_refused(tmp_path, capsys):
+    db = tmp_path / "flat.sqlite"
+    for name, level in (("vix", 16.0), ("spx", 6000.0)):
+        src = tmp_path / f"{name}.csv"
+        src.write_text("date,close\n" + "".join(f"2024-{m:02d}-{d:02d},{level}\n" for m in range(1, 13)
+                                                for d in (2, 9, 16, 23)))
+        history.import_file(src, name, db)
+    err = refused(capsys, run("data", "calibrate", "--db", db))
+    assert "does not move from 2024-01-02 to 2024-12-23: no beta to fit" in err
+
+
+def test_a_csv_error_names_its_line_and_a_device_is_no_store(tmp_path, capsys):
+    src = tmp_path / "v.csv"
+    src.write_text("date,close\n2024-12-02,13.1\n2024-12-03," + "9" * 200_000 + "\n")
+    err = refused(capsys, run("data", "import", src, "--series", "vix", "--db", tmp_path / "h.db"))
+    assert err.startswith(f"alvh: {src}:3: bad CSV: "), err
+    assert refused(capsys, run("--db", "/dev/null", "data", "status")) == \
+        "alvh: /dev/null: a fifo or a device, not a history store"

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|nan)")
 
 
 def number_type(what: str):
     """An argparse type: a finite number (nan and inf refused), its refusals naming `what`."""
     def parse(text: str) -> float:
-        try:
-            x = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} needs a number, not {text[:20]!r}") from None
+        if not _NUMBER.fullmatch(text):  # float() also takes "1_0", "５", " 5 ", Arabic-Indic digits
+            raise argparse.ArgumentTypeError(f"{what} needs a number, not {text[:20]!r}")
+        x = float(text)
         if not math.isfinite(x):
             raise argparse.ArgumentTypeError(f"{what} needs a finite number, not {text[:20]!r}")
         return x
@@ -21,13 +23,23 @@ def number_type(what: str):
 finite = number_type("a what-if")
 
 
-def path_arg(text: str) -> str:
-    """An argparse type for a file option: an empty path is refused (it would quietly mean
-    the default file, or the current folder)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty path names no file")
-    return text
+def whole_number(text: str) -> int:
+    """argparse type: a plain whole number of contracts (digits only)."""
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise argparse.ArgumentTypeError(f"needs a whole number, not {text[:20]!r}")
+    return int(text)
 
+
+def nonempty(what: str):
+    """An argparse type refusing an empty value (it would quietly mean the default)."""
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"an empty value names no {what}")
+        return text
+    return parse
+
+
+path_arg = nonempty("file")  # empty: the default file, or the current folder
 
 DAYS = (-365.0, 3650.0)  # what-if days: a year back to ten years on
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import sys
 
-from cockpit.cli.args import number_type
+from cockpit.cli.args import number_type, whole_number
 from cockpit.cli.inputs import Loaded, load, settle_loaded
-from cockpit.cli.output import quiet_stdout
+from cockpit.cli.output import say_done
 from core.model.errors import InputError, printable
 from core.model.inputs import Book
 
@@ -21,7 +21,7 @@ def add_parsers(sub, files) -> None:
     p.add_argument("id", help="the condor or hedge id")
     p.add_argument("--price", type=number_type("a fill price"), required=True,
                    help="fill: per condor the debit paid to buy it back; per hedge unit the price received (points)")
-    p.add_argument("--quantity", type=int, default=None, help="how many to close (default: all)")
+    p.add_argument("--quantity", type=whole_number, default=None, help="how many to close (default: all)")
     p.add_argument("--commission", type=number_type("a commission"), default=0.0,
                    help="$ for the whole close (default 0)")
     p.set_defaults(func=cmd_close)
@@ -57,13 +57,7 @@ def write(x: Loaded, after: Book, action: str, label: str) -> None:
         journal.record(x.db, journal.book_key(x.path), action, x.book, after, label=label)
     except InputError as exc:
         behind = exc
-    try:
-        print(f"wrote {describe_save(x.path, existed)}")
-        print(label, flush=True)
-    except OSError as exc:  # a full disk or a reader gone: the edit stands, exit 0 says so
-        quiet_stdout()
-        print(f"alvh: the edit is done (do not repeat it); its report could not be written:"
-              f" {exc.strerror or exc}", file=sys.stderr)
+    say_done(f"wrote {describe_save(x.path, existed)}", label)
     if behind is not None:
         print(f"alvh: warning: the book is written, the journal is not (it re-syncs at the first edit"
               f" it can record): {behind}", file=sys.stderr)
@@ -159,7 +153,7 @@ def cmd_snapshot(args) -> int:
     a = analyze(s.priceable, x.market)
     totals, positions = snapshot_numbers(a)
     journal.write_snapshot(x.db, journal.book_key(x.path), x.market.as_of.date(), totals, positions)
-    print(f"snapshot {x.market.as_of.date()}: P&L {totals['pnl']:+,.0f} $ (realized {totals['pnl_realized']:+,.0f}),"
-          f" theta {totals['theta']:+,.0f} $/day, delta {totals['delta']:+,.1f} $/SPX pt,"
-          f" vega {totals['vega']:+,.0f} $ per +1 VIX pt; {len(positions)} positions")
+    say_done(f"snapshot {x.market.as_of.date()}: P&L {totals['pnl']:+,.0f} $ (realized {totals['pnl_realized']:+,.0f}),"
+             f" theta {totals['theta']:+,.0f} $/day, delta {totals['delta']:+,.1f} $/SPX pt,"
+             f" vega {totals['vega']:+,.0f} $ per +1 VIX pt; {len(positions)} positions")
     return 0

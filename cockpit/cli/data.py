@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from cockpit.cli.args import number_type, path_arg
+from cockpit.cli.output import say_done
 from core.history import store as history
 from core.io.atomic import atomic_write_text
 from core.model.errors import InputError, printable
@@ -88,12 +89,11 @@ def _guarded(command):
 
 def cmd_import(args) -> int:
     r = history.import_file(args.file, args.series, _db(args), force=args.force)
-    print(f"{r.series}: {r.inserted} inserted, {r.updated} updated, {r.unchanged} unchanged"
-          f" from {printable(str(r.file))}" + ("" if r.changed or any(c.changed for c in r.companions)
-                               else " (store not changed)"))
-    for c in r.companions:
-        print(f"{c.series}: {c.inserted} inserted, {c.updated} updated, {c.unchanged} unchanged"
-              " (the file's open column)")
+    same = "" if r.changed or any(c.changed for c in r.companions) else " (store not changed)"
+    say_done(f"{r.series}: {r.inserted} inserted, {r.updated} updated, {r.unchanged} unchanged"
+             f" from {printable(str(r.file))}{same}",
+             *(f"{c.series}: {c.inserted} inserted, {c.updated} updated, {c.unchanged} unchanged"
+               " (the file's open column)" for c in r.companions))
     return 0
 
 
@@ -156,7 +156,7 @@ def cmd_calibrate(args) -> int:
         print("  front future: no VX1 settles in the window")
     if args.save:
         save_beta(book, text, c.beta, f"calibrated {years:g}y to {c.end}")
-        print(f"saved beta {round(c.beta, 3)} to {book}")
+        say_done(f"saved beta {round(c.beta, 3)} to {book}")
     return 0
 
 
@@ -201,5 +201,5 @@ def cmd_from_history(args) -> int:
         sys.stdout.write(text)
         return 0
     _write(args.output, text)
-    print(f"wrote {args.output}")
+    say_done(f"wrote {args.output}")
     return 0

@@ -5,7 +5,7 @@ import argparse
 import errno
 import sys
 
-from cockpit.cli.args import DAYS, days, path_arg, spx_move, vol_move
+from cockpit.cli.args import DAYS, days, nonempty, path_arg, spx_move, vol_move
 from cockpit.cli.output import quiet_stdout
 from core.model.errors import InputError
 
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     files = _file_options(argparse.SUPPRESS)
     p = _Parser(prog="alvh", parents=[_file_options(None)], description="ALVH Cockpit: SPX iron condors"
                                 " hedged by the Adaptive Layered VIX Hedge. With no command, opens the cockpit.")
-    p.add_argument("--theme", metavar="NAME", help="colour theme (default: your saved choice)")
+    p.add_argument("--theme", metavar="NAME", type=nonempty("theme"), help="colour theme (default: your saved choice)")
     p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     p.set_defaults(func=_cockpit)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from cockpit.cli.serve import port_number
     s = sub.add_parser("serve", parents=[files], help="serve the cockpit in a browser (textual-serve)")
-    s.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS,
+    s.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS, type=nonempty("theme"),
                    help="colour theme (default: your saved choice)")
     s.add_argument("--host", default="127.0.0.1",
                    help="bind address (default 127.0.0.1: this machine only; others need --allow-remote)")
@@ -137,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
 def _refuse(message: str) -> int:
     """Say a refusal; what was printed before it is flushed now, or quietly dropped when
     the output cannot take it (so the exit shows no second error)."""
-    print(f"alvh: {message}", file=sys.stderr)
+    try:
+        if sys.stderr is not None:  # print(file=None) would write to stdout
+            print(f"alvh: {message}", file=sys.stderr, flush=True)
+    except OSError:  # stderr full: the exit code still says it
+        pass
     try:
         sys.stdout.flush()
     except (OSError, AttributeError):

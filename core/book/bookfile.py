@@ -8,7 +8,7 @@ from pathlib import Path
 from core.io.atomic import atomic_write_text
 from core.model.inputs import (DEFAULT_LAYERS, DEFAULT_STRESS, HEDGE_KINDS, AlvhSettings, Book,
                         Closed, Condor, Hedge, HedgeLeg, LayerTemplate, ModelSettings, ROOTS, Stress)
-from core.io.tomlsrc import SourceMap, Table, parse_toml, previous_text, read_text, within
+from core.io.tomlsrc import SourceMap, Table, parse_toml, previous_text, read_text, too_large, within
 
 _POS = (lambda v: v > 0, "must be above zero")
 # Ranges every number must fall in (README, "Book file"): beyond them a value is a typo.
@@ -419,6 +419,7 @@ def save_book(book: Book, path: str | Path) -> Book:
         text = book_to_toml(book, previous)
     except Exception:  # noqa: BLE001 - tomlkit raises many types on a reshaped file (`condor = 5`)
         text = book_to_toml(book, None)  # written fresh; the odd file is kept as the .bak
+    too_large(text, path, "book")
     reread = parse_book(text, str(path), demo=False)  # never write a file we could not read back
     atomic_write_text(path, text)
     return replace(reread, source=str(path))

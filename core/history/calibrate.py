@@ -86,7 +86,11 @@ def calibrate(vix, spx, *, years: float = DEFAULT_YEARS, end: date | None = None
         raise InputError(f"only {len(days)} common VIX and SPX closes in the window; "
                          f"need more than {MIN_DAYS}", field="window")
     y, x = np.diff(np.log(v)), np.diff(np.log(s))
-    beta, r2 = _ols(x, y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        beta, r2 = _ols(x, y)
+    if not (np.isfinite(beta) and np.isfinite(r2)):
+        raise InputError(f"SPX or VIX does not move from {days[0]} to {days[-1]}: no beta to fit",
+                         field="window")
     down, up = x < 0, x > 0
     front_beta, front_n = None, 0
     if vx1 is not None and len(vx1):

@@ -171,7 +171,10 @@ _ENTRIES = "SELECT id, time, action, label, changes, fill FROM journal WHERE boo
 
 
 def entries(db, key: str) -> list[Entry]:
-    return _to_entries(_reading(db, _ENTRIES, (key,)))
+    """The journal's records; one that the replay could not read is refused here too."""
+    items = _to_entries(_reading(db, _ENTRIES, (key,)))
+    _replay(items)
+    return items
 
 
 def _entries(conn, key: str) -> list[Entry]:

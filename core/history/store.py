@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from core.io import paths
+from core.io.atomic import not_regular
 from core.model.errors import InputError, printable
 
 PRICE_SERIES = ("vix", "vix3m", "spx", "vx1", "vx2")
@@ -272,7 +273,6 @@ def _parse_rows(path: str | Path, series: str) -> _Parsed:
 def _readable_file(path, file: str) -> None:
     """A regular file under MAX_FILE_BYTES: a device, fifo or 300 MB of NULs is refused
     before it is read (a file is parsed line by line, never held whole)."""
-    from core.io.atomic import not_regular
     kind = not_regular(path)
     if kind:
         raise InputError(f"{kind}, not a history file", file=file)
@@ -296,8 +296,8 @@ class _Lines:
 
 def _parse_open_file(fh, series: str, kind: str, file: str, latest: date, bounds) -> _Parsed:
     lines_read = _Lines(fh)
+    reader = csv.reader(lines_read)
     try:
-        reader = csv.reader(lines_read)
         header = [h.strip().lower() for h in next(reader, [])]
         if not any(header):
             raise InputError("empty file", file=file, line=1)
@@ -365,7 +365,7 @@ def _parse_open_file(fh, series: str, kind: str, file: str, latest: date, bounds
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", file=file) from None
     except csv.Error as exc:
-        raise InputError(f"bad CSV: {exc}", file=file) from None
+        raise InputError(f"bad CSV: {exc}", file=file, line=max(reader.line_num, 1)) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", file=file) from None
     if not rows:
@@ -427,6 +427,9 @@ def connect(db: str | Path | None, create: bool) -> sqlite3.Connection | None:
         except OSError as exc:
             raise InputError(f"cannot create the history store: {exc.strerror or exc}",
                              file=str(path)) from None
+    kind = not_regular(path)
+    if kind:
+        raise InputError(f"{kind}, not a history store", file=str(path))
     conn = None
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
@@ -538,6 +541,8 @@ def import_file(path: str | Path, series: str, db: str | Path | None = None, *,
             for name, part, field in parts:
                 old = {r[0]: tuple(r[1:]) for r in conn.execute(
                     f"SELECT date, {', '.join(cols)} FROM {table} WHERE series = ?", (name,))}
+                for day, values in old.items():  # hand-edited rows are named, not compared
+                    check_row(name, table, day, values, db)
                 if kind == "price" and not force:
                     if name == series:
                         _plausible_last_line(parsed, old, series, file)
@@ -576,6 +581,7 @@ def status(db: str | Path | None = None) -> list[SeriesStatus]:
         for table, _ in _TABLES.values():
             for series, first, last, n in conn.execute(
                     f"SELECT series, MIN(date), MAX(date), COUNT(*) FROM {table} GROUP BY series"):
+                check_row(series, table, first, None, db)  # the name and table only: no values
                 rec = conn.execute("SELECT file, imported_at, inserted, updated, unchanged"
                                    " FROM imports WHERE series = ? ORDER BY id DESC LIMIT 1",
                                    (series,)).fetchone()
@@ -673,62 +679,81 @@ def settlement_price(db: str | Path | None, underlying: str, day: date | str,
         conn.close()
     if row is None:
         return None
-    why = _bad_stored(series, "closes", row[0])
-    if why:
-        raise InputError(f"the store holds {series} on {day} as {printable(repr(row[0])[:40])},"
-                         f" which is not {why}; delete that row", file=str(db or default_db()),
-                         field=series)
+    check_row(series, "closes", day, (row[0],), db)
     if style == "PM":
         return SettlementQuote(float(row[0]), f"history store: {name} close {day}", False)
     return SettlementQuote(float(row[0]), f"history store: {name} open {day}"
                            " (approximate: open, not the official SOQ)", True)
 
 
-def _series(dates: list[str], values: list, name: str, dtype=None, db=None, table="closes"):
-    """A Series on a DatetimeIndex. A date that is not YYYY-MM-DD, or lies outside what
-    nanosecond timestamps hold (NS_FIRST to NS_LAST: a later one would wrap by ~584
-    years), is refused with an InputError naming it (a store written by an old version
-    may hold one), never read as another day."""
+def _series(dates: list[str], values: list, name: str, dtype=None, db=None):
+    """A Series on a DatetimeIndex of rows already checked (`check_row`); a date that is
+    no calendar day (2023-02-30) is refused."""
     import numpy as np
     import pandas as pd
-    for day in dates:
-        if not isinstance(day, str):
-            raise _not_text_date(name, table, db)
-        if not (_ISO_DATE.fullmatch(day) and NS_FIRST <= day <= NS_LAST):
-            raise InputError(f"the store holds {name} on {day!r}, which is not a date from"
-                             f" {NS_FIRST} to {NS_LAST} (written by an older version?);"
-                             f" delete that row (DELETE FROM {table} WHERE series = '{name}' AND"
-                             f" date = '{day}')",
-                             file=str(db) if db is not None else None, field=name)
-    for day, value in zip(dates, values):
-        why = _bad_stored(name, table, value)
-        if why:
-            raise InputError(f"the store holds {name} on {day} as {printable(repr(value)[:40])},"
-                             f" which is not {why} (written by hand or an older version?);"
-                             f" delete that row (DELETE FROM {table} WHERE series = '{name}' AND"
-                             f" date = '{day}')",
-                             file=str(db) if db is not None else None, field=name)
     try:
         stamps = np.array(dates, dtype="datetime64[D]").astype("datetime64[ns]")
     except ValueError as exc:  # 2023-02-30
-        raise InputError(f"the store holds a {name} date that is no calendar day ({exc})",
-                         file=str(db) if db is not None else None, field=name) from None
+        raise InputError(f"the store holds a {name} date that is no calendar day ({exc});"
+                         " delete that row", file=str(db) if db is not None else None, field=name) from None
     index = pd.DatetimeIndex(stamps, name="date")
     return pd.Series(values, index=index, name=name, dtype=dtype)
 
 
-def _bad_stored(name: str, table: str, value) -> str | None:
-    """Why a stored value cannot be used (None when it can): SQLite keeps any type in any
-    column, so a store edited by hand may hold text, NULL, a blob, 0 or 9e999."""
+def _home(series: str) -> str | None:
+    """The table a known series lives in (None for a name this version does not know)."""
+    if series in PRICE_SERIES or series in OPEN_SERIES.values():
+        return "closes"
+    return "breadth" if series == "breadth" else "events" if series in EVENT_SERIES else None
+
+
+def check_row(series, table: str, day, values: tuple, db) -> None:
+    """Refuse a stored row that cannot be used, naming it and the SQL that removes it:
+    SQLite keeps any type in any column, so a store edited by hand may hold a blob for a
+    name or a date, text or 9e999 for a price, a date pandas would wrap (after 2262)."""
+    file = str(db or default_db())
+    if not isinstance(series, str):
+        raise InputError(f"the store's {table} table holds a series name that is not text;"
+                         f" delete such rows (DELETE FROM {table} WHERE typeof(series) != 'text')",
+                         file=file, field=table)
+    home = _home(series)
+    if home is not None and home != table:
+        raise InputError(f"the store holds {series} rows in its {table} table ({series} lives in"
+                         f" {home}); delete them (DELETE FROM {table} WHERE series = '{series}')",
+                         file=file, field=series)
+    if not isinstance(day, str):
+        raise _not_text_date(series, table, db)
+    where = f"DELETE FROM {table} WHERE series = '{series}' AND date = '{_sql_text(day)}'"
+    if not (_ISO_DATE.fullmatch(day) and NS_FIRST <= day <= NS_LAST):
+        raise InputError(f"the store holds {series} on {printable(repr(day)[:40])}, which is not a"
+                         f" date from {NS_FIRST} to {NS_LAST} (written by an older version?);"
+                         f" delete that row ({where})", file=file, field=series)
+    why = None if values is None else _bad_stored(series, table, values)
+    if why:
+        shown = printable(repr(values[0] if len(values) == 1 else values)[:40])
+        raise InputError(f"the store holds {series} on {day} as {shown}, which is not {why}"
+                         f" (written by hand or an older version?); delete that row ({where})",
+                         file=file, field=series)
+
+
+def _sql_text(text: str) -> str:
+    return printable(text)[:40].replace("'", "''")
+
+
+def _bad_stored(name: str, table: str, values: tuple) -> str | None:
+    """Why stored values cannot be used (None when they can)."""
     if table == "events":
-        return None if isinstance(value, str) else "a note"
+        return None if isinstance(values[0], str) else "a note"
+    if table == "breadth":
+        ok = all(type(x) is int and 0 <= x <= MAX_COUNT for x in values)
+        return None if ok else f"two counts of issues from 0 to {MAX_COUNT:,}"
+    value = values[0]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return "a finite number"
-    if table == "closes":
-        base = next((k for k, v in OPEN_SERIES.items() if v == name), name)  # spx_open: spx
-        low, high = _bounds(base) if base in LEVELS else (0.0, math.inf)
-        if not (low <= value <= high and value > 0):  # as the import checks it
-            return f"a level from {low:g} to {high:g}"
+    base = next((k for k, v in OPEN_SERIES.items() if v == name), name)  # spx_open: spx
+    low, high = _bounds(base) if base in LEVELS else (0.0, math.inf)
+    if not (low <= value <= high and value > 0):  # as the import checks it
+        return f"a level from {low:g} to {high:g}"
     return None
 
 
@@ -738,24 +763,26 @@ def load_all(db: str | Path | None = None) -> dict:
     conn = connect(db, create=False)
     if conn is None:
         return {}
-    queries = {
-        "closes": ("SELECT series, date, value FROM closes ORDER BY series, date", float),
-        "breadth": ("SELECT series, date, advances - declines FROM breadth ORDER BY date", float),
-        "events": ("SELECT series, date, note FROM events ORDER BY series, date", object),
+    queries = {  # (sql, dtype, the value a row gives)
+        "closes": ("SELECT series, date, value FROM closes ORDER BY series, date", float, lambda v: v[0]),
+        "breadth": ("SELECT series, date, advances, declines FROM breadth ORDER BY date", float,
+                    lambda v: v[0] - v[1]),
+        "events": ("SELECT series, date, note FROM events ORDER BY series, date", object, lambda v: v[0]),
     }
-    grouped: dict[str, tuple[list, list, type, str]] = {}
+    grouped: dict[str, tuple[list, list, type]] = {}
     try:
-        for table, (sql, dtype) in queries.items():
-            for series, day, value in conn.execute(sql):
-                dates, values, _, _ = grouped.setdefault(series, ([], [], dtype, table))
+        for table, (sql, dtype, value_of) in queries.items():
+            for series, day, *values in conn.execute(sql):
+                check_row(series, table, day, tuple(values), db)
+                dates, got, _ = grouped.setdefault(series, ([], [], dtype))
                 dates.append(day)
-                values.append(value)
+                got.append(value_of(values))
     except sqlite3.Error as exc:
         raise db_error(exc, db) from None
     finally:
         conn.close()
     path = db if db is not None else default_db()
-    return {s: _series(d, v, s, t, path, table) for s, (d, v, t, table) in grouped.items()}
+    return {s: _series(d, v, s, t, path) for s, (d, v, t) in grouped.items()}
 
 
 def demo_series() -> dict:
@@ -774,7 +801,7 @@ def demo_series() -> dict:
         rows = [r for r in csv.reader(fh) if r and not r[0].startswith("#")][1:]
     for name in sorted({r[0] for r in rows}):
         picked = [r for r in rows if r[0] == name]
-        out[name] = _series([r[1] for r in picked], [r[2] for r in picked], name, object, table="events")
+        out[name] = _series([r[1] for r in picked], [r[2] for r in picked], name, object)
     for s in out.values():
         s.attrs["demo"] = True
     return out

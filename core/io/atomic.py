@@ -45,8 +45,9 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, backup: bool = True
     try:
         held.append(_write_temp(path, data, mode))
         if old is not None:
-            held.append(_write_temp(path, old, mode))
-            os.replace(held[1][0], path.with_name(path.name + ".bak"))
+            bak = regular_target(path.with_name(path.name + ".bak"))  # a linked .bak written through
+            held.append(_write_temp(bak, old, mode))
+            os.replace(held[1][0], bak)
         os.replace(held[0][0], path)
     except BaseException:
         for tmp, _ in held:
@@ -87,7 +88,8 @@ def regular_target(path: str | os.PathLike) -> Path:
     real = Path(os.path.realpath(path))
     kind = not_regular(real)
     if kind:
-        raise OSError(errno.EINVAL, f"{kind}, not a regular file: never replaced", str(path))
+        raise OSError(errno.EINVAL, f"{Path(path).name} is {kind}, not a regular file: never replaced",
+                      str(path))
     return real
 
 

@@ -142,6 +142,14 @@ def read_text(path: str | Path) -> str:
         raise InputError(f"cannot read: not UTF-8 text (byte {exc.start + 1})", file=str(path)) from None
 
 
+def too_large(text: str, path, what: str) -> None:
+    """Refuse to write a file the reader would refuse (MAX_FILE_BYTES)."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise InputError(f"the {what} would be {size / 1e6:,.1f} MB, over the {MAX_FILE_BYTES >> 20} MB"
+                         f" a {what} file may be: not saved", file=str(path))
+
+
 def previous_text(path: str | Path) -> str | None:
     """The text a save replaces, to keep its comments and layout; None when there is none
     usable (absent, unreadable, too large, not UTF-8): the file is then written fresh."""

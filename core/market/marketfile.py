@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core.model.instruments import NEW_YORK
 from core.model.inputs import MARK_KINDS, SETTLE_UNDERLYINGS, Mark, Market, Settlement, VolSurface
-from core.io.tomlsrc import SourceMap, Table, parse_toml, previous_text, read_text, within
+from core.io.tomlsrc import SourceMap, Table, parse_toml, previous_text, read_text, too_large, within
 
 _POS = (lambda v: v > 0, "must be above zero")
 _RATE = (lambda v: -0.2 < v < 0.5, "is a continuous annual rate as a fraction (0.04 is 4%)")
@@ -291,6 +291,7 @@ def save_market(market: Market, path: str | Path) -> Market:
         text = market_to_toml(market, previous_text(path))
     except Exception:  # noqa: BLE001 - tomlkit raises many types on a reshaped file (`spx_vol = 5`)
         text = market_to_toml(market, None)  # written fresh; the odd file is kept as the .bak
+    too_large(text, path, "market")
     reread = parse_market(text, str(path))  # never write a file we could not read back
     atomic_write_text(path, text)
     return reread
