@@ -73,6 +73,8 @@ def body(live: Analysis, view: Analysis, pal: Palette, selected: int, broken=())
               for x in a.layers if x.note]
     parts.append(Text.assemble(f"Hedge drag {a.drag_pct:.2f} %/yr of equity",
                                ("  " + a.drag_warning if a.drag_warning else "", pal.warn)))
+    if a.upside_note:
+        parts.append(Text(a.upside_note, style=pal.warn))
     for r in a.rolls:
         left = "has expired" if r.days_left < 0 else f"has {fmt.dte(r.days_left)} d left"
         parts.append(Text(f"ROLL {r.hedge_id} (L{r.layer}): leg {r.expiry} {left};"

@@ -111,6 +111,9 @@ def _alvh(x) -> dict:
             "stress_pnl": {"held": l.stress_pnl_held, "target": l.stress_pnl_target},
         } for l in x.layers],
         "drag": {"total_pct": x.drag_pct, "warning": x.drag_warning},
+        "worst_stress": None if x.worst is None else {
+            "name": x.worst.name, "spx_move": x.worst.spx_move, "package_pnl": x.worst.package_pnl,
+            "side": "up" if x.worst.spx_move > 0 else "down", "note": x.upside_note},
         "rolls": [asdict(r) for r in x.rolls],
         "package": {"horizon": x.horizon,
                     "breakevens": {"t0": list(x.breakevens_t0), "horizon": list(x.breakevens_horizon)}},

@@ -267,3 +267,31 @@ def test_future_template_is_sized_at_the_vx_multiplier_and_costs_no_premium():
     assert l1.trade.legs[0].price == 16.9  # the entry is the live future
     gap = 16.5 * (0.9 ** -4 - 1) * np.exp(-2.0 * years(date(2026, 11, 25), MARKET.as_of, time(9, 30)))
     assert l1.stress_pnl_target == pytest.approx(l1.target * gap * 1000, rel=1e-9)
+
+
+def test_no_roll_for_a_leg_already_expired_in_the_what_if():
+    leg = HedgeLeg("vix_call", date(2026, 12, 16), 20.0, 1, 0.5)  # 25.7 days left live
+    book = replace(BOOK, hedges=(one_hedge(leg, quantity=4, layer=2),))
+    assert len(analyze(book, MARKET).alvh.rolls) == 1
+    assert analyze(book, MARKET, WhatIf(days=30)).alvh.rolls == ()  # settled by then, not rolled
+
+
+def test_r4_keeps_l1_from_being_sold_down():
+    big = replace(BOOK.hedges[0], quantity=400)  # far more L1 than any target
+    book = replace(BOOK, hedges=(big,) + BOOK.hedges[1:])
+    day = MARKET.as_of.date() + timedelta(days=3)
+    quiet = analyze(book, MARKET, signals=SignalInputs()).alvh.layers[0]
+    assert quiet.trade.action == "sell"  # over target and no event: sold down
+    event = analyze(book, MARKET, signals=SignalInputs(events=(("CPI", day),))).alvh
+    assert event.ratio.rules[3].fired and not event.layers[0].dormant
+    assert event.layers[0].trade.action == "hold" and "R4" in event.layers[0].note
+
+
+def test_the_worst_stress_on_the_upside_is_said_uncovered():
+    a = analyze(BOOK, MARKET).alvh
+    worst = min(a.stress, key=lambda s: s.package_pnl)
+    assert worst.name == "melt-up +5%" and a.worst == worst
+    assert a.upside_note == (f"worst stress: melt-up +5% ({worst.package_pnl:+,.0f} $, SPX up):"
+                             " ALVH hedges falls only and does not cover it")
+    down = replace(BOOK, stress=tuple(s for s in BOOK.stress if s.spx_move < 0))
+    assert analyze(down, MARKET).alvh.upside_note is None

@@ -201,6 +201,8 @@ def hedge_engine_notes(a: Analysis) -> list[str]:
     out.append(f"Package break-evens (condors + hedges, spot-vol map) — T+0: {fmt.levels(x.breakevens_t0)};"
                f" at {x.horizon}: {fmt.levels(x.breakevens_horizon)}")
     out.append(f"Hedge drag {x.drag_pct:.2f}%/yr of equity" + (f" — WARNING: {x.drag_warning}" if x.drag_warning else ""))
+    if x.upside_note:
+        out.append(f"WARNING: {x.upside_note}")
     out += [f"ROLL {r.hedge_id} (L{r.layer}, {r.expiry}, {_left(r.days_left)}) to {r.roll_to}:"
             f" est. cost {fmt.money(r.cost)} $" for r in x.rolls]
     out += [f"PARITY BREAK {p.underlying} {p.expiry} {p.strike:g}: C - P off by {p.deviation:+.2f} pts"

@@ -45,7 +45,7 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
     ref_stress = next(s for s in book.stress if s.name == ref.name)
     held = (value_now[nc:], change[i_ref, nc:])  # per hedge: value now, gain in the reference stress
     layers, rolls = _layers(book, market, whatif, ref_stress, ratio.target, -ref.book_pnl,
-                            dormant, hedge_theta, now.t, held)
+                            dormant, bool(rules[3].fired), hedge_theta, now.t, held)
     drag = sum(l.drag_pct for l in layers)
     warning = (f"hedge drag {drag:.2f}%/yr is above the {book.alvh.drag_budget_pct:g}%/yr budget"
                if drag > book.alvh.drag_budget_pct else None)
@@ -54,7 +54,7 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
         stress=stress, ratio=ratio, layers=layers, drag_pct=drag, drag_warning=warning,
         rolls=rolls, horizon=_ny_date(horizon).isoformat(),
         breakevens_t0=curves.package_t0, breakevens_horizon=curves.package_horizon, curve=curves.curve,
-        parity=_parity(market), signals=signals)
+        parity=_parity(market), signals=signals, worst=min(stress, key=lambda x: x.package_pnl))
 
 
 def _stress(book, market, whatif, legs, scale, onehot, value_now) -> tuple[StressResult, ...]:
@@ -156,7 +156,8 @@ def _describe(h: Hedge) -> str:
     return f"{under} {leg.expiry} {strikes} {shape}"
 
 
-def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, hedge_theta, now, held_values):
+def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, event, hedge_theta, now,
+            held_values):
     a = book.alvh
     templates = {k: _template(k, a.layers[k], market, now) for k in (1, 2, 3)}
     rolls_for = _roll_candidates(book, templates, now)
@@ -204,6 +205,9 @@ def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, hedge
         if k == 2:
             covered = target * gain
         trade = _trade(book, mine, t, target, gain, cost, held_stress, held_now, held_gain)
+        if k == 1 and event and trade.action == "sell":  # R4: event risk keeps L1 on, never sold down
+            trade = Trade("hold", 0, _describe(t), t.legs, 0.0)
+            note += "; R4 (event risk) holds what L1 has"
         days = (settle_time(t.legs[0].expiry, VIX_FUT) - now) / 86400
         lt = a.layers[k]
         if days < lt.min_days or (lt.max_days is not None and days > lt.max_days):
@@ -258,7 +262,7 @@ def _roll_candidates(book, templates, now):
         short = t.roll_below_days is not None and days < t.roll_below_days
         long = h.layer == 1 and t.max_days is not None and days > t.max_days
         expiry = target.legs[0].expiry
-        if (short or long) and expiry != h.legs[0].expiry:
+        if days > 0 and (short or long) and expiry != h.legs[0].expiry:  # an expired leg settles
             out.append((j, h, replace(h, legs=tuple(replace(x, expiry=expiry) for x in h.legs)), days))
     return out
 

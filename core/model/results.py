@@ -208,6 +208,16 @@ class AlvhResult:
     curve: RiskCurve
     parity: tuple[ParityBreak, ...]
     signals: SignalInputs
+    worst: StressResult | None = None  # the stress the whole package loses most in
+
+    @property
+    def upside_note(self) -> str | None:
+        """Said when the package's worst stress is a rise: ALVH pays in falls only."""
+        w = self.worst
+        if w is None or w.spx_move <= 0 or w.package_pnl >= 0:
+            return None
+        return (f"worst stress: {w.name} ({w.package_pnl:+,.0f} $, SPX up): ALVH hedges falls"
+                " only and does not cover it")
 
 
 @dataclass(frozen=True)
