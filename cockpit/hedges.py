@@ -76,8 +76,7 @@ def body(live: Analysis, view: Analysis, pal: Palette, selected: int, broken=())
     if a.upside_note:
         parts.append(Text(a.upside_note, style=pal.warn))
     for r in a.rolls:
-        left = "has expired" if r.days_left < 0 else f"has {fmt.dte(r.days_left)} d left"
-        parts.append(Text(f"ROLL {r.hedge_id} (L{r.layer}): leg {r.expiry} {left};"
+        parts.append(Text(f"ROLL {r.hedge_id} (L{r.layer}): leg {r.expiry} has {fmt.dte(r.days_left)} d left;"
                           f" roll to {r.roll_to}, about ${r.cost:,.0f}", style=pal.warn))
     return Group(*parts[held:], *parts[:held])
 

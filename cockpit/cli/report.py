@@ -203,7 +203,7 @@ def hedge_engine_notes(a: Analysis) -> list[str]:
     out.append(f"Hedge drag {x.drag_pct:.2f}%/yr of equity" + (f" — WARNING: {x.drag_warning}" if x.drag_warning else ""))
     if x.upside_note:
         out.append(f"WARNING: {x.upside_note}")
-    out += [f"ROLL {r.hedge_id} (L{r.layer}, {r.expiry}, {_left(r.days_left)}) to {r.roll_to}:"
+    out += [f"ROLL {r.hedge_id} (L{r.layer}, {r.expiry}, {fmt.dte(r.days_left)} days left) to {r.roll_to}:"
             f" est. cost {fmt.money(r.cost)} $" for r in x.rolls]
     out += [f"PARITY BREAK {p.underlying} {p.expiry} {p.strike:g}: C - P off by {p.deviation:+.2f} pts"
             for p in x.parity]
@@ -218,10 +218,6 @@ def beta_lines(model, calibrated: float | None) -> list[str]:
             " it moves VIX in what-ifs and stresses and beta-weights the hedge deltas",
             f"β calibrated {fitted}: the same slope fitted to the stored VIX and SPX closes;"
             " not used until `alvh data calibrate --save` writes it to the book"]
-
-
-def _left(days: float) -> str:
-    return "expired" if days < 0 else f"{fmt.dte(days)} days left"
 
 
 def print_signals(sset, console: Console, model=None) -> None:
