@@ -28,11 +28,9 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
     break-evens and risk curve (found with the condors'); `horizon`: their POSIX time."""
     now = market_state(market, book.model, whatif)
     scale = legs.units * legs.mult
-    onehot = np.zeros((len(scale), len(legs.entry)))
-    onehot[np.arange(len(scale)), legs.owner] = 1.0
     nc = legs.n_condors
 
-    stress, change = _stress(book, market, whatif, legs, scale, onehot, value_now)
+    stress, change = _stress(book, market, whatif, legs, scale, value_now)
     i_ref = next(i for i, s in enumerate(stress) if s.name == book.alvh.reference_stress)
     ref = stress[i_ref]
     today = _ny_date(now.t)
@@ -57,12 +55,18 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
         parity=_parity(market), signals=signals, worst=min(stress, key=lambda x: x.package_pnl))
 
 
-def _stress(book, market, whatif, legs, scale, onehot, value_now) -> tuple[StressResult, ...]:
+def _by_position(values: np.ndarray, legs: Legs) -> np.ndarray:
+    """(scenarios, legs) -> (scenarios, positions), summed by owner: memory linear in legs."""
+    n = len(legs.entry)
+    return np.stack([np.bincount(legs.owner, weights=row, minlength=n) for row in np.atleast_2d(values)])
+
+
+def _stress(book, market, whatif, legs, scale, value_now) -> tuple[StressResult, ...]:
     s = book.stress
     st = market_state(market, book.model, whatif, spx_move=np.array([x.spx_move for x in s]),
                       days=np.array([x.days for x in s]),
                       vix_fixed=np.array([np.nan if x.vix is None else x.vix for x in s]))
-    change = (leg_prices(legs, st) * scale) @ onehot - value_now
+    change = _by_position(leg_prices(legs, st) * scale, legs) - value_now
     nc = legs.n_condors
     layer_of = np.array([h.layer for h in book.hedges], dtype=int)
     by_layer = change[:, nc:] @ (layer_of[:, None] == np.arange(1, 4)).astype(float)

@@ -1,0 +1,30 @@
+"""Memory linear in legs: a 4,000-condor book is analysed without any legs x positions
+matrix (one of float64 would alone be 16,012 x 4,003 x 8 B = 513 MB)."""
+from __future__ import annotations
+
+import sys
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from books import demo, make_book  # noqa: E402
+from core.engine import analyze  # noqa: E402
+
+
+def peak_mib(n: int) -> float:
+    _, market = demo()
+    book = make_book(n, market)
+    analyze(book, market)  # warm: caches and imports are not the analysis
+    tracemalloc.start()
+    try:
+        analyze(book, market)
+        return tracemalloc.get_traced_memory()[1] / 2 ** 20
+    finally:
+        tracemalloc.stop()
+
+
+def test_peak_memory_grows_linearly_with_the_book():
+    small, large = peak_mib(1000), peak_mib(4000)
+    assert large < 100, large  # a dense legs x positions matrix alone would be 489 MiB
+    assert large / small < 3.5, (small, large)  # 4x the legs: at most ~4x, never ~16x
