@@ -28,3 +28,18 @@ def test_peak_memory_grows_linearly_with_the_book():
     small, large = peak_mib(1000), peak_mib(4000)
     assert large < 100, large  # a dense legs x positions matrix alone would be 489 MiB
     assert large / small < 3.5, (small, large)  # 4x the legs: at most ~4x, never ~16x
+
+
+def test_the_command_line_pins_blas_to_one_thread(capsys):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from cockpit.cli.main import main
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    try:
+        assert main(["report", "--json"]) == 0
+        after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        assert after and set(after) == {1}
+    finally:
+        if before:
+            threadpool_limits(limits=max(before), user_api="blas")
+    capsys.readouterr()
