@@ -329,7 +329,7 @@ class Cockpit(BookKeys, App):
                                  f" c closes it at a fill into the ledger."), answer)
 
     def action_apply_trades(self) -> None:
-        from cockpit.trades import apply_trades, trade_lines
+        from cockpit.trades import apply_trades, over_budget, totals_lines, trade_lines
         a = self.session.live
         if a is None or a.alvh is None:
             self.say("no hedge engine trades to apply")
@@ -339,8 +339,10 @@ class Cockpit(BookKeys, App):
             self.say("hedge engine: every layer on target, nothing to trade")
             return
         from cockpit.screens.confirm import Confirm
+        budget = self.session.book.alvh.drag_budget_pct
+        over = over_budget(a.alvh, budget)
 
-        def answer(key):
+        def apply(key):
             if key != "y":
                 return
             try:
@@ -350,8 +352,18 @@ class Cockpit(BookKeys, App):
                 self.say(f"trades not applied: {exc}")
                 return
             self.edit(book, "applied hedge trades: " + "; ".join(todo), "apply")
-        self.push_screen(Confirm("Apply the hedge engine's trades to the book?\n  " + "\n  ".join(todo)),
-                         answer)
+
+        def past_budget(key):  # over budget: a second, deliberate key
+            if key == "o":
+                self.push_screen(Confirm(f"Really go past the {budget:g} %/yr drag budget"
+                                         f" ({a.alvh.drag_pct_after:.2f} %/yr after)?"), apply)
+        question = ("Apply the hedge engine's trades to the book?\n  " + "\n  ".join(todo)
+                    + "\n\n  " + "\n  ".join(totals_lines(a.alvh, self.session.book.equity, budget)))
+        if over:
+            self.push_screen(Confirm(question + f"\n\n  OVER the {budget:g} %/yr drag budget",
+                                     (("o", "over budget: go on"), ("n", "no"))), past_budget)
+        else:
+            self.push_screen(Confirm(question), apply)
 
     def action_undo(self) -> None:
         market = self.session.market

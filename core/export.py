@@ -65,7 +65,7 @@ def analysis_to_dict(a: Analysis) -> dict:
     out["book"]["pnl_unrealized"] = t.pnl
     out["book"]["pnl_total"] = t.pnl_total
     if a.alvh:
-        out.update(_alvh(a.alvh))
+        out.update(_alvh(a.alvh, a.book.alvh.drag_budget_pct))
     return clean(out)
 
 
@@ -93,7 +93,7 @@ def snapshot_numbers(a: Analysis) -> tuple[dict, dict]:
     return clean(totals), clean(positions)
 
 
-def _alvh(x) -> dict:
+def _alvh(x, drag_budget_pct: float) -> dict:
     r = x.ratio
     return {
         "stress": [asdict(s) for s in x.stress],
@@ -105,12 +105,16 @@ def _alvh(x) -> dict:
             "target": l.target, "dormant": l.dormant, "note": l.note,
             "trade": {"action": l.trade.action, "contracts": l.trade.contracts,
                       "instrument": l.trade.instrument, "cost": l.trade.cost,
+                      "theta": l.trade.theta, "stress_gain": l.trade.stress_gain,
                       "legs": [{"kind": x.kind, "expiry": x.expiry.isoformat(), "strike": x.strike,
                                 "ratio": x.ratio, "price": x.price} for x in l.trade.legs]},
             "drag_pct": l.drag_pct, "theta": l.theta,
             "stress_pnl": {"held": l.stress_pnl_held, "target": l.stress_pnl_target},
         } for l in x.layers],
         "drag": {"total_pct": x.drag_pct, "warning": x.drag_warning},
+        "budget": {"drag_pct_after": x.drag_pct_after, "premium_pct_after": x.premium_pct_after,
+                   "coverage_after": x.coverage_after, "drag_budget_pct": drag_budget_pct,
+                   "over_budget": x.drag_pct_after > drag_budget_pct},
         "worst_stress": None if x.worst is None else {
             "name": x.worst.name, "spx_move": x.worst.spx_move, "package_pnl": x.worst.package_pnl,
             "side": "up" if x.worst.spx_move > 0 else "down", "note": x.upside_note},

@@ -8,7 +8,8 @@ import pytest
 
 from cockpit.header import HeaderBar
 from cockpit.screens.condor_form import CondorForm, parse_condor
-from cockpit.trades import apply_trades, trade_lines
+from cockpit.screens.confirm import Confirm
+from cockpit.trades import apply_trades, over_budget, totals_lines, trade_lines
 from core.io import paths
 from core.book.bookfile import load_book
 from core.market.marketfile import load_market
@@ -222,28 +223,43 @@ def test_apply_trades_adds_buys_and_shrinks_sells(tmp_path):
 
 
 @sync
-async def test_apply_key_asks_then_changes_the_book_or_says_why_not(tmp_path):
+async def test_apply_key_shows_the_totals_and_over_budget_takes_two_keys(tmp_path):
     app = make_cockpit(tmp_path, signals=False)
     async with app.run_test(size=(120, 40)) as pilot:
         s = app.session
-        before = s.book
-        todo = trade_lines(s.live.alvh)
+        before, a = s.book, s.live.alvh
+        assert over_budget(a, s.book.alvh.drag_budget_pct)  # the demo's set: 3.82 -> 11.07 %/yr
         await pilot.press("A")
         await pilot.pause()
-        if not todo:
-            assert "nothing to trade" in text_of(app.query_one(HeaderBar))
-            return
-        await pilot.press("n")
-        assert s.book is before
-        priced = all(leg.price > 0 for x in s.live.alvh.layers for leg in x.trade.legs
-                     if x.trade.action == "buy")
-        await pilot.press("A", "y")
+        shown = str(app.screen.question)
+        for line in trade_lines(a) + totals_lines(a, s.book.equity, s.book.alvh.drag_budget_pct):
+            assert line in shown
+        assert "OVER the 2 %/yr drag budget" in shown
+        await pilot.press("y")  # one key cannot apply an over-budget set
         await pilot.pause()
-        header = text_of(app.query_one(HeaderBar))
-        if priced:
-            assert s.book is not before and "applied hedge trades" in header
-        else:  # the engine gave no entry prices: nothing is written
-            assert s.book is before and "no entry prices" in header
+        assert s.book is before and isinstance(app.screen, Confirm)
+        await pilot.press("n")
+        await pilot.press("A", "o")
+        await pilot.pause()
+        assert "Really go past the 2 %/yr drag budget" in str(app.screen.question)
+        await pilot.press("y")
+        await pilot.pause()
+        assert s.book is not before and "applied hedge trades" in text_of(app.query_one(HeaderBar))
+
+
+def test_apply_totals_are_the_book_after_the_trades():
+    from core.engine import analyze
+    book, market = load_book(paths.DEMO_BOOK, demo=True), load_market(paths.DEMO_MARKET, demo=True)
+    a = analyze(book, market)
+    after = analyze(apply_trades(book, a.alvh, {h.hedge.id: h.mark for h in a.hedges}, market.as_of.date()),
+                    market)
+    # the engine's forecast of the set against the book re-analysed with it done
+    assert a.alvh.coverage_after == pytest.approx(after.alvh.ratio.current, rel=1e-9)
+    assert a.alvh.drag_pct_after == pytest.approx(after.alvh.drag_pct, rel=1e-3)  # 1-day step vs theta
+    held = sum(max(h.value, 0.0) for h in after.hedges) / book.equity * 100
+    # bought at the entry prices recorded, each leg rounded to 0.0001 point ($0.005 a contract)
+    rounding = sum(x.trade.contracts * len(x.trade.legs) for x in a.alvh.layers) * 0.005 / book.equity * 100
+    assert a.alvh.premium_pct_after == pytest.approx(held, abs=rounding)
 
 
 @sync

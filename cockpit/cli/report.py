@@ -201,6 +201,10 @@ def hedge_engine_notes(a: Analysis) -> list[str]:
     out.append(f"Package break-evens (condors + hedges, spot-vol map) — T+0: {fmt.levels(x.breakevens_t0)};"
                f" at {x.horizon}: {fmt.levels(x.breakevens_horizon)}")
     out.append(f"Hedge drag {x.drag_pct:.2f}%/yr of equity" + (f" — WARNING: {x.drag_warning}" if x.drag_warning else ""))
+    if any(l.trade.action != "hold" for l in x.layers):
+        ratio = "n/a" if x.coverage_after is None else f"{x.ratio.current or 0:.2f} -> {x.coverage_after:.2f}"
+        out.append(f"After the proposed trades: drag {x.drag_pct_after:.2f}%/yr, hedge premium"
+                   f" {x.premium_pct_after:.1f}% of equity, hedge ratio in \"{x.ratio.reference}\" {ratio}")
     if x.upside_note:
         out.append(f"WARNING: {x.upside_note}")
     out += [f"ROLL {r.hedge_id} (L{r.layer}, {r.expiry}, {fmt.dte(r.days_left)} days left) to {r.roll_to}:"

@@ -45,14 +45,21 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
     layers, rolls = _layers(book, market, whatif, ref_stress, ratio.target, -ref.book_pnl,
                             dormant, bool(rules[3].fired), hedge_theta, now.t, held)
     drag = sum(l.drag_pct for l in layers)
-    warning = (f"hedge drag {drag:.2f}%/yr is above the {book.alvh.drag_budget_pct:g}%/yr budget"
-               if drag > book.alvh.drag_budget_pct else None)
+    eq, trades = book.equity, [l.trade for l in layers if l.trade.action != "hold"]
+    after = drag - sum(t.theta for t in trades) * 365 / eq * 100
+    premium = (float(np.maximum(value_now[nc:], 0.0).sum()) + sum(t.cost for t in trades)) / eq * 100
+    coverage = ((ref.hedge_pnl + sum(t.stress_gain for t in trades)) / -ref.book_pnl
+                if ref.book_pnl < 0 else None)
+    warning = (f"hedge drag {drag:.2f}%/yr" + (f", {after:.2f}%/yr after the proposed trades," if trades else "")
+               + f" is above the {book.alvh.drag_budget_pct:g}%/yr budget"
+               if max(drag, after) > book.alvh.drag_budget_pct else None)
 
     return AlvhResult(
         stress=stress, ratio=ratio, layers=layers, drag_pct=drag, drag_warning=warning,
         rolls=rolls, horizon=_ny_date(horizon).isoformat(),
         breakevens_t0=curves.package_t0, breakevens_horizon=curves.package_horizon, curve=curves.curve,
-        parity=_parity(market), signals=signals, worst=min(stress, key=lambda x: x.package_pnl))
+        parity=_parity(market), signals=signals, worst=min(stress, key=lambda x: x.package_pnl),
+        drag_pct_after=after, premium_pct_after=premium, coverage_after=coverage)
 
 
 def _by_position(values: np.ndarray, legs: Legs) -> np.ndarray:
@@ -168,7 +175,7 @@ def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, event
     cands = [h for h in templates.values() if h] + [h for _, _, h, _ in rolls_for]
     tb = replace(book, condors=(), hedges=tuple(replace(h, id=f"c{i}") for i, h in enumerate(cands)))
     cl = build_legs(tb, market)
-    unit_now, unit_ref, leg_now = _unit_values(tb, market, whatif, ref, cl)
+    unit_now, unit_ref, leg_now, unit_theta = _unit_values(tb, market, whatif, ref, cl)
     idx = {k: i for i, k in enumerate(k for k in (1, 2, 3) if templates[k])}
     for k, i in idx.items():  # buys carry each leg's live model price: the entry to record
         legs = zip(templates[k].legs, leg_now[cl.owner == i])
@@ -209,6 +216,13 @@ def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, event
         if k == 2:
             covered = target * gain
         trade = _trade(book, mine, t, target, gain, cost, held_stress, held_now, held_gain)
+        if trade.action == "buy":
+            trade = replace(trade, theta=trade.contracts * float(unit_theta[idx[k]]),
+                            stress_gain=trade.contracts * gain)
+        elif trade.action == "sell":
+            j = next(j for j in mine if book.hedges[j].legs == trade.legs)
+            share = trade.contracts / book.hedges[j].quantity
+            trade = replace(trade, theta=-share * hedge_theta[book.hedges[j].id], stress_gain=-share * held_gain[j])
         if k == 1 and event and trade.action == "sell":  # R4: event risk keeps L1 on, never sold down
             trade = Trade("hold", 0, _describe(t), t.legs, 0.0)
             note += "; R4 (event risk) holds what L1 has"
@@ -226,15 +240,14 @@ def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, event
 
 
 def _unit_values(book, market, whatif, ref, legs):
-    """Value of each hedge position now and in the reference stress, $ (quantity as held)."""
-    st = market_state(market, book.model, whatif, spx_move=np.array([0.0, ref.spx_move]),
-                      days=np.array([0.0, ref.days]),
-                      vix_fixed=np.array([np.nan, np.nan if ref.vix is None else ref.vix]))
-    scale = legs.units * legs.mult
-    v = np.zeros((2, len(legs.entry)))
+    """Value of each hedge position now, in the reference stress and a day on (its theta),
+    $ (quantity as held)."""
+    st = market_state(market, book.model, whatif, spx_move=np.array([0.0, ref.spx_move, 0.0]),
+                      days=np.array([0.0, ref.days, 1.0]),
+                      vix_fixed=np.array([np.nan, np.nan if ref.vix is None else ref.vix, np.nan]))
     prices = leg_prices(legs, st)
-    np.add.at(v.T, legs.owner, (prices * scale).T)
-    return v[0], v[1], prices[0]
+    v = _by_position(prices * legs.units * legs.mult, legs)
+    return v[0], v[1], prices[0], v[2] - v[0]
 
 
 def _trade(book, mine, t, target, gain, cost, held_stress, held_now, held_gain) -> Trade:

@@ -149,6 +149,8 @@ class Trade:
     instrument: str  # e.g. "VIX 2027-01-20 20/30 call spread"
     legs: tuple[HedgeLeg, ...]  # per position unit, priced at the live mark
     cost: float  # $ paid (negative: received)
+    theta: float = 0.0  # $/day the trade adds to the hedge's theta (a sell takes its share off)
+    stress_gain: float = 0.0  # $ the trade adds in the reference stress (a sell: negative)
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,9 @@ class AlvhResult:
     parity: tuple[ParityBreak, ...]
     signals: SignalInputs
     worst: StressResult | None = None  # the stress the whole package loses most in
+    drag_pct_after: float = 0.0  # %/yr of equity once the proposed trades are done
+    premium_pct_after: float = 0.0  # hedge premium held, % of equity, after them
+    coverage_after: float | None = None  # the hedge ratio in the reference stress after them
 
     @property
     def upside_note(self) -> str | None:
