@@ -18,8 +18,7 @@ def _acts(x: LayerResult) -> bool:
 
 def trade_lines(a: AlvhResult) -> list[str]:
     return [f"L{x.layer}: {x.trade.action} {x.trade.contracts} {x.trade.instrument}"
-            f" ({'-' if x.trade.cost < 0 else ''}${abs(x.trade.cost):,.0f},"
-            f" theta {x.trade.theta:+,.0f} $/day)"
+            f" ({'-' if x.trade.cost < 0 else ''}${abs(x.trade.cost):,.0f}, {x.trade.theta:+,.0f} $/day)"
             for x in a.layers if _acts(x)]
 
 
@@ -29,7 +28,7 @@ def totals_lines(a: AlvhResult, equity: float, budget_pct: float) -> list[str]:
     ratio = "n/a" if a.coverage_after is None else \
         f"{a.ratio.current or 0:.2f} -> {a.coverage_after:.2f} (target {a.ratio.target:.2f})"
     return [f"premium {'-' if cost < 0 else ''}${abs(cost):,.0f} ({cost / equity:.1%} of equity);"
-            f" hedge premium held after: {a.premium_pct_after:.1f}% of equity",
+            f" held after {a.premium_pct_after:.1f}%",
             f"drag {a.drag_pct:.2f} -> {a.drag_pct_after:.2f} %/yr of equity (budget {budget_pct:g} %/yr)",
             f"hedge ratio in \"{a.ratio.reference}\": {ratio}"]
 
