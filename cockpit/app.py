@@ -329,7 +329,7 @@ class Cockpit(BookKeys, App):
                                  f" c closes it at a fill into the ledger."), answer)
 
     def action_apply_trades(self) -> None:
-        from cockpit.trades import apply_trades, over_budget, totals_lines, trade_lines
+        from cockpit.trades import apply_trades, totals_lines, trade_lines
         a = self.session.live
         if a is None or a.alvh is None:
             self.say("no hedge engine trades to apply")
@@ -340,7 +340,7 @@ class Cockpit(BookKeys, App):
             return
         from cockpit.screens.confirm import Confirm
         budget = self.session.book.alvh.drag_budget_pct
-        over = over_budget(a.alvh, budget)
+        over = a.alvh.over_budget
 
         def apply(key):
             if key != "y":

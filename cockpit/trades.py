@@ -33,9 +33,6 @@ def totals_lines(a: AlvhResult, equity: float, budget_pct: float) -> list[str]:
             f"hedge ratio in \"{a.ratio.reference}\": {ratio}"]
 
 
-def over_budget(a: AlvhResult, budget_pct: float) -> bool:
-    return a.drag_pct_after > budget_pct + 1e-9 and a.drag_pct_after > a.drag_pct + 1e-9
-
 
 def apply_trades(book: Book, a: AlvhResult, marks: dict[str, float], on: date) -> Book:
     """Buys become new hedges (opened `on`); sells close that many of the held hedge with
@@ -53,10 +50,7 @@ def apply_trades(book: Book, a: AlvhResult, marks: dict[str, float], on: date) -
             hedges.append(Hedge(_new_id(x.layer, tr.legs[0].expiry, hedges, book.closed), x.layer, tr.contracts, tr.legs,
                                 opened=on))
             continue
-        # a held hedge of this layer with these strikes and expiries (entry prices differ)
-        same = [(leg.kind, leg.expiry, leg.strike, leg.ratio) for leg in tr.legs]
-        h = next((h for h in hedges if h.layer == x.layer and
-                  [(leg.kind, leg.expiry, leg.strike, leg.ratio) for leg in h.legs] == same), None)
+        h = next((h for h in hedges if h.id == tr.hedge_id), None)  # the one the engine sized
         if h is None or h.id not in marks:
             raise ValueError(f"L{x.layer}: no held hedge matches {tr.instrument}")
         sells.append((h.id, min(tr.contracts, h.quantity)))

@@ -14,8 +14,8 @@ from core.risk.breakevens import condor_expiry_roots, piecewise_roots
 from core.risk.curves import scan
 from core.model.errors import InputError
 from core.book.lifecycle import realized_by_id
-from core.pricing.legs import FUT_FLOOR, VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, leg_prices, \
-    leg_values, map_cap_reached, market_state, moved_future
+from core.pricing.legs import FUT_FLOOR, VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, \
+    by_position, leg_prices, leg_values, map_cap_reached, market_state, moved_future
 from core.market.marketfile import NEW_YORK
 from core.model.inputs import Book, Market, SignalInputs, WhatIf
 from core.model.results import (Analysis, BookResult, CondorResult, GreekSet, HedgeResult,
@@ -32,10 +32,9 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     st = market_state(market, book.model, whatif)
     g = leg_values(legs, st)
     scale = legs.units * legs.mult
-    npos = len(book.condors) + len(book.hedges)
 
     def per_position(x):
-        return np.bincount(legs.owner, weights=scale * x, minlength=npos)
+        return by_position(scale * x, legs)
 
     value = per_position(g.price)
     delta, gamma, theta, vega = (per_position(x) for x in g[1:])

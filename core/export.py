@@ -65,7 +65,7 @@ def analysis_to_dict(a: Analysis) -> dict:
     out["book"]["pnl_unrealized"] = t.pnl
     out["book"]["pnl_total"] = t.pnl_total
     if a.alvh:
-        out.update(_alvh(a.alvh, a.book.alvh.drag_budget_pct))
+        out.update(_alvh(a.alvh))
     return clean(out)
 
 
@@ -93,7 +93,7 @@ def snapshot_numbers(a: Analysis) -> tuple[dict, dict]:
     return clean(totals), clean(positions)
 
 
-def _alvh(x, drag_budget_pct: float) -> dict:
+def _alvh(x) -> dict:
     r = x.ratio
     return {
         "stress": [asdict(s) for s in x.stress],
@@ -113,11 +113,10 @@ def _alvh(x, drag_budget_pct: float) -> dict:
         } for l in x.layers],
         "drag": {"total_pct": x.drag_pct, "warning": x.drag_warning},
         "budget": {"drag_pct_after": x.drag_pct_after, "premium_pct_after": x.premium_pct_after,
-                   "coverage_after": x.coverage_after, "drag_budget_pct": drag_budget_pct,
-                   "over_budget": x.drag_pct_after > drag_budget_pct},
-        "worst_stress": None if x.worst is None else {
-            "name": x.worst.name, "spx_move": x.worst.spx_move, "package_pnl": x.worst.package_pnl,
-            "side": "up" if x.worst.spx_move > 0 else "down", "note": x.upside_note},
+                   "coverage_after": x.coverage_after, "drag_budget_pct": x.drag_budget_pct,
+                   "over_budget": x.over_budget},
+        "worst_stress": {"name": x.worst.name, "spx_move": x.worst.spx_move,
+                         "package_pnl": x.worst.package_pnl, "note": x.upside_note},
         "rolls": [asdict(r) for r in x.rolls],
         "package": {"horizon": x.horizon,
                     "breakevens": {"t0": list(x.breakevens_t0), "horizon": list(x.breakevens_horizon)}},

@@ -210,7 +210,8 @@ def test_drag_per_layer_and_warning():
     assert a.alvh.drag_warning is not None  # the demo runs above the 2%/yr budget
     # the warning counts the proposed trades too: 3.82 %/yr held, 11.07 %/yr once they are done
     ten = analyze(replace(BOOK, alvh=replace(BOOK.alvh, drag_budget_pct=10.0)), MARKET).alvh
-    assert ten.drag_pct < 10 < ten.drag_pct_after and "after the proposed trades" in ten.drag_warning
+    assert ten.drag_pct < 10 < ten.drag_pct_after and ten.over_budget
+    assert ten.drag_warning.startswith(f"hedge drag {ten.drag_pct_after:.2f}%/yr after the proposed trades")
     relaxed = replace(BOOK, alvh=replace(BOOK.alvh, drag_budget_pct=15.0))
     assert analyze(relaxed, MARKET).alvh.drag_warning is None
 
@@ -298,3 +299,15 @@ def test_the_worst_stress_on_the_upside_is_said_uncovered():
                              " ALVH hedges falls only and does not cover it")
     down = replace(BOOK, stress=tuple(s for s in BOOK.stress if s.spx_move < 0))
     assert analyze(down, MARKET).alvh.upside_note is None
+
+
+def test_json_budget_and_worst_stress_are_the_analysis():
+    from core.export import analysis_to_dict, clean
+    a = analyze(BOOK, MARKET)
+    doc = clean(analysis_to_dict(a))
+    assert doc["budget"] == {"drag_pct_after": a.alvh.drag_pct_after, "premium_pct_after": a.alvh.premium_pct_after,
+                             "coverage_after": a.alvh.coverage_after, "drag_budget_pct": 2.0, "over_budget": True}
+    assert doc["worst_stress"]["name"] == "melt-up +5%" and "does not cover it" in doc["worst_stress"]["note"]
+    trades = [l for l in doc["layers"] if l["trade"]["action"] != "hold"]
+    assert sum(t["trade"]["cost"] for t in trades) == pytest.approx(
+        sum(l.trade.cost for l in a.alvh.layers if l.trade.action != "hold"))

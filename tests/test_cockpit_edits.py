@@ -9,7 +9,7 @@ import pytest
 from cockpit.header import HeaderBar
 from cockpit.screens.condor_form import CondorForm, parse_condor
 from cockpit.screens.confirm import Confirm
-from cockpit.trades import apply_trades, over_budget, totals_lines, trade_lines
+from cockpit.trades import apply_trades, totals_lines, trade_lines
 from core.io import paths
 from core.book.bookfile import load_book
 from core.market.marketfile import load_market
@@ -202,7 +202,8 @@ def test_apply_trades_adds_buys_and_shrinks_sells(tmp_path):
     layers = list(a.layers)
     layers[0] = replace(layers[0], trade=replace(layers[0].trade, action="buy", contracts=3, legs=(leg,)))
     layers[1] = replace(layers[1], trade=replace(layers[1].trade, action="hold", contracts=0))
-    layers[2] = replace(layers[2], trade=replace(layers[2].trade, action="sell", contracts=2, legs=held.legs))
+    layers[2] = replace(layers[2], trade=replace(layers[2].trade, action="sell", contracts=2, legs=held.legs,
+                                                 hedge_id=held.id))
     alvh = replace(a, layers=tuple(layers))
     marks = {h.hedge.id: h.mark for h in s.live.hedges}
     on = s.market.as_of.date()
@@ -228,7 +229,7 @@ async def test_apply_key_shows_the_totals_and_over_budget_takes_two_keys(tmp_pat
     async with app.run_test(size=(120, 40)) as pilot:
         s = app.session
         before, a = s.book, s.live.alvh
-        assert over_budget(a, s.book.alvh.drag_budget_pct)  # the demo's set: 3.82 -> 11.07 %/yr
+        assert a.over_budget  # the demo's set: 3.82 -> 11.07 %/yr
         await pilot.press("A")
         await pilot.pause()
         shown = str(app.screen.question)
@@ -247,15 +248,19 @@ async def test_apply_key_shows_the_totals_and_over_budget_takes_two_keys(tmp_pat
         assert s.book is not before and "applied hedge trades" in text_of(app.query_one(HeaderBar))
 
 
-def test_apply_totals_are_the_book_after_the_trades():
+@pytest.mark.parametrize("l1_quantity, action", [(4, "buy"), (400, "sell")])
+def test_apply_totals_are_the_book_after_the_trades(l1_quantity, action):
     from core.engine import analyze
+    from core.model.inputs import SignalInputs
     book, market = load_book(paths.DEMO_BOOK, demo=True), load_market(paths.DEMO_MARKET, demo=True)
-    a = analyze(book, market)
+    book = replace(book, hedges=(replace(book.hedges[0], quantity=l1_quantity),) + book.hedges[1:])
+    a = analyze(book, market, signals=SignalInputs())
+    assert a.alvh.layers[0].trade.action == action
     after = analyze(apply_trades(book, a.alvh, {h.hedge.id: h.mark for h in a.hedges}, market.as_of.date()),
-                    market)
+                    market, signals=SignalInputs())
     # the engine's forecast of the set against the book re-analysed with it done
     assert a.alvh.coverage_after == pytest.approx(after.alvh.ratio.current, rel=1e-9)
-    assert a.alvh.drag_pct_after == pytest.approx(after.alvh.drag_pct, rel=1e-3)  # 1-day step vs theta
+    assert a.alvh.drag_pct_after == pytest.approx(after.alvh.drag_pct, rel=1e-9)
     held = sum(max(h.value, 0.0) for h in after.hedges) / book.equity * 100
     # bought at the entry prices recorded, each leg rounded to 0.0001 point ($0.005 a contract)
     rounding = sum(x.trade.contracts * len(x.trade.legs) for x in a.alvh.layers) * 0.005 / book.equity * 100

@@ -1,5 +1,6 @@
-"""Memory linear in legs: a 4,000-condor book is analysed without any legs x positions
-matrix (one of float64 would alone be 16,012 x 4,003 x 8 B = 513 MB)."""
+"""At scale: memory linear in legs (a 4,000-condor book is analysed without any legs x
+positions matrix, which in float64 would alone be 16,012 x 4,003 x 8 B = 513 MB), and BLAS
+on one thread (two made recomputes bimodal)."""
 from __future__ import annotations
 
 import sys

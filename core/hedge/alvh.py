@@ -11,7 +11,8 @@ from datetime import date, datetime
 import numpy as np
 
 from core.risk.curves import Scan
-from core.pricing.legs import SPX, VIX_FUT, YEAR, Legs, build_legs, leg_prices, market_state, settle_time
+from core.pricing.legs import (SPX, VIX_FUT, YEAR, Legs, build_legs, by_position, leg_prices, leg_values,
+                               market_state, settle_time)
 from core.market.marketfile import NEW_YORK
 from core.model.inputs import (LAYER_NAMES, Book, Hedge, HedgeLeg, LayerTemplate, Market, SignalInputs,
                         WhatIf)
@@ -47,25 +48,33 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
     drag = sum(l.drag_pct for l in layers)
     eq, trades = book.equity, [l.trade for l in layers if l.trade.action != "hold"]
     after = drag - sum(t.theta for t in trades) * 365 / eq * 100
-    premium = (float(np.maximum(value_now[nc:], 0.0).sum()) + sum(t.cost for t in trades)) / eq * 100
+    options = [not any(leg.kind == "vix_future" for leg in h.legs) for h in book.hedges]
+    premium = (sum(max(v, 0.0) for v, o in zip(value_now[nc:], options) if o)
+               + sum(t.cost for t in trades if not any(leg.kind == "vix_future" for leg in t.legs))) / eq * 100
     coverage = ((ref.hedge_pnl + sum(t.stress_gain for t in trades)) / -ref.book_pnl
                 if ref.book_pnl < 0 else None)
-    warning = (f"hedge drag {drag:.2f}%/yr" + (f", {after:.2f}%/yr after the proposed trades," if trades else "")
-               + f" is above the {book.alvh.drag_budget_pct:g}%/yr budget"
-               if max(drag, after) > book.alvh.drag_budget_pct else None)
+    warning = _drag_warning(drag, after if trades else None, book.alvh.drag_budget_pct)
 
     return AlvhResult(
         stress=stress, ratio=ratio, layers=layers, drag_pct=drag, drag_warning=warning,
         rolls=rolls, horizon=_ny_date(horizon).isoformat(),
         breakevens_t0=curves.package_t0, breakevens_horizon=curves.package_horizon, curve=curves.curve,
         parity=_parity(market), signals=signals, worst=min(stress, key=lambda x: x.package_pnl),
-        drag_pct_after=after, premium_pct_after=premium, coverage_after=coverage)
+        drag_pct_after=after, premium_pct_after=premium, coverage_after=coverage,
+        drag_budget_pct=book.alvh.drag_budget_pct)
 
 
-def _by_position(values: np.ndarray, legs: Legs) -> np.ndarray:
-    """(scenarios, legs) -> (scenarios, positions), summed by owner: memory linear in legs."""
-    n = len(legs.entry)
-    return np.stack([np.bincount(legs.owner, weights=row, minlength=n) for row in np.atleast_2d(values)])
+def _drag_warning(held: float, after: float | None, budget: float) -> str | None:
+    """Which drag is over the budget: what is held, what the proposed trades leave, or both."""
+    over_held, over_after = held > budget + 1e-9, after is not None and after > budget + 1e-9
+    if not (over_held or over_after):
+        return None
+    if after is None:
+        return f"hedge drag {held:.2f}%/yr is above the {budget:g}%/yr budget"
+    said = {(True, True): f"hedge drag {held:.2f}%/yr held and {after:.2f}%/yr after the proposed trades are",
+            (True, False): f"hedge drag {held:.2f}%/yr held is (the proposed trades bring it to {after:.2f}%/yr)",
+            (False, True): f"hedge drag {after:.2f}%/yr after the proposed trades (held {held:.2f}%/yr) is"}
+    return said[over_held, over_after] + f" above the {budget:g}%/yr budget"
 
 
 def _stress(book, market, whatif, legs, scale, value_now) -> tuple[StressResult, ...]:
@@ -73,7 +82,7 @@ def _stress(book, market, whatif, legs, scale, value_now) -> tuple[StressResult,
     st = market_state(market, book.model, whatif, spx_move=np.array([x.spx_move for x in s]),
                       days=np.array([x.days for x in s]),
                       vix_fixed=np.array([np.nan if x.vix is None else x.vix for x in s]))
-    change = _by_position(leg_prices(legs, st) * scale, legs) - value_now
+    change = by_position(leg_prices(legs, st) * scale, legs) - value_now
     nc = legs.n_condors
     layer_of = np.array([h.layer for h in book.hedges], dtype=int)
     by_layer = change[:, nc:] @ (layer_of[:, None] == np.arange(1, 4)).astype(float)
@@ -220,7 +229,7 @@ def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, event
             trade = replace(trade, theta=trade.contracts * float(unit_theta[idx[k]]),
                             stress_gain=trade.contracts * gain)
         elif trade.action == "sell":
-            j = next(j for j in mine if book.hedges[j].legs == trade.legs)
+            j = next(j for j in mine if book.hedges[j].id == trade.hedge_id)
             share = trade.contracts / book.hedges[j].quantity
             trade = replace(trade, theta=-share * hedge_theta[book.hedges[j].id], stress_gain=-share * held_gain[j])
         if k == 1 and event and trade.action == "sell":  # R4: event risk keeps L1 on, never sold down
@@ -240,14 +249,15 @@ def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, event
 
 
 def _unit_values(book, market, whatif, ref, legs):
-    """Value of each hedge position now, in the reference stress and a day on (its theta),
+    """Value of each hedge position now and in the reference stress, and its theta ($/day),
     $ (quantity as held)."""
-    st = market_state(market, book.model, whatif, spx_move=np.array([0.0, ref.spx_move, 0.0]),
-                      days=np.array([0.0, ref.days, 1.0]),
-                      vix_fixed=np.array([np.nan, np.nan if ref.vix is None else ref.vix, np.nan]))
+    st = market_state(market, book.model, whatif, spx_move=np.array([0.0, ref.spx_move]),
+                      days=np.array([0.0, ref.days]),
+                      vix_fixed=np.array([np.nan, np.nan if ref.vix is None else ref.vix]))
     prices = leg_prices(legs, st)
-    v = _by_position(prices * legs.units * legs.mult, legs)
-    return v[0], v[1], prices[0], v[2] - v[0]
+    v = by_position(prices[:2] * legs.units * legs.mult, legs)
+    theta = leg_values(legs, market_state(market, book.model, whatif)).theta  # as the held hedges'
+    return v[0], v[1], prices[0], by_position(theta * legs.units * legs.mult, legs)
 
 
 def _trade(book, mine, t, target, gain, cost, held_stress, held_now, held_gain) -> Trade:
@@ -264,7 +274,8 @@ def _trade(book, mine, t, target, gain, cost, held_stress, held_now, held_gain) 
         k = h.quantity if target == 0 else \
             min(h.quantity, int(np.floor(-n * gain / per_unit_gain + 0.5)) if per_unit_gain > 0 else 0)
         if k > 0:
-            return Trade("sell", k, f"{h.id} ({_describe(h)})", h.legs, -k * held_now[j] / h.quantity)
+            return Trade("sell", k, f"{h.id} ({_describe(h)})", h.legs, -k * held_now[j] / h.quantity,
+                         hedge_id=h.id)
     return Trade("hold", 0, _describe(t), legs, 0.0)
 
 

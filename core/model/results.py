@@ -151,6 +151,7 @@ class Trade:
     cost: float  # $ paid (negative: received)
     theta: float = 0.0  # $/day the trade adds to the hedge's theta (a sell takes its share off)
     stress_gain: float = 0.0  # $ the trade adds in the reference stress (a sell: negative)
+    hedge_id: str | None = None  # a sell: the held hedge it closes from
 
 
 @dataclass(frozen=True)
@@ -210,16 +211,22 @@ class AlvhResult:
     curve: RiskCurve
     parity: tuple[ParityBreak, ...]
     signals: SignalInputs
-    worst: StressResult | None = None  # the stress the whole package loses most in
-    drag_pct_after: float = 0.0  # %/yr of equity once the proposed trades are done
-    premium_pct_after: float = 0.0  # hedge premium held, % of equity, after them
-    coverage_after: float | None = None  # the hedge ratio in the reference stress after them
+    worst: StressResult  # the stress the whole package loses most in
+    drag_pct_after: float  # %/yr of equity once the proposed trades are done
+    premium_pct_after: float  # option premium held (futures are margin), % of equity, after them
+    coverage_after: float | None  # the hedge ratio in the reference stress after them
+    drag_budget_pct: float
+
+    @property
+    def over_budget(self) -> bool:
+        """The proposed set ends above the drag budget (the cockpit then asks twice)."""
+        return self.drag_pct_after > self.drag_budget_pct + 1e-9
 
     @property
     def upside_note(self) -> str | None:
         """Said when the package's worst stress is a rise: ALVH pays in falls only."""
         w = self.worst
-        if w is None or w.spx_move <= 0 or w.package_pnl >= 0:
+        if w.spx_move <= 0 or w.package_pnl >= 0:
             return None
         return (f"worst stress: {w.name} ({w.package_pnl:+,.0f} $, SPX up): ALVH hedges falls"
                 " only and does not cover it")

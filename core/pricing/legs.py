@@ -156,6 +156,15 @@ def _assemble(legs: Legs, st: MarketState, spx, price_only: bool):
     return out
 
 
+def by_position(values: np.ndarray, legs: Legs) -> np.ndarray:
+    """Leg values summed by the position owning each leg: (legs,) -> (positions,), or
+    (scenarios, legs) -> (scenarios, positions). Memory linear in legs."""
+    n = len(legs.entry)
+    if np.ndim(values) == 1:
+        return np.bincount(legs.owner, weights=values, minlength=n)
+    return np.stack([np.bincount(legs.owner, weights=row, minlength=n) for row in values])
+
+
 def leg_values(legs: Legs, st: MarketState, spx=None) -> Greeks:
     """Unit price and Greeks of every leg in `st`; `spx` overrides the SPX level
     with vols held per strike (it may be an (n, 1) array)."""
