@@ -16,7 +16,7 @@ from core.model.errors import InputError
 from core.book.lifecycle import realized_by_id
 from core.pricing.legs import FUT_FLOOR, VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, \
     by_position, leg_prices, leg_values, map_cap_reached, market_state, moved_future
-from core.market.marketfile import NEW_YORK
+from core.model.instruments import NEW_YORK
 from core.model.inputs import Book, Market, SignalInputs, WhatIf
 from core.model.results import (Analysis, BookResult, CondorResult, GreekSet, HedgeResult,
                           Valuation)

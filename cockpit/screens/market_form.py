@@ -29,7 +29,7 @@ def target_path(session) -> Path:
 
 def initial(m: Market, now: datetime | None = None) -> dict[str, str]:
     """The form's starting text: the market's levels, stamped `now` (New York) when given."""
-    from core.market.marketfile import NEW_YORK
+    from core.model.instruments import NEW_YORK
 
     def g(x):
         return "" if x is None else f"{x:g}"
@@ -45,7 +45,8 @@ def parse_market_form(v: dict[str, str], m: Market, now: datetime,
     """The market with the typed levels, stamped as_of (New York when no offset; `now` when
     the field is absent), checked by the market file's rules; or (None, 'field: problem')."""
     from core.model.errors import InputError
-    from core.market.marketfile import NEW_YORK, market_to_toml, parse_market
+    from core.market.marketfile import market_to_toml, parse_market
+    from core.model.instruments import NEW_YORK
 
     def num(name, optional=False, low=0.0, high=float("inf")):
         text = v[name].strip()

@@ -13,7 +13,7 @@ import numpy as np
 from core.risk.curves import Scan
 from core.pricing.legs import (SPX, VIX_FUT, YEAR, Legs, build_legs, by_position, leg_prices, leg_values,
                                market_state, settle_time)
-from core.market.marketfile import NEW_YORK
+from core.model.instruments import NEW_YORK
 from core.model.inputs import (LAYER_NAMES, Book, Hedge, HedgeLeg, LayerTemplate, Market, SignalInputs,
                         WhatIf)
 from core.model.results import (AlvhResult, HedgeRatio, LayerResult, ParityBreak, RollAlert,
