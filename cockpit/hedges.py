@@ -35,15 +35,16 @@ def held_table(live: Analysis, view: Analysis, pal: Palette, selected: int, brok
 
 
 def layers_table(a: AlvhResult, was: AlvhResult | None, pal: Palette):
-    cols = [("L", "l"), ("Held/Tgt", "r"), ("Trade", "l"), ("Cost $", "r"), ("Stress", "r"),
-            ("Target", "r")] + ([("vs live", "r")] if was else []) + [("Θ $/d", "r"), ("Drag %/yr", "r")]
+    # held against target in stress dollars: contracts of different instruments do not compare
+    cols = [("L", "l"), ("Trade", "l"), ("Cost $", "r"), ("Held $", "r"),
+            ("Target $", "r")] + ([("vs live", "r")] if was else []) + [("Θ $/d", "r"), ("Drag %/yr", "r")]
     rows, trades = [], []
     for i, x in enumerate(a.layers):
         tr = x.trade
         acts = tr.action != "hold" and tr.contracts > 0
         if acts:
             trades.append(Text(f"L{x.layer} trade: {tr.action} {tr.contracts} {tr.instrument}", style="bold"))
-        row = [f"L{x.layer}", f"{x.held:g}/{x.target}", f"{tr.action} {tr.contracts}" if acts else "hold",
+        row = [f"L{x.layer}", f"{tr.action} {tr.contracts}" if acts else "hold",
                fmt.num(tr.cost, ",.0f") if acts else "",
                Text(fmt.money(x.stress_pnl_held), style=pal.pnl(x.stress_pnl_held)),
                fmt.money(x.stress_pnl_target)]
@@ -51,7 +52,7 @@ def layers_table(a: AlvhResult, was: AlvhResult | None, pal: Palette):
             row.append(fmt.chg(x.stress_pnl_held, was.layers[i].stress_pnl_held))
         row += [fmt.money(x.theta), fmt.num(x.drag_pct, ".2f")]
         rows.append((row, pal.warn if x.dormant else None))
-    return grid(cols, rows, title=f"Layers: stress P&L $ held and at target in {a.ratio.reference}"), trades
+    return grid(cols, rows, title="Layers: stress P&L $ held and at target, each in its own stress"), trades
 
 
 def body(live: Analysis, view: Analysis, pal: Palette, selected: int, broken=()) -> Group:

@@ -229,7 +229,7 @@ async def test_apply_key_shows_the_totals_and_over_budget_takes_two_keys(tmp_pat
     async with app.run_test(size=(120, 40)) as pilot:
         s = app.session
         before, a = s.book, s.live.alvh
-        assert a.over_budget  # the demo's set: 3.82 -> 11.07 %/yr
+        assert a.over_budget  # the demo's set: 3.82 -> 4.51 %/yr against 2
         await pilot.press("A")
         await pilot.pause()
         shown = str(app.screen.question)

@@ -179,7 +179,7 @@ async def test_layers_table_fully_in_view_at_120x40(tmp_path):
         for x in app.session.live.alvh.layers:
             row = next((line for line in shown.splitlines() if line.startswith(f"│L{x.layer} ")), None)
             assert row is not None, shown
-            assert f"{x.held:g}/{x.target}" in row and fmt.num(x.drag_pct, ".2f") in row
+            assert fmt.money(x.stress_pnl_held) in row and fmt.num(x.drag_pct, ".2f") in row
         assert "Drag %/yr" in shown
         # ↓ still selects held hedges: the selected row scrolls into view
         await pilot.press("2", "down", "down")

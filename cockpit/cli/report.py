@@ -182,16 +182,16 @@ def hedge_engine_tables(a: Analysis) -> list[Table]:
         _add(stress, s.name, fmt.num(s.spx_move, "+.0%"), f"{s.days:g}", f"{s.vix:.1f}", fmt.money(s.book_pnl),
                        *(fmt.money(v) for v in s.layer_pnl), fmt.money(s.hedge_pnl), fmt.money(s.package_pnl))
 
-    layers = _table(f"ALVH layers (stress P&L in \"{r.reference}\"; drag = theta x 365 / equity)")
-    for col in ("Layer", "Held", "Target", "Trade", "Cost $", "Stress held $", "Stress target $",
-                "Θ $/day", "Drag %/yr"):
-        layers.add_column(col, justify="left" if col in ("Layer", "Trade") else "right")
-    for l in x.layers:
+    layers = _table("ALVH layers (stress P&L in each layer's own stress, named below; drag = theta x 365"
+                    " / equity)")
+    for col in ("Layer", "Stress", "Held $", "Target $", "Trade", "Cost $", "Θ $/day", "Drag %/yr"):
+        layers.add_column(col, justify="left" if col in ("Layer", "Stress", "Trade") else "right")
+    for l in x.layers:  # held against target in stress dollars: contracts of different instruments differ
         t = l.trade
         trade = "hold" if t.action == "hold" else f"{t.action} {t.contracts} {t.instrument}"
-        _add(layers, f"L{l.layer} {l.name}" + (" (dormant)" if l.dormant else ""), f"{l.held:g}",
-                       str(l.target), trade, fmt.money(t.cost), fmt.money(l.stress_pnl_held),
-                       fmt.money(l.stress_pnl_target), fmt.money(l.theta), fmt.num(l.drag_pct, ".2f"))
+        _add(layers, f"L{l.layer} {l.name}" + (" (dormant)" if l.dormant else ""), l.stress,
+                       fmt.money(l.stress_pnl_held), fmt.money(l.stress_pnl_target), trade, fmt.money(t.cost),
+                       fmt.money(l.theta), fmt.num(l.drag_pct, ".2f"))
     return [rules, stress, layers]
 
 

@@ -210,12 +210,16 @@ def _alvh(t: Table, stress: tuple[Stress, ...]) -> AlvhSettings:
     if ref not in {s.name for s in stress}:
         raise t.error("reference_stress", f"names no [[stress]]: {ref!r}")
     layers = dict(DEFAULT_LAYERS)
+    names = {s.name for s in stress}
     for key in list(t.data):
         if key.startswith("layer"):
             n = key[5:]
             if n not in ("1", "2", "3"):
                 raise t.error(key, "unknown layer: use layer1, layer2 or layer3")
-            layers[int(n)] = _layer(t, key, layers[int(n)])
+            layers[int(n)] = _layer(t, key, layers[int(n)], names)
+    for k, lt in layers.items():  # a default layer stress a book's own [[stress]] set leaves out
+        if lt.stress not in names:
+            layers[k] = replace(lt, stress=ref)
     a = AlvhSettings(
         base_ratio=t.get("base_ratio", "num", default=d.base_ratio, **within(0, 10)),
         l2_budget_pct=t.get("l2_budget_pct", "num", default=d.l2_budget_pct, **within(0, 100, " (%)")),
@@ -234,10 +238,14 @@ def _alvh(t: Table, stress: tuple[Stress, ...]) -> AlvhSettings:
     return a
 
 
-def _layer(parent: Table, key: str, d: LayerTemplate) -> LayerTemplate:
+def _layer(parent: Table, key: str, d: LayerTemplate, stresses: set[str]) -> LayerTemplate:
     parent.used.add(key)
     t = parent.sub(key)
+    named = t.get("stress", "str", default=None)
+    if named is not None and named not in stresses:
+        raise t.error("stress", f"names no [[stress]]: {named!r}")
     lt = LayerTemplate(
+        stress=named or d.stress,
         instrument=t.get("instrument", "str", default=d.instrument, check=lambda v: v in _INSTRUMENTS,
                          why="must be one of " + ", ".join(_INSTRUMENTS)),
         min_days=t.get("min_days", "num", default=d.min_days, **DAYS),

@@ -41,10 +41,8 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
                        target=base * multiplier, base=base, multiplier=multiplier,
                        reference=ref.name, rules=rules)
 
-    ref_stress = next(s for s in book.stress if s.name == ref.name)
-    held = (value_now[nc:], change[i_ref, nc:])  # per hedge: value now, gain in the reference stress
-    layers, rolls = _layers(book, market, whatif, ref_stress, ratio.target, -ref.book_pnl,
-                            dormant, bool(rules[3].fired), hedge_theta, now.t, held)
+    layers, rolls = _layers(book, market, whatif, change, value_now[nc:], i_ref, ratio.target,
+                            dormant, bool(rules[3].fired), hedge_theta, now.t)
     drag = sum(l.drag_pct for l in layers)
     eq, trades = book.equity, [l.trade for l in layers if l.trade.action != "hold"]
     after = drag - sum(t.theta for t in trades) * 365 / eq * 100
@@ -67,14 +65,16 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
 def _drag_warning(held: float, after: float | None, budget: float) -> str | None:
     """Which drag is over the budget: what is held, what the proposed trades leave, or both."""
     over_held, over_after = held > budget + 1e-9, after is not None and after > budget + 1e-9
-    if not (over_held or over_after):
-        return None
+    cap = f"the {budget:g}%/yr budget"
     if after is None:
-        return f"hedge drag {held:.2f}%/yr is above the {budget:g}%/yr budget"
-    said = {(True, True): f"hedge drag {held:.2f}%/yr held and {after:.2f}%/yr after the proposed trades are",
-            (True, False): f"hedge drag {held:.2f}%/yr held is (the proposed trades bring it to {after:.2f}%/yr)",
-            (False, True): f"hedge drag {after:.2f}%/yr after the proposed trades (held {held:.2f}%/yr) is"}
-    return said[over_held, over_after] + f" above the {budget:g}%/yr budget"
+        return f"hedge drag {held:.2f}%/yr is above {cap}" if over_held else None
+    if over_held and over_after:
+        return f"hedge drag {held:.2f}%/yr held and {after:.2f}%/yr after the proposed trades are above {cap}"
+    if over_held:
+        return f"hedge drag {held:.2f}%/yr held is above {cap} ({after:.2f}%/yr after the proposed trades)"
+    if over_after:
+        return f"hedge drag {after:.2f}%/yr after the proposed trades is above {cap} (held {held:.2f}%/yr)"
+    return None
 
 
 def _stress(book, market, whatif, legs, scale, value_now) -> tuple[StressResult, ...]:
@@ -176,15 +176,18 @@ def _describe(h: Hedge) -> str:
     return f"{under} {leg.expiry} {strikes} {shape}"
 
 
-def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, event, hedge_theta, now,
-            held_values):
-    a = book.alvh
+def _layers(book, market, whatif, change, held_now, i_ref, target_ratio, dormant, event, hedge_theta, now):
+    """Each layer sized against its own stress (`[alvh.layerN] stress`): L2 by its premium
+    budget, L1 and L3 their shares of the target coverage L2 leaves in their stresses.
+    `change`: each position's P&L in each stress (rows as book.stress)."""
+    a, nc = book.alvh, len(book.condors)
+    own = {k: next(i for i, x in enumerate(book.stress) if x.name == a.layers[k].stress) for k in (1, 2, 3)}
     templates = {k: _template(k, a.layers[k], market, now) for k in (1, 2, 3)}
     rolls_for = _roll_candidates(book, templates, now)
     cands = [h for h in templates.values() if h] + [h for _, _, h, _ in rolls_for]
     tb = replace(book, condors=(), hedges=tuple(replace(h, id=f"c{i}") for i, h in enumerate(cands)))
     cl = build_legs(tb, market)
-    unit_now, unit_ref, leg_now, unit_theta = _unit_values(tb, market, whatif, ref, cl)
+    unit_now, unit_in, leg_now, unit_theta = _unit_values(tb, market, whatif, book.stress, cl)
     idx = {k: i for i, k in enumerate(k for k in (1, 2, 3) if templates[k])}
     for k, i in idx.items():  # buys carry each leg's live model price: the entry to record
         legs = zip(templates[k].legs, leg_now[cl.owner == i])
@@ -193,45 +196,50 @@ def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, event
     # premium per unit at the recorded prices; a future has none (margin, not premium)
     premium = {k: sum(leg.ratio * leg.price * m for leg, m in zip(templates[k].legs, cl.mult[cl.owner == i])
                       if leg.kind != "vix_future") for k, i in idx.items()}
-    held_now, held_gain = held_values
 
-    target_usd = target_ratio * max(condor_loss, 0.0)
+    def unit_gain(k, stress_row):  # one unit of layer k's template in a stress, $
+        return float(unit_in[stress_row, idx[k]] - unit_now[idx[k]]) if k in idx else 0.0
+
     w1, w3 = (0.0, 1.0) if dormant else a.weights
     results = {}
     budget = a.l2_budget_pct / 100 * book.equity
-    covered = 0.0
+    l2_units = 0
     for k in (2, 1, 3):  # L2 first: its budget sets what is left for L1 and L3
-        t = templates[k]
+        t, row = templates[k], own[k]
         mine = [j for j, h in enumerate(book.hedges) if h.layer == k]
         held = float(sum(book.hedges[j].quantity for j in mine))
+        held_gain = change[row, nc:]
         held_stress = float(sum(held_gain[j] for j in mine))
         theta = sum(hedge_theta[book.hedges[j].id] for j in mine)
         if t is None:
             results[k] = LayerResult(k, LAYER_NAMES[k], "no listed VIX expiry in the layer's window",
                                      held, 0, Trade("hold", 0, "", (), 0.0), False, held_stress, 0.0,
                                      theta, -theta * 365 / book.equity * 100,
-                                     "add the expiry under [vix_futures]")
+                                     "add the expiry under [vix_futures]", a.layers[k].stress)
             continue
-        cost, gain = premium[k], float(unit_ref[idx[k]] - unit_now[idx[k]])
+        cost, gain = premium[k], unit_gain(k, row)
         if k == 2:
-            target = int(budget // cost) if cost > 0 else 0
+            target = l2_units = int(budget // cost) if cost > 0 else 0
             note = f"premium budget {a.l2_budget_pct:g}% of equity = ${budget:,.0f}"
         else:
             share = w1 if k == 1 else w3
-            want = max(target_usd - covered, 0.0) * share
+            loss = max(-change[row, :nc].sum(), 0.0)
+            l2_there = sum(change[row, nc + j] for j, h in enumerate(book.hedges) if h.layer == 2) \
+                + l2_units * unit_gain(2, row)  # what L2 (held and bought) covers in this stress
+            want = max(target_ratio * loss - l2_there, 0.0) * share
             target = int(np.floor(want / gain + 0.5)) if gain > 0 and want > 0 else 0
             note = "dormant: R3 fired, no event (R4)" if k == 1 and dormant else \
                 f"{share:.0%} of the stress coverage left after L2"
-        if k == 2:
-            covered = target * gain
+        note = f"in \"{a.layers[k].stress}\": " + note
         trade = _trade(book, mine, t, target, gain, cost, held_stress, held_now, held_gain)
         if trade.action == "buy":
             trade = replace(trade, theta=trade.contracts * float(unit_theta[idx[k]]),
-                            stress_gain=trade.contracts * gain)
+                            stress_gain=trade.contracts * unit_gain(k, i_ref))
         elif trade.action == "sell":
             j = next(j for j in mine if book.hedges[j].id == trade.hedge_id)
             share = trade.contracts / book.hedges[j].quantity
-            trade = replace(trade, theta=-share * hedge_theta[book.hedges[j].id], stress_gain=-share * held_gain[j])
+            trade = replace(trade, theta=-share * hedge_theta[book.hedges[j].id],
+                            stress_gain=-share * change[i_ref, nc + j])
         if k == 1 and event and trade.action == "sell":  # R4: event risk keeps L1 on, never sold down
             trade = Trade("hold", 0, _describe(t), t.legs, 0.0)
             note += "; R4 (event risk) holds what L1 has"
@@ -241,23 +249,24 @@ def _layers(book, market, whatif, ref, target_ratio, condor_loss, dormant, event
             note += f"; no listed expiry in {lt.min_days:g}-{lt.max_days:g} days, nearest is {days:.1f}"
         results[k] = LayerResult(k, LAYER_NAMES[k], _describe(t), held, target, trade,
                                  k == 1 and dormant, held_stress, target * gain, theta,
-                                 -theta * 365 / book.equity * 100, note)
+                                 -theta * 365 / book.equity * 100, note, lt.stress)
     rolls = tuple(RollAlert(h.id, h.layer, h.legs[0].expiry.isoformat(), days,
                             rolled.legs[0].expiry.isoformat(), float(unit_now[len(idx) + i] - held_now[j]))
                   for i, (j, h, rolled, days) in enumerate(rolls_for))
     return tuple(results[k] for k in (1, 2, 3)), rolls
 
 
-def _unit_values(book, market, whatif, ref, legs):
-    """Value of each hedge position now and in the reference stress, and its theta ($/day),
-    $ (quantity as held)."""
-    st = market_state(market, book.model, whatif, spx_move=np.array([0.0, ref.spx_move]),
-                      days=np.array([0.0, ref.days]),
-                      vix_fixed=np.array([np.nan, np.nan if ref.vix is None else ref.vix]))
-    prices = leg_prices(legs, st)
-    v = by_position(prices[:2] * legs.units * legs.mult, legs)
-    theta = leg_values(legs, market_state(market, book.model, whatif)).theta  # as the held hedges'
-    return v[0], v[1], prices[0], by_position(theta * legs.units * legs.mult, legs)
+def _unit_values(book, market, whatif, stresses, legs):
+    """Value of each hedge position now (row 0 of the second array: each stress), and its
+    theta ($/day), $ (quantity as held)."""
+    st = market_state(market, book.model, whatif, spx_move=np.array([x.spx_move for x in stresses]),
+                      days=np.array([x.days for x in stresses]),
+                      vix_fixed=np.array([np.nan if x.vix is None else x.vix for x in stresses]))
+    now = market_state(market, book.model, whatif)
+    g = leg_values(legs, now)
+    scale = legs.units * legs.mult
+    return (by_position(g.price * scale, legs), by_position(leg_prices(legs, st) * scale, legs), g.price,
+            by_position(g.theta * scale, legs))
 
 
 def _trade(book, mine, t, target, gain, cost, held_stress, held_now, held_gain) -> Trade:

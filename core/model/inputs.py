@@ -104,6 +104,9 @@ DEFAULT_STRESS = (
     Stress("gap -5%", -0.05, 1),
     Stress("crash -10%", -0.10, 5),
     Stress("2020-style -20%", -0.20, 10),
+    # a slow bear, 20 trading days with VIX held at a crisis 40: only a long stress moves a
+    # long-dated future (it takes e^(-kappa T) of spot's move), so L3 is sized against it
+    Stress("slow -20%", -0.20, 28, vix=40.0),
     Stress("melt-up +5%", 0.05, 5),
 )
 
@@ -117,12 +120,14 @@ class LayerTemplate:
     strike_mult: float = 1.0  # strike = future * strike_mult (rounded to a listed step)
     width: float = 10.0  # spread / wing width in VIX points
     roll_below_days: float | None = None  # roll alert when a leg has fewer days left
+    stress: str = "crash -10%"  # the [[stress]] this layer is sized against
 
 
-DEFAULT_LAYERS = {
-    1: LayerTemplate("vix_call", 1, 7, strike_mult=1.1, roll_below_days=1),
-    2: LayerTemplate("vix_call_spread", 30, 60, strike_mult=1.1, width=10, roll_below_days=30),
-    3: LayerTemplate("vix_call", 120, None, strike_mult=1.3, roll_below_days=120),
+DEFAULT_LAYERS = {  # each layer against the stress it exists for
+    1: LayerTemplate("vix_call", 1, 7, strike_mult=1.1, roll_below_days=1, stress="gap -5%"),
+    2: LayerTemplate("vix_call_spread", 30, 60, strike_mult=1.1, width=10, roll_below_days=30,
+                     stress="crash -10%"),
+    3: LayerTemplate("vix_call", 120, None, strike_mult=1.3, roll_below_days=120, stress="slow -20%"),
 }
 
 

@@ -173,11 +173,12 @@ class LayerResult:
     target: int
     trade: Trade
     dormant: bool  # R3 set the target to zero
-    stress_pnl_held: float  # in the reference stress
-    stress_pnl_target: float
+    stress_pnl_held: float  # $ the layer's held hedges gain in its own stress (`stress`)
+    stress_pnl_target: float  # ... and the target units would
     theta: float  # $/day of what is held
     drag_pct: float  # theta x 365 as % of equity, per year (positive = cost)
     note: str = ""
+    stress: str = ""  # the [[stress]] this layer is sized against
 
 
 @dataclass(frozen=True)
