@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.books import demo, make_book, random_legs  # noqa: E402
-from cockpit.cli.main import one_blas_thread  # noqa: E402
+from cockpit.cli.blas import one_blas_thread  # noqa: E402
 from core import engine as engine_module  # noqa: E402
 from core.engine import analyze  # noqa: E402
 from core.pricing.kernels import bsm  # noqa: E402

@@ -10,6 +10,7 @@ import json
 import sys
 
 from cockpit.cli.args import number_type, whole_number
+from cockpit.cli.blas import one_blas_thread
 from cockpit.cli.inputs import Loaded, load, settle_loaded
 from cockpit.cli.output import say_done
 from core.model.errors import InputError, printable
@@ -144,6 +145,7 @@ def cmd_journal(args) -> int:
 
 
 def cmd_snapshot(args) -> int:
+    one_blas_thread()
     from core.history import journal
     from core.engine import analyze
     from core.export import snapshot_numbers

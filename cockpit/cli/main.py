@@ -6,17 +6,20 @@ import errno
 import sys
 
 from cockpit.cli.args import DAYS, days, nonempty, path_arg, spx_move, vol_move
+from cockpit.cli.blas import one_blas_thread
 from cockpit.cli.output import quiet_stdout
 from core.model.errors import InputError
 
 
 def _report(args) -> int:
     from cockpit.cli.report import run_report
+    one_blas_thread()
     return run_report(args)
 
 
 def _cockpit(args) -> int:
     from cockpit.app import run_app
+    one_blas_thread()
     return run_app(args)
 
 
@@ -110,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
             print("alvh: standard output is closed; nothing was done (> /dev/null discards it)",
                   file=sys.stderr)
             return 2
-        one_blas_thread()
         try:
             code = args.func(args)
             sys.stdout.flush()  # a closed pipe shows here, not at exit as "Exception ignored"
@@ -133,14 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         quiet_stdout()
         return 141
-
-
-def one_blas_thread() -> None:
-    """Pin BLAS to one thread for the process: the engine's products are small, and two
-    threads made a 1,000-condor recompute bimodal (p90 118 ms against 61 ms pinned)."""
-    import numpy  # noqa: F401 - threadpoolctl limits the libraries already loaded
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(limits=1, user_api="blas")
 
 
 def _refuse(message: str) -> int:
