@@ -353,14 +353,18 @@ class Cockpit(BookKeys, App):
                 return
             self.edit(book, "applied hedge trades: " + "; ".join(todo), "apply")
 
+        x = a.alvh
+        past = (f"the {budget:g} %/yr drag budget ({x.drag_pct_after:.2f} %/yr after)"
+                if x.drag_pct_after > budget + 1e-9 else
+                f"the {x.premium_cap_pct:g}% premium cap ({x.premium_pct_after:.1f}% after)")
+
         def past_budget(key):  # over budget: a second, deliberate key
             if key == "o":
-                self.push_screen(Confirm(f"Really go past the {budget:g} %/yr drag budget"
-                                         f" ({a.alvh.drag_pct_after:.2f} %/yr after)?"), apply)
+                self.push_screen(Confirm(f"Really go past {past}?"), apply)
         question = ("Apply the hedge engine's trades to the book?\n  " + "\n  ".join(todo)
                     + "\n\n  " + "\n  ".join(totals_lines(a.alvh, self.session.book.equity, budget)))
         if over:
-            self.push_screen(Confirm(question + f"\n\n  OVER the {budget:g} %/yr drag budget",
+            self.push_screen(Confirm(question + f"\n\n  OVER {past}",
                                      (("o", "over budget: go on"), ("n", "no"))), past_budget)
         else:
             self.push_screen(Confirm(question), apply)

@@ -118,3 +118,28 @@ def value(x) -> str:
 def short_money(x: float) -> str:
     """Axis labels: +14.5k rather than 14524.5."""
     return f"{x / 1000:+.1f}k" if abs(x) >= 1000 else f"{x:+.0f}"
+
+
+def trade(t) -> str:
+    """"buy 5 VIX 2027-01-20 21/31 call spread", "sell 4 L1-Nov25-19C (VIX ...)"."""
+    return f"{t.action} {t.contracts} {t.instrument}"
+
+
+def coverage(layer) -> str:
+    """A layer's coverage after its trades against its target, in its own stress."""
+    if layer.coverage is None:
+        return "n/a"
+    return f"{layer.coverage:.2f}/{layer.target_coverage:.2f}"
+
+
+def candidate(c) -> str:
+    """One unit of a candidate: gain in the layer's stress, drag, and gain per $ of drag."""
+    return f"{c.instrument}: {money(c.gain)} $, drag {c.drag_pct:.3f} %/yr, {per_drag(c)}"
+
+
+def per_drag(c) -> str:
+    """$ of stress gain per $/yr of drag; a theta-positive hedge has none to divide by."""
+    if c.gain_per_drag != float("inf"):
+        return f"{c.gain_per_drag:,.1f} $ per $/yr"
+    return "earns theta" if c.drag_pct < 0 else "no drag"
+

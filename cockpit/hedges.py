@@ -37,17 +37,16 @@ def held_table(live: Analysis, view: Analysis, pal: Palette, selected: int, brok
 def layers_table(a: AlvhResult, was: AlvhResult | None, pal: Palette):
     # held against target in stress dollars: contracts of different instruments do not compare
     cols = [("L", "l"), ("Trade", "l"), ("Cost $", "r"), ("Held $", "r"),
-            ("Target $", "r")] + ([("vs live", "r")] if was else []) + [("Θ $/d", "r"), ("Drag %/yr", "r")]
+            ("Target $", "r"), ("Cover", "r")] + ([("vs live", "r")] if was else []) + \
+        [("Θ $/d", "r"), ("Drag %/yr", "r")]
     rows, trades = [], []
     for i, x in enumerate(a.layers):
-        tr = x.trade
-        acts = tr.action != "hold" and tr.contracts > 0
-        if acts:
-            trades.append(Text(f"L{x.layer} trade: {tr.action} {tr.contracts} {tr.instrument}", style="bold"))
-        row = [f"L{x.layer}", f"{tr.action} {tr.contracts}" if acts else "hold",
-               fmt.num(tr.cost, ",.0f") if acts else "",
+        trades += [Text(f"L{x.layer} trade: {fmt.trade(t)}", style="bold") for t in x.trades]
+        what = {t.action for t in x.trades}
+        row = [f"L{x.layer}", f"{what.pop()} {sum(t.contracts for t in x.trades)}" if len(what) == 1 else "hold",
+               fmt.num(sum(t.cost for t in x.trades), ",.0f") if x.trades else "",
                Text(fmt.money(x.stress_pnl_held), style=pal.pnl(x.stress_pnl_held)),
-               fmt.money(x.stress_pnl_target)]
+               fmt.money(x.stress_pnl_target), fmt.coverage(x)]
         if was:
             row.append(fmt.chg(x.stress_pnl_held, was.layers[i].stress_pnl_held))
         row += [fmt.money(x.theta), fmt.num(x.drag_pct, ".2f")]
@@ -72,6 +71,10 @@ def body(live: Analysis, view: Analysis, pal: Palette, selected: int, broken=())
     parts += [layers, *trades]
     parts += [Text(f"L{x.layer} {x.note}", style=pal.warn if x.dormant else "")
               for x in a.layers if x.note]
+    parts += [Text(f"L{x.layer} {'chosen' if i == 0 else 'next'}: {fmt.candidate(c)}", style="" if i == 0 else pal.off)
+              for x in a.layers for i, c in enumerate(x.candidates)]
+    if a.budget_line:
+        parts.append(Text(a.budget_line, style=pal.warn))
     parts.append(Text.assemble(f"Hedge drag {a.drag_pct:.2f} %/yr of equity",
                                ("  " + a.drag_warning if a.drag_warning else "", pal.warn)))
     if a.upside_note:

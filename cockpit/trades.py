@@ -9,28 +9,28 @@ from dataclasses import replace
 from datetime import date
 
 from core.model.inputs import Book, Hedge
-from core.model.results import AlvhResult, LayerResult
+from core.model.results import AlvhResult, Trade
 
 
-def _acts(x: LayerResult) -> bool:
-    return x.trade.action in ("buy", "sell") and x.trade.contracts > 0
+def _trades(a: AlvhResult) -> list[tuple[int, Trade]]:
+    return [(x.layer, t) for x in a.layers for t in x.trades if t.contracts > 0]
 
 
 def trade_lines(a: AlvhResult) -> list[str]:
-    return [f"L{x.layer}: {x.trade.action} {x.trade.contracts} {x.trade.instrument}"
-            f" ({'-' if x.trade.cost < 0 else ''}${abs(x.trade.cost):,.0f}, {x.trade.theta:+,.0f} $/day)"
-            for x in a.layers if _acts(x)]
+    return [f"L{k}: {t.action} {t.contracts} {t.instrument}"
+            f" ({'-' if t.cost < 0 else ''}${abs(t.cost):,.0f}, {t.theta:+,.0f} $/day)"
+            for k, t in _trades(a)]
 
 
 def totals_lines(a: AlvhResult, equity: float, budget_pct: float) -> list[str]:
     """What the whole set does: premium, drag and the hedge ratio before and after."""
-    cost = sum(x.trade.cost for x in a.layers if _acts(x))
+    cost = sum(t.cost for _, t in _trades(a))
     ratio = "n/a" if a.coverage_after is None else \
         f"{a.ratio.current or 0:.2f} -> {a.coverage_after:.2f} (target {a.ratio.target:.2f})"
     return [f"premium {'-' if cost < 0 else ''}${abs(cost):,.0f} ({cost / equity:.1%} of equity);"
             f" held after {a.premium_pct_after:.1f}%",
             f"drag {a.drag_pct:.2f} -> {a.drag_pct_after:.2f} %/yr of equity (budget {budget_pct:g} %/yr)",
-            f"hedge ratio in \"{a.ratio.reference}\": {ratio}"]
+            f"hedge ratio in \"{a.ratio.reference}\": {ratio}"] + ([a.budget_line] if a.budget_line else [])
 
 
 
@@ -40,19 +40,16 @@ def apply_trades(book: Book, a: AlvhResult, marks: dict[str, float], on: date) -
     from core.book.lifecycle import close_position
     hedges = list(book.hedges)
     sells = []
-    for x in a.layers:
-        if not _acts(x):
-            continue
-        tr = x.trade
+    for layer, tr in _trades(a):
         if tr.action == "buy":
             if any(leg.price <= 0 for leg in tr.legs):
-                raise ValueError(f"L{x.layer}: the engine gave no entry prices for {tr.instrument}")
-            hedges.append(Hedge(_new_id(x.layer, tr.legs[0].expiry, hedges, book.closed), x.layer, tr.contracts, tr.legs,
+                raise ValueError(f"L{layer}: the engine gave no entry prices for {tr.instrument}")
+            hedges.append(Hedge(_new_id(layer, tr.legs[0].expiry, hedges, book.closed), layer, tr.contracts, tr.legs,
                                 opened=on))
             continue
         h = next((h for h in hedges if h.id == tr.hedge_id), None)  # the one the engine sized
         if h is None or h.id not in marks:
-            raise ValueError(f"L{x.layer}: no held hedge matches {tr.instrument}")
+            raise ValueError(f"L{layer}: no held hedge matches {tr.instrument}")
         sells.append((h.id, min(tr.contracts, h.quantity)))
     book = replace(book, hedges=tuple(hedges))
     for hid, qty in sells:

@@ -14,6 +14,7 @@ from core.io import paths
 from core.book.bookfile import load_book
 from core.market.marketfile import load_market
 from core.model.inputs import HedgeLeg
+from core.model.results import Trade
 from cockpit_helpers import demo_session, make_cockpit, sync, text_of
 
 GOOD = {"id": "IC-Feb", "expiry": "2027-02-19", "quantity": "2", "long_put": "6100",
@@ -200,10 +201,10 @@ def test_apply_trades_adds_buys_and_shrinks_sells(tmp_path):
     leg = HedgeLeg("vix_call", s.market.vix_futures[2][0], 20.0, 1.0, 0.9)
     held = s.book.hedges[2]
     layers = list(a.layers)
-    layers[0] = replace(layers[0], trade=replace(layers[0].trade, action="buy", contracts=3, legs=(leg,)))
-    layers[1] = replace(layers[1], trade=replace(layers[1].trade, action="hold", contracts=0))
-    layers[2] = replace(layers[2], trade=replace(layers[2].trade, action="sell", contracts=2, legs=held.legs,
-                                                 hedge_id=held.id))
+    buy = Trade("buy", 3, "VIX call", (leg,), 3 * 90.0)
+    layers[0] = replace(layers[0], trades=(buy,))
+    layers[1] = replace(layers[1], trades=())
+    layers[2] = replace(layers[2], trades=(Trade("sell", 2, held.id, held.legs, -100.0, hedge_id=held.id),))
     alvh = replace(a, layers=tuple(layers))
     marks = {h.hedge.id: h.mark for h in s.live.hedges}
     on = s.market.as_of.date()
@@ -217,7 +218,7 @@ def test_apply_trades_adds_buys_and_shrinks_sells(tmp_path):
     assert rec.realized == pytest.approx((marks[held.id] - entry) * 2 * 100, abs=0.005)
     new = book.hedges[-1]
     assert (new.layer, new.quantity, new.legs) == (1, 3, (leg,)) and new.id not in {h.id for h in s.book.hedges}
-    unpriced = replace(alvh, layers=(replace(layers[0], trade=replace(layers[0].trade, legs=(replace(leg, price=0.0),))),
+    unpriced = replace(alvh, layers=(replace(layers[0], trades=(replace(buy, legs=(replace(leg, price=0.0),)),)),
                                      layers[1], layers[2]))
     with pytest.raises(ValueError, match="no entry prices"):
         apply_trades(s.book, unpriced, marks, on)
@@ -225,11 +226,17 @@ def test_apply_trades_adds_buys_and_shrinks_sells(tmp_path):
 
 @sync
 async def test_apply_key_shows_the_totals_and_over_budget_takes_two_keys(tmp_path):
-    app = make_cockpit(tmp_path, signals=False)
+    # 400 L1 calls that R4 keeps (FOMC within the 30 event days): no set fits the budget
+    b = load_book(paths.DEMO_BOOK, demo=True)
+    b = replace(b, hedges=(replace(b.hedges[0], quantity=400),) + b.hedges[1:],
+                alvh=replace(b.alvh, event_days=30.0))
+    app = make_cockpit(tmp_path, book=b)
     async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()  # the signals, with the FOMC date
+        await pilot.pause()
         s = app.session
         before, a = s.book, s.live.alvh
-        assert a.over_budget  # the demo's set: 3.82 -> 4.51 %/yr against 2
+        assert a.over_budget and a.ratio.rules[3].fired
         await pilot.press("A")
         await pilot.pause()
         shown = str(app.screen.question)
@@ -248,14 +255,16 @@ async def test_apply_key_shows_the_totals_and_over_budget_takes_two_keys(tmp_pat
         assert s.book is not before and "applied hedge trades" in text_of(app.query_one(HeaderBar))
 
 
-@pytest.mark.parametrize("l1_quantity, action", [(4, "buy"), (400, "sell")])
-def test_apply_totals_are_the_book_after_the_trades(l1_quantity, action):
+@pytest.mark.parametrize("l1_quantity, budget, actions", [
+    (4, 50.0, {"buy"}), (400, 1.0, {"sell"}), (4, 2.0, {"buy", "sell"})])
+def test_apply_totals_are_the_book_after_the_trades(l1_quantity, budget, actions):
     from core.engine import analyze
     from core.model.inputs import SignalInputs
     book, market = load_book(paths.DEMO_BOOK, demo=True), load_market(paths.DEMO_MARKET, demo=True)
-    book = replace(book, hedges=(replace(book.hedges[0], quantity=l1_quantity),) + book.hedges[1:])
+    book = replace(book, hedges=(replace(book.hedges[0], quantity=l1_quantity),) + book.hedges[1:],
+                   alvh=replace(book.alvh, drag_budget_pct=budget, premium_cap_pct=budget))
     a = analyze(book, market, signals=SignalInputs())
-    assert a.alvh.layers[0].trade.action == action
+    assert {t.action for x in a.alvh.layers for t in x.trades} == actions
     after = analyze(apply_trades(book, a.alvh, {h.hedge.id: h.mark for h in a.hedges}, market.as_of.date()),
                     market, signals=SignalInputs())
     # the engine's forecast of the set against the book re-analysed with it done
@@ -263,7 +272,7 @@ def test_apply_totals_are_the_book_after_the_trades(l1_quantity, action):
     assert a.alvh.drag_pct_after == pytest.approx(after.alvh.drag_pct, rel=1e-9)
     held = sum(max(h.value, 0.0) for h in after.hedges) / book.equity * 100
     # bought at the entry prices recorded, each leg rounded to 0.0001 point ($0.005 a contract)
-    rounding = sum(x.trade.contracts * len(x.trade.legs) for x in a.alvh.layers) * 0.005 / book.equity * 100
+    rounding = sum(t.contracts * len(t.legs) for x in a.alvh.layers for t in x.trades) * 0.005 / book.equity * 100
     assert a.alvh.premium_pct_after == pytest.approx(held, abs=rounding)
 
 

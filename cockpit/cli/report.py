@@ -182,17 +182,24 @@ def hedge_engine_tables(a: Analysis) -> list[Table]:
         _add(stress, s.name, fmt.num(s.spx_move, "+.0%"), f"{s.days:g}", f"{s.vix:.1f}", fmt.money(s.book_pnl),
                        *(fmt.money(v) for v in s.layer_pnl), fmt.money(s.hedge_pnl), fmt.money(s.package_pnl))
 
-    layers = _table("ALVH layers (stress P&L in each layer's own stress, named below; drag = theta x 365"
-                    " / equity)")
-    for col in ("Layer", "Stress", "Held $", "Target $", "Trade", "Cost $", "Θ $/day", "Drag %/yr"):
+    layers = _table("ALVH layers (stress P&L in each layer's own stress, named below; drag = (theta"
+                    " + futures roll-down) x 365 / equity)")
+    for col in ("Layer", "Stress", "Held $", "Target $", "Cover", "Trade", "Cost $", "Θ $/day", "Drag %/yr"):
         layers.add_column(col, justify="left" if col in ("Layer", "Stress", "Trade") else "right")
     for l in x.layers:  # held against target in stress dollars: contracts of different instruments differ
-        t = l.trade
-        trade = "hold" if t.action == "hold" else f"{t.action} {t.contracts} {t.instrument}"
         _add(layers, f"L{l.layer} {l.name}" + (" (dormant)" if l.dormant else ""), l.stress,
-                       fmt.money(l.stress_pnl_held), fmt.money(l.stress_pnl_target), trade, fmt.money(t.cost),
-                       fmt.money(l.theta), fmt.num(l.drag_pct, ".2f"))
-    return [rules, stress, layers]
+                       fmt.money(l.stress_pnl_held), fmt.money(l.stress_pnl_target), fmt.coverage(l),
+                       "; ".join(fmt.trade(t) for t in l.trades) or "hold",
+                       fmt.money(sum(t.cost for t in l.trades)), fmt.money(l.theta), fmt.num(l.drag_pct, ".2f"))
+    menu = _table("Candidates, cheapest coverage first (one unit, in the layer's own stress; the first is chosen)")
+    for col in ("Layer", "Instrument", "Gain $", "Premium $", "Drag %/yr", "Gain $ per $/yr drag"):
+        menu.add_column(col, justify="left" if col in ("Layer", "Instrument") else "right")
+    for l in x.layers:
+        for i, c in enumerate(l.candidates):
+            _add(menu, f"L{l.layer}" + (" chosen" if i == 0 else ""), c.instrument, fmt.money(c.gain),
+                 fmt.money(c.premium), fmt.num(c.drag_pct, ".3f"),
+                 fmt.per_drag(c).replace(" $ per $/yr", ""))
+    return [rules, stress, layers, menu]
 
 
 def hedge_engine_notes(a: Analysis) -> list[str]:
@@ -201,7 +208,9 @@ def hedge_engine_notes(a: Analysis) -> list[str]:
     out.append(f"Package break-evens (condors + hedges, spot-vol map) — T+0: {fmt.levels(x.breakevens_t0)};"
                f" at {x.horizon}: {fmt.levels(x.breakevens_horizon)}")
     out.append(f"Hedge drag {x.drag_pct:.2f}%/yr of equity" + (f" — WARNING: {x.drag_warning}" if x.drag_warning else ""))
-    if any(l.trade.action != "hold" for l in x.layers):
+    if x.budget_line:
+        out.append(x.budget_line)
+    if any(l.trades for l in x.layers):
         ratio = "n/a" if x.coverage_after is None else f"{x.ratio.current or 0:.2f} -> {x.coverage_after:.2f}"
         out.append(f"After the proposed trades: drag {x.drag_pct_after:.2f}%/yr, hedge premium"
                    f" {x.premium_pct_after:.1f}% of equity, hedge ratio in \"{x.ratio.reference}\" {ratio}")

@@ -226,6 +226,8 @@ def _alvh(t: Table, stress: tuple[Stress, ...]) -> AlvhSettings:
         weights=(float(weights[0]), float(weights[1])),
         drag_budget_pct=t.get("drag_budget_pct", "num", default=d.drag_budget_pct,
                               check=lambda v: 0 < v <= 100, why="must be above zero and at most 100 (%)"),
+        premium_cap_pct=t.get("premium_cap_pct", "num", default=d.premium_cap_pct,
+                              check=lambda v: 0 < v <= 100, why="must be above zero and at most 100 (%)"),
         reference_stress=ref,
         ppi_hot=t.get("ppi_hot", "bool", default=d.ppi_hot),
         usd_strong=t.get("usd_strong", "bool", default=d.usd_strong),
@@ -367,7 +369,7 @@ def _write_settings(doc, book: Book) -> None:
     d, a = AlvhSettings(), book.alvh
     if a != d:
         t = tomlkit.table()
-        for name in ("base_ratio", "l2_budget_pct", "drag_budget_pct", "reference_stress", "ppi_hot",
+        for name in ("base_ratio", "l2_budget_pct", "drag_budget_pct", "premium_cap_pct", "reference_stress", "ppi_hot",
                      "usd_strong", "macro_strength", "event_days"):
             if getattr(a, name) != getattr(d, name):
                 t[name] = getattr(a, name)

@@ -5,21 +5,24 @@ Stress P&L is the change in value from now (the what-if valuation) to the scenar
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import numpy as np
 
 from core.risk.curves import Scan
+from core.hedge.candidates import menu
+from core.hedge.sizing import Chain, Step, block_size, held_steps, solve
 from core.pricing.legs import (SPX, VIX_FUT, YEAR, Legs, build_legs, by_position, leg_prices, leg_values,
-                               market_state, settle_time)
+                               market_state, moved_future, settle_time)
 from core.model.instruments import NEW_YORK
-from core.model.inputs import (LAYER_NAMES, Book, Hedge, HedgeLeg, LayerTemplate, Market, SignalInputs,
+from core.model.inputs import (LAYER_NAMES, Book, Hedge, LayerTemplate, Market, SignalInputs,
                         WhatIf)
-from core.model.results import (AlvhResult, HedgeRatio, LayerResult, ParityBreak, RollAlert,
-                          RuleResult, StressResult, Trade)
+from core.model.results import (AlvhResult, Candidate, HedgeRatio, LayerResult, ParityBreak, RollAlert,
+                                RuleResult, StressResult, Trade)
 
 PARITY_THRESHOLD = 0.25  # points
+TICK = 0.01  # the smallest VIX option price
 
 
 def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: SignalInputs,
@@ -41,11 +44,12 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
                        target=base * multiplier, base=base, multiplier=multiplier,
                        reference=ref.name, rules=rules)
 
-    layers, rolls = _layers(book, market, whatif, change, value_now[nc:], i_ref, ratio.target,
-                            dormant, bool(rules[3].fired), hedge_theta, now.t)
-    drag = sum(l.drag_pct for l in layers)
-    eq, trades = book.equity, [l.trade for l in layers if l.trade.action != "hold"]
-    after = drag - sum(t.theta for t in trades) * 365 / eq * 100
+    layers, rolls, limited, drag_held = _layers(book, market, whatif, legs, change, value_now[nc:], i_ref,
+                                                ratio.target, dormant, bool(rules[3].fired), hedge_theta, now.t)
+    eq = book.equity
+    trades = [t for l in layers for t in l.trades]
+    drag = drag_held / eq * 100
+    after = (drag_held + sum(t.drag for t in trades)) / eq * 100
     options = [not any(leg.kind == "vix_future" for leg in h.legs) for h in book.hedges]
     premium = (sum(max(v, 0.0) for v, o in zip(value_now[nc:], options) if o)
                + sum(t.cost for t in trades if not any(leg.kind == "vix_future" for leg in t.legs))) / eq * 100
@@ -59,7 +63,8 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
         breakevens_t0=curves.package_t0, breakevens_horizon=curves.package_horizon, curve=curves.curve,
         parity=_parity(market), signals=signals, worst=min(stress, key=lambda x: x.package_pnl),
         drag_pct_after=after, premium_pct_after=premium, coverage_after=coverage,
-        drag_budget_pct=book.alvh.drag_budget_pct)
+        drag_budget_pct=book.alvh.drag_budget_pct, premium_cap_pct=book.alvh.premium_cap_pct,
+        limited=limited)
 
 
 def _drag_warning(held: float, after: float | None, budget: float) -> str | None:
@@ -134,38 +139,6 @@ def _rules(book: Book, sig: SignalInputs, today: date | None):
 
 # ---- layer sizing --------------------------------------------------------
 
-def _template(layer: int, t: LayerTemplate, market: Market, now: float) -> Hedge | None:
-    """The layer's instrument today: an expiry in its tenor window, struck off its future."""
-    listed = [(d, f, (settle_time(d, VIX_FUT) - now) / 86400) for d, f in market.vix_futures]
-    listed = [x for x in listed if x[2] > 0]
-    inside = [x for x in listed if x[2] >= t.min_days and (t.max_days is None or x[2] <= t.max_days)]
-    if not inside and listed and t.max_days is not None:
-        # monthly expiries can straddle a window's edges: take the nearest listed one
-        gap = [max(t.min_days - x[2], x[2] - t.max_days) for x in listed]
-        inside = [listed[int(np.argmin(gap))]]
-    if not inside:
-        return None
-    if t.max_days is None:
-        expiry, fut, _ = inside[-1]  # the farthest listed
-    elif layer == 1:
-        expiry, fut, _ = inside[0]  # the nearest
-    else:
-        mid = (t.min_days + t.max_days) / 2
-        expiry, fut, _ = min(inside, key=lambda x: abs(x[2] - mid))
-    if t.instrument == "vxx_call":
-        if not market.vxx:
-            return None
-        legs = (HedgeLeg("vxx_call", expiry, float(round(market.vxx * t.strike_mult)), 1, 0.0),)
-    elif t.instrument == "vix_future":
-        legs = (HedgeLeg("vix_future", expiry, None, 1, 0.0),)
-    else:
-        k = float(round(fut * t.strike_mult))
-        shape = {"vix_call": ((0, 1),), "vix_call_spread": ((0, 1), (1, -1)),
-                 "vix_call_butterfly": ((0, 1), (1, -2), (2, 1))}[t.instrument]
-        legs = tuple(HedgeLeg("vix_call", expiry, k + i * t.width, r, 0.0) for i, r in shape)
-    return Hedge(f"L{layer}-target", layer, 1, legs)
-
-
 def _describe(h: Hedge) -> str:
     leg = h.legs[0]
     under = "VXX" if leg.kind.startswith("vxx") else "VIX"
@@ -176,86 +149,186 @@ def _describe(h: Hedge) -> str:
     return f"{under} {leg.expiry} {strikes} {shape}"
 
 
-def _layers(book, market, whatif, change, held_now, i_ref, target_ratio, dormant, event, hedge_theta, now):
-    """Each layer sized against its own stress (`[alvh.layerN] stress`): L2 by its premium
-    budget, L1 and L3 their shares of the target coverage L2 leaves in their stresses.
-    `change`: each position's P&L in each stress (rows as book.stress)."""
-    a, nc = book.alvh, len(book.condors)
-    own = {k: next(i for i, x in enumerate(book.stress) if x.name == a.layers[k].stress) for k in (1, 2, 3)}
-    templates = {k: _template(k, a.layers[k], market, now) for k in (1, 2, 3)}
-    rolls_for = _roll_candidates(book, templates, now)
-    cands = [h for h in templates.values() if h] + [h for _, _, h, _ in rolls_for]
+def _roll_down(legs: Legs, st) -> np.ndarray:
+    """$/day a long VIX future is expected to lose converging to spot in contango (none
+    is counted in backwardation), per position as held: the drag theta leaves out."""
+    fut = legs.underlying == VIX_FUT
+    if not fut.any():
+        return by_position(np.zeros(len(legs.owner)), legs)
+    days = np.maximum((legs.settle - st.t) / 86400, 1 / 24)
+    level = moved_future(legs.fut, st.dvix, legs.fut_decay)
+    per_day = np.where(fut, np.maximum(np.nan_to_num(level) - st.vix, 0.0) / days, 0.0)
+    return by_position(per_day * legs.units * legs.mult, legs)
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One unit of a candidate, priced at the what-if."""
+    hedge: Hedge  # legs carry their live model prices: the entry to record
+    gain: float  # $ in the layer's own stress
+    gain_ref: float  # $ in the reference stress
+    gains: np.ndarray  # $ in every stress
+    theta: float  # $/day, analytic
+    drag: float  # $/yr: theta and futures' roll-down
+    premium: float  # $ of option premium (a future has none: margin)
+
+    @property
+    def per_drag(self) -> float:
+        return self.gain / self.drag if self.drag > 0 else np.inf
+
+
+def _menus(book, market, whatif, own, i_ref, now):
+    """Each layer's candidates priced (best gain per $ of drag first), and the rolled
+    positions' values."""
+    a = book.alvh
+    menus = {k: menu(k, a.layers[k], market, now) for k in (1, 2, 3)}
+    rolls_for = _roll_candidates(book, {k: (m[0] if m else None) for k, m in menus.items()}, now)
+    cands = [h for k in (1, 2, 3) for h in menus[k]] + [h for _, _, h, _ in rolls_for]
+    if not cands:
+        return {1: [], 2: [], 3: []}, rolls_for, np.zeros(0)
     tb = replace(book, condors=(), hedges=tuple(replace(h, id=f"c{i}") for i, h in enumerate(cands)))
     cl = build_legs(tb, market)
+    st = market_state(market, book.model, whatif)
     unit_now, unit_in, leg_now, unit_theta = _unit_values(tb, market, whatif, book.stress, cl)
-    idx = {k: i for i, k in enumerate(k for k in (1, 2, 3) if templates[k])}
-    for k, i in idx.items():  # buys carry each leg's live model price: the entry to record
-        legs = zip(templates[k].legs, leg_now[cl.owner == i])
-        templates[k] = replace(templates[k], legs=tuple(replace(leg, price=round(float(p), 4))
-                                                        for leg, p in legs))
-    # premium per unit at the recorded prices; a future has none (margin, not premium)
-    premium = {k: sum(leg.ratio * leg.price * m for leg, m in zip(templates[k].legs, cl.mult[cl.owner == i])
-                      if leg.kind != "vix_future") for k, i in idx.items()}
+    roll = _roll_down(cl, st)
+    out, i = {}, 0
+    for k in (1, 2, 3):
+        units = []
+        for h in menus[k]:
+            mine = cl.owner == i
+            legs = tuple(replace(leg, price=round(float(p), 4)) for leg, p in zip(h.legs, leg_now[mine]))
+            premium = sum(leg.ratio * leg.price * m for leg, m in zip(legs, cl.mult[mine])
+                          if leg.kind != "vix_future")
+            gains = unit_in[:, i] - unit_now[i]
+            units.append(_Unit(replace(h, legs=legs), float(gains[own[k]]), float(gains[i_ref]), gains,
+                               float(unit_theta[i]), float(-unit_theta[i] + roll[i]) * 365, premium))
+            i += 1
+        # a leg worth less than the 0.01 tick has no quote to trade at, nor an entry to record
+        useful = [u for u in units if u.gain > 0 and all(leg.price >= TICK for leg in u.hedge.legs)]
+        out[k] = sorted(useful, key=lambda u: (-u.per_drag, -(u.gain / u.premium if u.premium > 0 else np.inf)))
+    return out, rolls_for, unit_now[i:]
 
-    def unit_gain(k, stress_row):  # one unit of layer k's template in a stress, $
-        return float(unit_in[stress_row, idx[k]] - unit_now[idx[k]]) if k in idx else 0.0
+
+def _layers(book, market, whatif, legs, change, held_now, i_ref, target_ratio, dormant, event,
+            hedge_theta, now):
+    """Each layer against its own stress (`[alvh.layerN] stress`): L2 wants what its premium
+    budget buys, L1 and L3 their shares of the target coverage L2 leaves in their stresses;
+    then the solver fits the whole hedge (held and bought) into the drag budget and the
+    premium cap. `change`: each position's P&L in each stress (rows as book.stress)."""
+    a, nc, eq = book.alvh, len(book.condors), book.equity
+    own = {k: next(i for i, x in enumerate(book.stress) if x.name == a.layers[k].stress) for k in (1, 2, 3)}
+    menus, rolls_for, rolled_now = _menus(book, market, whatif, own, i_ref, now)
+    st = market_state(market, book.model, whatif)
+    drag_held = (-np.array([hedge_theta[h.id] for h in book.hedges]) + _roll_down(legs, st)[nc:]) * 365
+    options = [not any(leg.kind == "vix_future" for leg in h.legs) for h in book.hedges]
+    premium_held = [max(v, 0.0) if o else 0.0 for v, o in zip(held_now, options)]
+    mine = {k: [j for j, h in enumerate(book.hedges) if h.layer == k] for k in (1, 2, 3)}
+    loss = {k: max(-float(change[own[k], :nc].sum()), 0.0) for k in (1, 2, 3)}
+
+    def held_gain(k, row):
+        return float(sum(change[row, nc + j] for j in mine[k]))
+
+    def buys(k, want):  # whole units of the chosen candidate that bring the layer to its want
+        u = menus[k][0] if menus[k] else None
+        return 0 if u is None else max(int(np.floor((want - held_gain(k, own[k])) / u.gain + 0.5)), 0)
 
     w1, w3 = (0.0, 1.0) if dormant else a.weights
-    results = {}
-    budget = a.l2_budget_pct / 100 * book.equity
-    l2_units = 0
-    for k in (2, 1, 3):  # L2 first: its budget sets what is left for L1 and L3
-        t, row = templates[k], own[k]
-        mine = [j for j, h in enumerate(book.hedges) if h.layer == k]
-        held = float(sum(book.hedges[j].quantity for j in mine))
-        held_gain = change[row, nc:]
-        held_stress = float(sum(held_gain[j] for j in mine))
-        theta = sum(hedge_theta[book.hedges[j].id] for j in mine)
-        if t is None:
-            results[k] = LayerResult(k, LAYER_NAMES[k], "no listed VIX expiry in the layer's window",
-                                     held, 0, Trade("hold", 0, "", (), 0.0), False, held_stress, 0.0,
-                                     theta, -theta * 365 / book.equity * 100,
-                                     "add the expiry under [vix_futures]", a.layers[k].stress)
-            continue
-        cost, gain = premium[k], unit_gain(k, row)
-        if k == 2:
-            target = l2_units = int(budget // cost) if cost > 0 else 0
-            note = f"premium budget {a.l2_budget_pct:g}% of equity = ${budget:,.0f}"
-        else:
-            share = w1 if k == 1 else w3
-            loss = max(-change[row, :nc].sum(), 0.0)
-            l2_there = sum(change[row, nc + j] for j, h in enumerate(book.hedges) if h.layer == 2) \
-                + l2_units * unit_gain(2, row)  # what L2 (held and bought) covers in this stress
-            want = max(target_ratio * loss - l2_there, 0.0) * share
-            target = int(np.floor(want / gain + 0.5)) if gain > 0 and want > 0 else 0
-            note = "dormant: R3 fired, no event (R4)" if k == 1 and dormant else \
-                f"{share:.0%} of the stress coverage left after L2"
-        note = f"in \"{a.layers[k].stress}\": " + note
-        trade = _trade(book, mine, t, target, gain, cost, held_stress, held_now, held_gain)
-        if trade.action == "buy":
-            trade = replace(trade, theta=trade.contracts * float(unit_theta[idx[k]]),
-                            stress_gain=trade.contracts * unit_gain(k, i_ref))
-        elif trade.action == "sell":
-            j = next(j for j in mine if book.hedges[j].id == trade.hedge_id)
-            share = trade.contracts / book.hedges[j].quantity
-            trade = replace(trade, theta=-share * hedge_theta[book.hedges[j].id],
-                            stress_gain=-share * change[i_ref, nc + j])
-        if k == 1 and event and trade.action == "sell":  # R4: event risk keeps L1 on, never sold down
-            trade = Trade("hold", 0, _describe(t), t.legs, 0.0)
+    budget = a.l2_budget_pct / 100 * eq
+    want, notes = {}, {}
+    l2 = menus[2][0] if menus[2] else None
+    want[2] = int(budget // l2.premium) * l2.gain if l2 and l2.premium > 0 else held_gain(2, own[2])
+    notes[2] = f"premium budget {a.l2_budget_pct:g}% of equity = ${budget:,.0f}"
+    for k, share in ((1, w1), (3, w3)):
+        row = own[k]  # what L2 (held and bought) covers in this stress
+        l2_there = held_gain(2, row) + (buys(2, want[2]) * float(l2.gains[row]) if l2 else 0.0)
+        want[k] = max(target_ratio * loss[k] - l2_there, 0.0) * share
+        notes[k] = "dormant: R3 fired, no event (R4)" if k == 1 and dormant else \
+            f"{share:.0%} of the stress coverage left after L2"
+
+    chains, top = [], {}
+    for k in (1, 2, 3):
+        top[k] = buys(k, want[k])
+        units = sum(book.hedges[j].quantity for j in mine[k]) + top[k]
+        block = block_size(units)
+        held = sorted(mine[k], key=lambda j: _keep_order(change[own[k], nc + j], drag_held[j]))
+        steps = [s for j in held for s in held_steps(j, book.hedges[j].quantity, float(change[own[k], nc + j]),
+                                                       float(drag_held[j]), premium_held[j], block)]
+        base = len(steps)
+        if top[k]:
+            u = menus[k][0]
+            left = top[k]
+            while left > 0:
+                n = min(block, left)
+                steps.append(Step(-1, n, n * u.gain, n * max(u.drag, 0.0), n * u.premium))
+                left -= n
+        chains.append(Chain(tuple(steps), base, want[k], floor=base if k == 1 and event else 0,
+                            weight=1 / loss[k] if loss[k] > 0 else 1 / eq))
+    states, limited = solve(tuple(chains), a.drag_budget_pct / 100 * eq, a.premium_cap_pct / 100 * eq)
+
+    results = []
+    for k, chain, s in zip((1, 2, 3), chains, states):
+        made = _trades(book, chain, s, menus[k], held_now, hedge_theta, drag_held, change[i_ref, nc:])
+        trades = tuple(t for t, _ in made)
+        got = held_gain(k, own[k]) + sum(g for _, g in made)
+        theta = sum(hedge_theta[book.hedges[j].id] for j in mine[k])
+        note = f"in \"{a.layers[k].stress}\": " + notes[k]
+        if k == 1 and event:
             note += "; R4 (event risk) holds what L1 has"
-        days = (settle_time(t.legs[0].expiry, VIX_FUT) - now) / 86400
-        lt = a.layers[k]
-        if days < lt.min_days or (lt.max_days is not None and days > lt.max_days):
-            note += f"; no listed expiry in {lt.min_days:g}-{lt.max_days:g} days, nearest is {days:.1f}"
-        results[k] = LayerResult(k, LAYER_NAMES[k], _describe(t), held, target, trade,
-                                 k == 1 and dormant, held_stress, target * gain, theta,
-                                 -theta * 365 / book.equity * 100, note, lt.stress)
+        if menus[k]:
+            note += _window_note(a.layers[k], menus[k][0].hedge, now)
+        else:
+            note += "; no listed VIX expiry in the layer's window: add it under [vix_futures]"
+        u = menus[k][0] if menus[k] else None
+        results.append(LayerResult(
+            k, LAYER_NAMES[k], _describe(u.hedge) if u else "none listed",
+            float(sum(book.hedges[j].quantity for j in mine[k])),
+            int(np.floor(want[k] / u.gain + 0.5)) if u else 0, trades, k == 1 and dormant,
+            held_gain(k, own[k]), want[k], theta, float(sum(drag_held[j] for j in mine[k])) / eq * 100,
+            note, a.layers[k].stress, coverage=got / loss[k] if loss[k] > 0 else None,
+            target_coverage=want[k] / loss[k] if loss[k] > 0 else None,
+            candidates=tuple(Candidate(_describe(x.hedge), x.gain, x.drag / eq * 100, x.premium, x.per_drag)
+                             for x in menus[k][:3])))
     rolls = tuple(RollAlert(h.id, h.layer, h.legs[0].expiry.isoformat(), days,
-                            rolled.legs[0].expiry.isoformat(), float(unit_now[len(idx) + i] - held_now[j]))
+                            rolled.legs[0].expiry.isoformat(), float(rolled_now[i] - held_now[j]))
                   for i, (j, h, rolled, days) in enumerate(rolls_for))
-    return tuple(results[k] for k in (1, 2, 3)), rolls
+    return tuple(results), rolls, limited, float(np.sum(drag_held))
 
 
+def _trades(book, chain, state, units, held_now, hedge_theta, drag_held, ref_change):
+    """What moves a layer from holding everything to `state`: sells of the steps below the
+    held top, or a buy of the chosen candidate above it; each with its gain in the
+    layer's own stress."""
+    if state > chain.base:
+        n, u = sum(s.units for s in chain.steps[chain.base:state]), units[0]
+        return [(Trade("buy", n, _describe(u.hedge), u.hedge.legs, n * u.premium, theta=n * u.theta,
+                       stress_gain=n * u.gain_ref, drag=n * u.drag), n * u.gain)]
+    sold: dict[int, list] = {}
+    for s in chain.steps[state:chain.base]:
+        n, g = sold.get(s.key, (0, 0.0))
+        sold[s.key] = (n + s.units, g + s.gain)
+    out = []
+    for j, (n, g) in sorted(sold.items()):
+        h = book.hedges[j]
+        share = n / h.quantity
+        out.append((Trade("sell", n, f"{h.id} ({_describe(h)})", h.legs, -share * held_now[j],
+                          theta=-share * hedge_theta[h.id], stress_gain=-share * ref_change[j],
+                          hedge_id=h.id, drag=-share * float(drag_held[j])), -g))
+    return out
+
+
+def _window_note(t: LayerTemplate, h: Hedge, now: float) -> str:
+    days = (settle_time(h.legs[0].expiry, VIX_FUT) - now) / 86400
+    if days < t.min_days or (t.max_days is not None and days > t.max_days):
+        return f"; no listed expiry in {t.min_days:g}-{t.max_days:g} days, nearest is {days:.1f}"
+    return ""
+
+
+def _keep_order(gain: float, drag: float):
+    """Held hedges kept first: useful ones by gain per $ of drag, those that lose in the
+    layer's stress last (sold first)."""
+    if gain <= 0:
+        return (1, -gain)
+    return (0, -(gain / drag) if drag > 0 else -np.inf)
 def _unit_values(book, market, whatif, stresses, legs):
     """Value of each hedge position now (row 0 of the second array: each stress), and its
     theta ($/day), $ (quantity as held)."""
@@ -267,25 +340,6 @@ def _unit_values(book, market, whatif, stresses, legs):
     scale = legs.units * legs.mult
     return (by_position(g.price * scale, legs), by_position(leg_prices(legs, st) * scale, legs), g.price,
             by_position(g.theta * scale, legs))
-
-
-def _trade(book, mine, t, target, gain, cost, held_stress, held_now, held_gain) -> Trade:
-    """Buy the template to reach the target; above it, sell from the largest held position."""
-    held_equiv = held_stress / gain if gain > 0 else 0.0
-    n = int(np.floor(target - held_equiv + 0.5))
-    legs = t.legs
-    if n > 0:
-        return Trade("buy", n, _describe(t), legs, n * cost)
-    if n < 0 and mine:
-        j = max(mine, key=lambda j: book.hedges[j].quantity)
-        h = book.hedges[j]
-        per_unit_gain = held_gain[j] / h.quantity
-        k = h.quantity if target == 0 else \
-            min(h.quantity, int(np.floor(-n * gain / per_unit_gain + 0.5)) if per_unit_gain > 0 else 0)
-        if k > 0:
-            return Trade("sell", k, f"{h.id} ({_describe(h)})", h.legs, -k * held_now[j] / h.quantity,
-                         hedge_id=h.id)
-    return Trade("hold", 0, _describe(t), legs, 0.0)
 
 
 def _roll_candidates(book, templates, now):
@@ -302,6 +356,7 @@ def _roll_candidates(book, templates, now):
         if days > 0 and (short or long) and expiry != h.legs[0].expiry:  # an expired leg settles
             out.append((j, h, replace(h, legs=tuple(replace(x, expiry=expiry) for x in h.legs)), days))
     return out
+
 
 
 # ---- parity ---------------------------------------------------------------

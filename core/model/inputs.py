@@ -136,7 +136,8 @@ class AlvhSettings:
     base_ratio: float = 0.5
     l2_budget_pct: float = 0.8  # L2 premium budget, % of equity
     weights: tuple[float, float] = (0.4, 0.6)  # L1 / L3 share of the rest of the target
-    drag_budget_pct: float = 2.0  # warn above this hedge drag, %/yr of equity
+    drag_budget_pct: float = 2.0  # the whole hedge's drag after the proposed trades, %/yr of equity
+    premium_cap_pct: float = 3.0  # the whole hedge's option premium at risk after them, % of equity
     reference_stress: str = "crash -10%"
     ppi_hot: bool = False  # R2 manual flags until a data feed exists
     usd_strong: bool = False

@@ -152,6 +152,7 @@ class Trade:
     theta: float = 0.0  # $/day the trade adds to the hedge's theta (a sell takes its share off)
     stress_gain: float = 0.0  # $ the trade adds in the reference stress (a sell: negative)
     hedge_id: str | None = None  # a sell: the held hedge it closes from
+    drag: float = 0.0  # $/yr the trade adds to the hedge's drag (theta and futures' roll-down)
 
 
 @dataclass(frozen=True)
@@ -165,20 +166,33 @@ class RollAlert:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """One unit of an instrument a layer could buy, in the layer's own stress."""
+    instrument: str
+    gain: float  # $ per unit in the layer's stress
+    drag_pct: float  # %/yr of equity per unit
+    premium: float  # $ per unit (a future: none, margin)
+    gain_per_drag: float  # $ of stress gain per $/yr of drag (inf: no drag)
+
+
+@dataclass(frozen=True)
 class LayerResult:
     layer: int
     name: str  # "short-term engine", ...
-    instrument: str  # the template's instrument at today's market
+    instrument: str  # the chosen candidate: the most stress gain per $ of drag
     held: float  # position units held in this layer (per hedge quantity summed)
-    target: int
-    trade: Trade
+    target: int  # units of the chosen instrument that would cover the want alone
+    trades: tuple[Trade, ...]  # a buy, or sells of held hedges (worst gain per drag first)
     dormant: bool  # R3 set the target to zero
     stress_pnl_held: float  # $ the layer's held hedges gain in its own stress (`stress`)
-    stress_pnl_target: float  # ... and the target units would
+    stress_pnl_target: float  # ... and what the layer is meant to cover there (its want)
     theta: float  # $/day of what is held
     drag_pct: float  # theta x 365 as % of equity, per year (positive = cost)
     note: str = ""
     stress: str = ""  # the [[stress]] this layer is sized against
+    coverage: float | None = None  # after the trades: layer gain / condor loss, in its own stress
+    target_coverage: float | None = None  # its want / condor loss there
+    candidates: tuple[Candidate, ...] = ()  # the chosen one and the next two
 
 
 @dataclass(frozen=True)
@@ -217,11 +231,25 @@ class AlvhResult:
     premium_pct_after: float  # option premium held (futures are margin), % of equity, after them
     coverage_after: float | None  # the hedge ratio in the reference stress after them
     drag_budget_pct: float
+    premium_cap_pct: float
+    limited: bool  # the drag budget or the premium cap held coverage below the target
 
     @property
     def over_budget(self) -> bool:
-        """The proposed set ends above the drag budget (the cockpit then asks twice)."""
-        return self.drag_pct_after > self.drag_budget_pct + 1e-9
+        """The proposed set ends above the drag budget or the premium cap (the cockpit then
+        asks twice). The solver keeps within both unless R4 holds an L1 that breaks them."""
+        return (self.drag_pct_after > self.drag_budget_pct + 1e-9
+                or self.premium_pct_after > self.premium_cap_pct + 1e-9)
+
+    @property
+    def budget_line(self) -> str | None:
+        """Said when a budget held the hedge below its target."""
+        if not self.limited:
+            return None
+        cov = "n/a" if self.coverage_after is None else f"{self.coverage_after:.2f}"
+        return (f"coverage {cov} of target {self.ratio.target:.2f} — budget-limited (drag"
+                f" {self.drag_pct_after:.1f} %/yr of {self.drag_budget_pct:g}, premium"
+                f" {self.premium_pct_after:.1f}% of {self.premium_cap_pct:g})")
 
     @property
     def upside_note(self) -> str | None:

@@ -10,6 +10,8 @@ import numpy as np
 Curves = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 TOLERANCE = 1e-3  # dollars: ten times inside the cent the report promises
+ACCEPT = TOLERANCE / 2  # a root is taken inside half of it: priced along another path (another
+# summation order of 500-lot legs) the same P&L differs in the eighth digit
 
 
 def condor_expiry_roots(long_put, short_put, short_call, long_call, credit):
@@ -124,7 +126,7 @@ def _refine(f: Curves, rows, a, b, fa, fb, x, iterations: int = 100):
     either side in one call and steps to the root of the local quadratic (Newton when it
     has none); a step that would leave the bracket, or fails to halve the one before,
     is a bisection instead (as rtsafe). A root counts only once it has been priced with
-    |f| < TOLERANCE (or its bracket has shrunk to rounding): an error bound from an
+    |f| < ACCEPT (or its bracket has shrunk to rounding): an error bound from an
     estimated third derivative is too optimistic close to expiry."""
     step = b - a
     active = np.ones(len(rows), dtype=bool)
@@ -136,7 +138,7 @@ def _refine(f: Curves, rows, a, b, fa, fb, x, iterations: int = 100):
         h = 1e-5 * np.maximum(1.0, np.abs(xi))  # 0.07 points at SPX 6850
         v = f(rows[i], np.stack([xi - h, xi, xi + h], axis=1))
         fx, d1, d2 = v[:, 1], (v[:, 2] - v[:, 0]) / (2 * h), (v[:, 2] - 2 * v[:, 1] + v[:, 0]) / (h * h)
-        done = (np.abs(fx) < TOLERANCE) | (b[i] - a[i] < 1e-10 * np.maximum(1.0, np.abs(xi)))
+        done = (np.abs(fx) < ACCEPT) | (b[i] - a[i] < 1e-10 * np.maximum(1.0, np.abs(xi)))
         left = fx * fa[i] < 0  # root is in [a, x]
         a[i], fa[i] = np.where(left, a[i], xi), np.where(left, fa[i], fx)
         b[i], fb[i] = np.where(left, xi, b[i]), np.where(left, fx, fb[i])

@@ -1,0 +1,168 @@
+"""Budget-bounded sizing: the solver against scipy's milp and a hand-worked case, the
+engine's proposals within the budgets, and the candidate menus."""
+from dataclasses import replace
+from datetime import date
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from core.book.bookfile import load_book
+from core.engine import analyze
+from core.hedge.candidates import STRIKE_MULTS, menu
+from core.hedge.sizing import Chain, Step, solve
+from core.io.paths import DEMO_BOOK, DEMO_MARKET
+from core.market.marketfile import load_market
+from core.model.inputs import SignalInputs
+
+BOOK = load_book(DEMO_BOOK)
+MARKET = load_market(DEMO_MARKET)
+
+
+def covered(chains, states):
+    out = 0.0
+    for c, s in zip(chains, states):
+        out += min(sum(x.gain for x in c.steps[:s]), c.want) * c.weight
+    return out
+
+
+def milp_best(chains, drag_cap, premium_cap) -> float:
+    """The same model as a mixed-integer program: x_i = 1 if step i is taken (a prefix of
+    each chain: x_{i+1} <= x_i, x_i = 1 below the floor), y_k <= want_k, y_k <= gain taken."""
+    steps = [(k, s) for k, c in enumerate(chains) for s in c.steps]
+    n, m = len(steps), len(chains)
+    cost = np.concatenate([np.zeros(n), [-c.weight for c in chains]])  # maximise the weighted y's
+    rows, lo, hi = [], [], []
+    for k in range(m):  # y_k - sum(gain x) <= 0
+        r = np.zeros(n + m)
+        r[n + k] = 1
+        for i, (j, s) in enumerate(steps):
+            if j == k:
+                r[i] = -s.gain
+        rows.append(r), lo.append(-np.inf), hi.append(0.0)
+    for attr, cap in (("drag", drag_cap), ("premium", premium_cap)):
+        r = np.zeros(n + m)
+        r[:n] = [getattr(s, attr) for _, s in steps]
+        rows.append(r), lo.append(-np.inf), hi.append(cap)
+    for i in range(n - 1):  # prefixes
+        if steps[i][0] == steps[i + 1][0]:
+            r = np.zeros(n + m)
+            r[i + 1], r[i] = 1, -1
+            rows.append(r), lo.append(-np.inf), hi.append(0.0)
+    low = np.zeros(n + m)
+    low[n:] = -np.inf
+    first = 0
+    for k, c in enumerate(chains):
+        low[first:first + c.floor] = 1
+        first += len(c.steps)
+    up = np.concatenate([np.ones(n), [c.want for c in chains]])
+    res = milp(cost, constraints=LinearConstraint(np.array(rows), lo, hi), bounds=Bounds(low, up),
+               integrality=np.concatenate([np.ones(n), np.zeros(m)]))
+    assert res.status == 0
+    return -res.fun
+
+
+def cents(lo, hi):  # money in whole cents: the solver's and HiGHS's feasibility tolerances both sit far below
+    return st.floats(lo, hi).map(lambda x: round(x, 2))
+
+
+step = st.builds(Step, st.just(0), st.just(1), cents(-50, 500), cents(0, 300), cents(0, 400))
+chain = st.builds(lambda steps, want, floor, w: Chain(tuple(steps), len(steps), want, min(floor, len(steps)), w),
+                  st.lists(step, max_size=6), st.floats(0, 2000), st.sampled_from([0, 0, 0, 2]),
+                  st.floats(1e-5, 1e-2))
+
+
+@settings(max_examples=150, deadline=None)
+@given(chains=st.tuples(chain, chain, chain), drag=cents(0, 1500), premium=cents(0, 2000))
+def test_solver_matches_milp(chains, drag, premium):
+    states, _ = solve(chains, drag, premium)
+    floors = all(s == c.floor for s, c in zip(states, chains))
+    taken = [s for c, s in zip(chains, states) for s in c.steps[:s]]
+    if sum(s.drag for s in taken) > drag + 1e-6 or sum(s.premium for s in taken) > premium + 1e-6:
+        assert floors  # infeasible even at the floors: the floors are returned
+        return
+    assert covered(chains, states) == pytest.approx(milp_best(chains, drag, premium), abs=1e-6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(chains=st.tuples(chain, chain, chain), a=st.floats(0, 1500), b=st.floats(0, 1500))
+def test_more_budget_never_covers_less(chains, a, b):
+    lo, hi = sorted((a, b))
+    s_lo, _ = solve(chains, lo, 1e9)
+    s_hi, _ = solve(chains, hi, 1e9)
+    assert covered(chains, s_hi) >= covered(chains, s_lo)
+
+
+def buys(n, gain, drag, premium, want):
+    return Chain(tuple(Step(-1, 1, gain, drag, premium) for _ in range(n)), 0, want)
+
+
+def test_hand_worked_two_layers():
+    """L2: spreads of +400 $ for 200 $/yr drag and 150 $ premium, 3 wanted (1,200 $);
+    L3: calls of +500 $ for 400 $/yr and 500 $, 2 wanted (1,000 $). Drag budget 1,000 $/yr:
+    (3, 1) covers 1,700 for 1,000 $/yr; (2, 2) would cover 1,800 but drags 1,200; (1, 2)
+    covers 1,400. With a 900 $ premium cap (3, 1) costs 950: (2, 1) covers 1,300 for 800."""
+    l1, l2, l3 = buys(0, 0, 0, 0, 0), buys(3, 400, 200, 150, 1200), buys(2, 500, 400, 500, 1000)
+    assert solve((l1, l2, l3), 1000, 10_000) == ((0, 3, 1), True)
+    assert solve((l1, l2, l3), 1000, 900) == ((0, 2, 1), True)
+    assert solve((l1, l2, l3), 1e9, 1e9) == ((0, 3, 2), False)  # everything wanted: not limited
+
+
+def test_over_target_sells_the_worst_gain_per_drag_first():
+    """Held: a good hedge (+600 for 100 $/yr) then a poor one (+600 for 900 $/yr); 600 $ wanted."""
+    held = Chain((Step(0, 1, 600, 100, 50), Step(1, 1, 600, 900, 50)), 2, 600)
+    none = buys(0, 0, 0, 0, 0)
+    assert solve((none, held, none), 1e9, 1e9)[0] == (0, 1, 0)  # the poor one is sold
+    locked = replace(held, floor=2)  # R4: L1's hedges are kept whatever they cost
+    assert solve((locked, none, none), 10, 10) == ((2, 0, 0), True)
+
+
+def test_demo_proposals_fit_the_budget_and_cap():
+    a = analyze(BOOK, MARKET, signals=SignalInputs()).alvh
+    assert a.drag_pct > 2.0 >= a.drag_pct_after and a.premium_pct_after <= 3.0 and not a.over_budget
+    assert a.limited and a.budget_line.startswith(f"coverage {a.coverage_after:.2f} of target 0.50 — budget-limited")
+    rich = analyze(replace(BOOK, alvh=replace(BOOK.alvh, drag_budget_pct=50, premium_cap_pct=50)), MARKET,
+                   signals=SignalInputs()).alvh
+    assert not rich.limited and rich.budget_line is None
+    for layer in rich.layers[1:]:  # with room, L2 and L3 reach their targets (within one unit)
+        unit = layer.candidates[0].gain
+        assert layer.coverage * loss(rich, layer) == pytest.approx(layer.stress_pnl_target, abs=unit / 2 + 1e-6)
+
+
+def loss(a, layer):
+    return -next(s.book_pnl for s in a.stress if s.name == layer.stress)
+
+
+@settings(max_examples=15, deadline=None)
+@given(lo=st.floats(0.1, 8.0), hi=st.floats(0.1, 8.0))
+def test_engine_coverage_grows_with_the_drag_budget(lo, hi):
+    lo, hi = sorted((lo, hi))
+
+    def got(budget):
+        a = analyze(replace(BOOK, alvh=replace(BOOK.alvh, drag_budget_pct=budget)), MARKET,
+                    signals=SignalInputs()).alvh
+        # the solver's objective: each layer's hedge ratio in its stress, up to its target
+        return sum(min(l.coverage, l.target_coverage) for l in a.layers if l.coverage is not None)
+    assert got(hi) >= got(lo) - 1e-6
+
+
+def test_candidate_menus_span_the_window_strikes_and_structures():
+    now = MARKET.as_of.timestamp()
+    futures = dict(MARKET.vix_futures)
+    for k in (1, 2, 3):
+        t = BOOK.alvh.layers[k]
+        m = menu(k, t, MARKET, now)
+        assert m[0].legs[0].kind == t.instrument.replace("_spread", "").replace("_butterfly", "") or k == 1
+        kinds = {len(h.legs) if h.legs[0].kind != "vix_future" else 0 for h in m}
+        assert kinds == {1: {0, 1, 3}, 2: {1, 2}, 3: {1}}[k]
+        for h in m:
+            leg = h.legs[0]
+            if leg.kind == "vix_call":
+                f = futures[leg.expiry]
+                assert 0.9 * f - 0.5 <= leg.strike <= 2 * f + 0.5
+        strikes = {h.legs[0].strike for h in m if len(h.legs) == 1 and h.legs[0].kind == "vix_call"}
+        first = m[0].legs[0].expiry
+        assert {float(max(round(futures[first] * x), 1)) for x in STRIKE_MULTS} <= strikes | {None}
+    l3 = {h.legs[0].expiry for h in menu(3, BOOK.alvh.layers[3], MARKET, now)}
+    assert min(l3) > date(2027, 3, 1) and len(l3) >= 2  # every listed expiry past 120 days
