@@ -177,36 +177,67 @@ class _Unit:
         return self.gain / self.drag if self.drag > 0 else np.inf
 
 
-def _menus(book, market, whatif, own, i_ref, now):
-    """Each layer's candidates priced (best gain per $ of drag first), and the rolled
-    positions' values."""
+_MENU_CACHE: list = []  # (market, layers, model, now, menus, legs): a what-if cannot change them
+
+
+def _menu_legs(book, market, now):
+    """Each layer's candidates and their legs, built once per market, templates and time."""
     a = book.alvh
+    for m, layers, model, t, menus, cl in _MENU_CACHE:
+        if m is market and layers == a.layers and model == book.model and t == now:
+            return menus, cl
     menus = {k: menu(k, a.layers[k], market, now) for k in (1, 2, 3)}
+    cands = [h for k in (1, 2, 3) for h in menus[k]]
+    cl = build_legs(replace(book, condors=(), hedges=tuple(replace(h, id=f"c{i}") for i, h in enumerate(cands))),
+                    market) if cands else None
+    _MENU_CACHE[:] = [(market, a.layers, book.model, now, menus, cl)]
+    return menus, cl
+
+
+def _menus(book, market, whatif, own, i_ref, now):
+    """Each layer's candidates priced, the useful ones best gain per $ of drag first (the
+    top three as _Unit), and the rolled positions' values."""
+    menus, cl = _menu_legs(book, market, now)
     rolls_for = _roll_candidates(book, {k: (m[0] if m else None) for k, m in menus.items()}, now)
-    cands = [h for k in (1, 2, 3) for h in menus[k]] + [h for _, _, h, _ in rolls_for]
-    if not cands:
-        return {1: [], 2: [], 3: []}, rolls_for, np.zeros(0)
-    tb = replace(book, condors=(), hedges=tuple(replace(h, id=f"c{i}") for i, h in enumerate(cands)))
-    cl = build_legs(tb, market)
+    rolled_now = np.zeros(0)
+    if rolls_for:
+        rb = replace(book, condors=(), hedges=tuple(replace(h, id=f"r{i}") for i, (_, _, h, _) in enumerate(rolls_for)))
+        rl = build_legs(rb, market)
+        rolled_now = by_position(leg_prices(rl, market_state(market, book.model, whatif)) * rl.units * rl.mult, rl)
+    if cl is None:
+        return {1: [], 2: [], 3: []}, rolls_for, rolled_now
     st = market_state(market, book.model, whatif)
-    unit_now, unit_in, leg_now, unit_theta = _unit_values(tb, market, whatif, book.stress, cl)
-    roll = _roll_down(cl, st)
-    out, i = {}, 0
+    unit_now, unit_in, leg_now, unit_theta = _unit_values(book, market, whatif, book.stress, cl)
+    gains = unit_in - unit_now
+    drag = (-unit_theta + _roll_down(cl, st)) * 365
+    option = cl.underlying != VIX_FUT
+    premium = by_position(np.where(option, leg_now * cl.units * cl.mult, 0.0), cl)
+    # a leg worth less than the 0.01 tick has no quote to trade at, nor an entry to record
+    untradable = by_position((leg_now < TICK).astype(float), cl) > 0
+    out, first = {}, 0
     for k in (1, 2, 3):
-        units = []
-        for h in menus[k]:
-            mine = cl.owner == i
-            legs = tuple(replace(leg, price=round(float(p), 4)) for leg, p in zip(h.legs, leg_now[mine]))
-            premium = sum(leg.ratio * leg.price * m for leg, m in zip(legs, cl.mult[mine])
-                          if leg.kind != "vix_future")
-            gains = unit_in[:, i] - unit_now[i]
-            units.append(_Unit(replace(h, legs=legs), float(gains[own[k]]), float(gains[i_ref]), gains,
-                               float(unit_theta[i]), float(-unit_theta[i] + roll[i]) * 365, premium))
-            i += 1
-        # a leg worth less than the 0.01 tick has no quote to trade at, nor an entry to record
-        useful = [u for u in units if u.gain > 0 and all(leg.price >= TICK for leg in u.hedge.legs)]
-        out[k] = sorted(useful, key=lambda u: (-u.per_drag, -(u.gain / u.premium if u.premium > 0 else np.inf)))
-    return out, rolls_for, unit_now[i:]
+        start = first
+        idx = np.arange(start, start + len(menus[k]))
+        first += len(menus[k])
+        g = gains[own[k], idx]
+        keep = idx[(g > 0) & ~untradable[idx]]
+        g = gains[own[k], keep]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_drag = np.where(drag[keep] > 0, g / drag[keep], np.inf)
+            per_premium = np.where(premium[keep] > 0, g / premium[keep], np.inf)
+        order = keep[np.lexsort((-per_premium, -per_drag))]
+        out[k] = [_unit(menus[k][i - start], i, cl, leg_now, gains, own[k], i_ref, unit_theta, drag)
+                  for i in order[:3]]
+    return out, rolls_for, rolled_now
+
+
+def _unit(h, i, cl, leg_now, gains, row, i_ref, theta, drag) -> _Unit:
+    """A candidate at its recorded entry prices (to 0.0001 point): its premium is theirs."""
+    mine = cl.owner == i
+    legs = tuple(replace(leg, price=round(float(p), 4)) for leg, p in zip(h.legs, leg_now[mine]))
+    premium = sum(leg.ratio * leg.price * m for leg, m in zip(legs, cl.mult[mine]) if leg.kind != "vix_future")
+    return _Unit(replace(h, legs=legs), float(gains[row, i]), float(gains[i_ref, i]), gains[:, i],
+                 float(theta[i]), float(drag[i]), premium)
 
 
 def _layers(book, market, whatif, legs, change, held_now, i_ref, target_ratio, dormant, event,
