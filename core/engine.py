@@ -44,10 +44,9 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     nc = len(book.condors)
     horizon = _horizon(legs, st.t)
     curves = scan(market, book.model, legs, st, horizon)
-    condors = _condor_results(book, legs, st, curves.condor_t0, value, pnl, delta, gamma, theta, vega)
-    hedges = []
     realized = realized_by_id(book)
-    condors = [replace(c, pnl_realized=realized.get(c.condor.id, 0.0)) for c in condors]
+    condors = _condor_results(book, legs, st, curves.condor_t0, value, pnl, delta, gamma, theta, vega, realized)
+    hedges = []
     levels = _underlying_levels(legs, st)
     for j, h in enumerate(book.hedges):
         p = nc + j
@@ -138,7 +137,7 @@ def _horizon(legs: Legs, now: float) -> float:
     return float(ahead.min()) if len(ahead) else now
 
 
-def _condor_results(book, legs, st, t0, value, pnl, delta, gamma, theta, vega):
+def _condor_results(book, legs, st, t0, value, pnl, delta, gamma, theta, vega, realized):
     nc = len(book.condors)
     if not nc:
         return []
@@ -161,19 +160,32 @@ def _condor_results(book, legs, st, t0, value, pnl, delta, gamma, theta, vega):
     return [CondorResult(
         condor=x, dte=dte, mark=-v / (x.quantity * 100), pnl=p, max_profit=x.credit * x.quantity * 100,
         max_loss=(x.max_width - x.credit) * x.quantity * 100, breakevens_expiry=be_x, breakevens_t0=be_0,
-        greeks=GreekSet(d, g, th, ve), distance_pct=pct, distance_sd=dsd, nearest_short="put" if p_side else "call")
+        greeks=GreekSet(d, g, th, ve), distance_pct=pct, distance_sd=dsd, nearest_short="put" if p_side else "call",
+        pnl_realized=realized.get(x.id, 0.0))
         for x, dte, v, p, d, g, th, ve, pct, dsd, p_side, be_x, be_0 in rows]
 
 
 def _book_expiry_roots(legs: Legs) -> tuple[float, ...]:
-    """The condor book's P&L at expiry is piecewise linear with kinks at the strikes."""
+    """The condor book's P&L at expiry is piecewise linear with kinks at the strikes: at a
+    kink x, the calls struck below it pay sum(w) x - sum(w K), the puts above it
+    sum(w K) - sum(w) x (running sums over the sorted strikes: linear memory)."""
     nc = legs.n_condors
     if not nc:
         return ()
-    K, scale = legs.strike[:4 * nc], (legs.units * legs.mult)[:4 * nc]
+    K, w = legs.strike[:4 * nc], (legs.units * legs.mult)[:4 * nc]
+    call = legs.is_call[:4 * nc]
     kinks = np.unique(K)
-    sign = np.where(legs.is_call[:4 * nc], 1.0, -1.0)
-    payoff = np.maximum(sign * (kinks[:, None] - K), 0.0) @ scale
+
+    def below(weight):  # sums over strikes < each kink, and over strikes <= it
+        order = np.argsort(K)
+        cw = np.concatenate([[0.0], np.cumsum(weight[order])])
+        ks = K[order]
+        return cw[np.searchsorted(ks, kinks, "left")], cw[np.searchsorted(ks, kinks, "right")], cw[-1]
+    cw, _, _ = below(np.where(call, w, 0.0))
+    cwk, _, _ = below(np.where(call, w * K, 0.0))
+    _, pw, pw_all = below(np.where(call, 0.0, w))
+    _, pwk, pwk_all = below(np.where(call, 0.0, w * K))
+    payoff = cw * kinks - cwk + (pwk_all - pwk) - (pw_all - pw) * kinks
     return piecewise_roots(kinks, payoff - legs.entry[:nc].sum())
 
 

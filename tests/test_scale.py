@@ -7,6 +7,8 @@ import sys
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 from books import demo, make_book  # noqa: E402
@@ -44,3 +46,22 @@ def test_the_command_line_pins_blas_to_one_thread(capsys):
         if before:
             threadpool_limits(limits=max(before), user_api="blas")
     capsys.readouterr()
+
+
+def test_book_expiry_break_evens_are_where_the_summed_payoffs_cross_zero():
+    """Running sums over sorted strikes against each condor's payoff written out by hand."""
+    b0, m = demo()
+    book = make_book(200, m, hedges=False, seed=3)
+    roots = analyze(book, m).totals.breakevens_expiry
+
+    def pnl(S):
+        total = 0.0
+        for c in book.condors:
+            put = max(c.short_put - S, 0) - max(c.long_put - S, 0)
+            call = max(S - c.short_call, 0) - max(S - c.long_call, 0)
+            total += (c.credit - put - call) * c.quantity * 100
+        return total
+    assert roots and all(abs(pnl(r)) < 1e-6 for r in roots)
+    grid = np.arange(5000.0, 9000.0, 0.5)
+    signs = np.sign([pnl(S) for S in grid])
+    assert len(roots) == int(np.sum(signs[:-1] * signs[1:] < 0))

@@ -32,9 +32,13 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
     break-evens and risk curve (found with the condors'); `horizon`: their POSIX time."""
     now = market_state(market, book.model, whatif)
     scale = legs.units * legs.mult
+    s = book.stress
+    stressed = market_state(market, book.model, whatif, spx_move=np.array([x.spx_move for x in s]),
+                            days=np.array([x.days for x in s]),
+                            vix_fixed=np.array([np.nan if x.vix is None else x.vix for x in s]))
     nc = legs.n_condors
 
-    stress, change = _stress(book, market, whatif, legs, scale, value_now)
+    stress, change = _stress(book, legs, stressed, scale, value_now)
     i_ref = next(i for i, s in enumerate(stress) if s.name == book.alvh.reference_stress)
     ref = stress[i_ref]
     today = _ny_date(now.t)
@@ -44,8 +48,8 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
                        target=base * multiplier, base=base, multiplier=multiplier,
                        reference=ref.name, rules=rules)
 
-    layers, rolls, limited, drag_held = _layers(book, market, whatif, legs, change, value_now[nc:], i_ref,
-                                                ratio.target, dormant, bool(rules[3].fired), hedge_theta, now.t)
+    layers, rolls, limited, drag_held = _layers(book, market, (now, stressed), legs, change, value_now[nc:], i_ref,
+                                                ratio.target, dormant, bool(rules[3].fired), hedge_theta)
     eq = book.equity
     trades = [t for l in layers for t in l.trades]
     drag = drag_held / eq * 100
@@ -82,11 +86,8 @@ def _drag_warning(held: float, after: float | None, budget: float) -> str | None
     return None
 
 
-def _stress(book, market, whatif, legs, scale, value_now) -> tuple[StressResult, ...]:
+def _stress(book, legs, st, scale, value_now) -> tuple[StressResult, ...]:
     s = book.stress
-    st = market_state(market, book.model, whatif, spx_move=np.array([x.spx_move for x in s]),
-                      days=np.array([x.days for x in s]),
-                      vix_fixed=np.array([np.nan if x.vix is None else x.vix for x in s]))
     change = by_position(leg_prices(legs, st) * scale, legs) - value_now
     nc = legs.n_condors
     layer_of = np.array([h.layer for h in book.hedges], dtype=int)
@@ -194,20 +195,21 @@ def _menu_legs(book, market, now):
     return menus, cl
 
 
-def _menus(book, market, whatif, own, i_ref, now):
+def _menus(book, market, states, own, i_ref):
     """Each layer's candidates priced, the useful ones best gain per $ of drag first (the
     top three as _Unit), and the rolled positions' values."""
+    st = states[0]
+    now = st.t
     menus, cl = _menu_legs(book, market, now)
     rolls_for = _roll_candidates(book, {k: (m[0] if m else None) for k, m in menus.items()}, now)
     rolled_now = np.zeros(0)
     if rolls_for:
         rb = replace(book, condors=(), hedges=tuple(replace(h, id=f"r{i}") for i, (_, _, h, _) in enumerate(rolls_for)))
         rl = build_legs(rb, market)
-        rolled_now = by_position(leg_prices(rl, market_state(market, book.model, whatif)) * rl.units * rl.mult, rl)
+        rolled_now = by_position(leg_prices(rl, st) * rl.units * rl.mult, rl)
     if cl is None:
         return {1: [], 2: [], 3: []}, rolls_for, rolled_now
-    st = market_state(market, book.model, whatif)
-    unit_now, unit_in, leg_now, unit_theta = _unit_values(book, market, whatif, book.stress, cl)
+    unit_now, unit_in, leg_now, unit_theta = _unit_values(states, cl)
     gains = unit_in - unit_now
     drag = (-unit_theta + _roll_down(cl, st)) * 365
     option = cl.underlying != VIX_FUT
@@ -240,16 +242,16 @@ def _unit(h, i, cl, leg_now, gains, row, i_ref, theta, drag) -> _Unit:
                  float(theta[i]), float(drag[i]), premium)
 
 
-def _layers(book, market, whatif, legs, change, held_now, i_ref, target_ratio, dormant, event,
-            hedge_theta, now):
+def _layers(book, market, states, legs, change, held_now, i_ref, target_ratio, dormant, event, hedge_theta):
     """Each layer against its own stress (`[alvh.layerN] stress`): L2 wants what its premium
     budget buys, L1 and L3 their shares of the target coverage L2 leaves in their stresses;
     then the solver fits the whole hedge (held and bought) into the drag budget and the
     premium cap. `change`: each position's P&L in each stress (rows as book.stress)."""
     a, nc, eq = book.alvh, len(book.condors), book.equity
     own = {k: next(i for i, x in enumerate(book.stress) if x.name == a.layers[k].stress) for k in (1, 2, 3)}
-    menus, rolls_for, rolled_now = _menus(book, market, whatif, own, i_ref, now)
-    st = market_state(market, book.model, whatif)
+    menus, rolls_for, rolled_now = _menus(book, market, states, own, i_ref)
+    st = states[0]
+    now = st.t
     drag_held = (-np.array([hedge_theta[h.id] for h in book.hedges]) + _roll_down(legs, st)[nc:]) * 365
     options = [not any(leg.kind == "vix_future" for leg in h.legs) for h in book.hedges]
     premium_held = [max(v, 0.0) if o else 0.0 for v, o in zip(held_now, options)]
@@ -360,13 +362,10 @@ def _keep_order(gain: float, drag: float):
     if gain <= 0:
         return (1, -gain)
     return (0, -(gain / drag) if drag > 0 else -np.inf)
-def _unit_values(book, market, whatif, stresses, legs):
-    """Value of each hedge position now (row 0 of the second array: each stress), and its
-    theta ($/day), $ (quantity as held)."""
-    st = market_state(market, book.model, whatif, spx_move=np.array([x.spx_move for x in stresses]),
-                      days=np.array([x.days for x in stresses]),
-                      vix_fixed=np.array([np.nan if x.vix is None else x.vix for x in stresses]))
-    now = market_state(market, book.model, whatif)
+def _unit_values(states, legs):
+    """Value of each position now, in each stress (rows), each leg's price now and each
+    position's theta ($/day), $ (quantity as held). `states`: (now, the stresses)."""
+    now, st = states
     g = leg_values(legs, now)
     scale = legs.units * legs.mult
     return (by_position(g.price * scale, legs), by_position(leg_prices(legs, st) * scale, legs), g.price,
