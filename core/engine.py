@@ -28,7 +28,7 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     if not -0.9 <= whatif.spx_move <= 1.0:
         raise InputError(f"SPX {whatif.spx_move:+.1%}: a what-if moves SPX from -90% to +100%",
                          field="what-if")
-    legs = build_legs(book, market)
+    legs = _legs(book, market)
     st = market_state(market, book.model, whatif)
     g = leg_values(legs, st)
     scale = legs.units * legs.mult
@@ -135,6 +135,19 @@ def _horizon(legs: Legs, now: float) -> float:
     settle = legs.settle[: 4 * legs.n_condors] if legs.n_condors else legs.settle
     ahead = settle[settle > now]
     return float(ahead.min()) if len(ahead) else now
+
+
+_LEGS: list = []  # (book, market, legs): a what-if re-prices the same legs
+
+
+def _legs(book: Book, market: Market) -> Legs:
+    """The book's legs, built once per book and market (both immutable: an edit or a
+    reload makes new objects)."""
+    if _LEGS and _LEGS[0][0] is book and _LEGS[0][1] is market:
+        return _LEGS[0][2]
+    legs = build_legs(book, market)
+    _LEGS[:] = [(book, market, legs)]
+    return legs
 
 
 def _condor_results(book, legs, st, t0, value, pnl, delta, gamma, theta, vega, realized):

@@ -203,9 +203,11 @@ def build_legs(book: Book, market: Market) -> Legs:
         ([_hedge_columns(book, market, _FutureCurve(market, notes), vols)] if book.hedges or not book.condors else [])
     col = parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     und = col["underlying"].astype(int)
-    return Legs(und, col["is_call"].astype(bool), col["strike"], col["settle"], col["units"], _MULT[und],
-                col["owner"].astype(int), col["vol"], col["fut"], col["decay"], col["entry"],
-                len(book.condors), tuple(dict.fromkeys(notes)))
+    arrays = (und, col["is_call"].astype(bool), col["strike"], col["settle"], col["units"], _MULT[und],
+              col["owner"].astype(int), col["vol"], col["fut"], col["decay"], col["entry"])
+    for a in arrays:  # shared by every what-if on this book (the engine caches them): never written
+        a.setflags(write=False)
+    return Legs(*arrays, len(book.condors), tuple(dict.fromkeys(notes)))
 
 
 _CONDOR_SIGNS = np.array([1.0, -1.0, -1.0, 1.0])  # long put, short put, short call, long call
