@@ -45,7 +45,7 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     horizon = _horizon(legs, st.t)
     curves = scan(market, book.model, legs, st, horizon)
     realized = realized_by_id(book)
-    condors = _condor_results(book, legs, st, curves.condor_t0, value, pnl, delta, gamma, theta, vega, realized)
+    condors = _condor_results(book, market, legs, st, curves.condor_t0, value, pnl, delta, gamma, theta, vega, realized)
     hedges = []
     levels = _underlying_levels(legs, st)
     for j, h in enumerate(book.hedges):
@@ -150,7 +150,7 @@ def _legs(book: Book, market: Market) -> Legs:
     return legs
 
 
-def _condor_results(book, legs, st, t0, value, pnl, delta, gamma, theta, vega, realized):
+def _condor_results(book, market, legs, st, t0, value, pnl, delta, gamma, theta, vega, realized):
     nc = len(book.condors)
     if not nc:
         return []
@@ -167,6 +167,7 @@ def _condor_results(book, legs, st, t0, value, pnl, delta, gamma, theta, vega, r
     dist = np.where(put, np.log(S / K[:, 1]), np.log(K[:, 2] / S))
     with np.errstate(divide="ignore", invalid="ignore"):
         dist_sd = np.where(sd > 0, dist / sd, np.inf * np.sign(dist))
+    quotes = {(m.kind, m.expiry, m.strike, m.root): m for m in market.marks if m.bid is not None}
     rows = zip(c, (T * 365).tolist(), value.tolist(), pnl.tolist(), delta.tolist(), gamma.tolist(),
                theta.tolist(), vega.tolist(), (100 * np.minimum(put_pct, call_pct)).tolist(),
                dist_sd.tolist(), put.tolist(), expiry, t0)
@@ -174,8 +175,22 @@ def _condor_results(book, legs, st, t0, value, pnl, delta, gamma, theta, vega, r
         condor=x, dte=dte, mark=-v / (x.quantity * 100), pnl=p, max_profit=x.credit * x.quantity * 100,
         max_loss=(x.max_width - x.credit) * x.quantity * 100, breakevens_expiry=be_x, breakevens_t0=be_0,
         greeks=GreekSet(d, g, th, ve), distance_pct=pct, distance_sd=dsd, nearest_short="put" if p_side else "call",
-        pnl_realized=realized.get(x.id, 0.0))
+        pnl_realized=realized.get(x.id, 0.0), **_quoted_close(x, quotes))
         for x, dte, v, p, d, g, th, ve, pct, dsd, p_side, be_x, be_0 in rows]
+
+
+def _quoted_close(c, quotes) -> dict:
+    """The debit to close one condor at mid and at the natural price, when every leg has a
+    bid and ask for its root (or for no root): buy the shorts back at the ask, sell the longs
+    at the bid."""
+    legs = (("spx_put", c.long_put, 1), ("spx_put", c.short_put, -1), ("spx_call", c.short_call, -1),
+            ("spx_call", c.long_call, 1))
+    got = [quotes.get((k, c.expiry, K, c.root)) or quotes.get((k, c.expiry, K, None)) for k, K, _ in legs]
+    if any(q is None for q in got):
+        return {}
+    mid = sum(-u * (q.bid + q.ask) / 2 for (_, _, u), q in zip(legs, got))
+    natural = sum(q.ask if u < 0 else -q.bid for (_, _, u), q in zip(legs, got))
+    return {"close_mid": mid, "close_natural": natural}
 
 
 def _book_expiry_roots(legs: Legs) -> tuple[float, ...]:
@@ -202,6 +217,16 @@ def _book_expiry_roots(legs: Legs) -> tuple[float, ...]:
     return piecewise_roots(kinks, payoff - legs.entry[:nc].sum())
 
 
+def _spx_vols(market: Market) -> str:
+    if market.spx_smiles:
+        worst = max(x.rmse_vol for x in market.spx_smiles)
+        return (f"SPX vols: fitted SVI smiles, {len(market.spx_smiles)} expiries (fit error up to"
+                f" {worst * 100:.2f} vol pts); total variance interpolated between expiries at fixed"
+                " ln(K/F), held flat beyond them; held per strike")
+    return ("SPX vols: " + ("atm + skew x ln(K/F)" if market.spx_vol and market.spx_vol.skew else "flat")
+            + f", held per strike; atm {market.spx_vol.atm:.2%}")
+
+
 # spot VIX / a listed future: the 2007-2021 closes of VIX against VX1-VX8 ran 0.50-2.70
 SPOT_FRONT = (0.4, 3.0)
 
@@ -212,8 +237,7 @@ def _assumptions(book: Book, market: Market, legs: Legs) -> tuple[str, ...]:
         "SPX options: Black-Scholes-Merton, European; SPXW settle on the 16:00 close,"
         " SPX (AM) monthlies on the 09:30 opening print"
         f" (r {market.rate:.2%}, q {market.dividend_yield:.2%} continuous)",
-        "SPX vols: " + ("atm + skew x ln(K/F)" if market.spx_vol and market.spx_vol.skew else "flat")
-        + f", held per strike; atm {market.spx_vol.atm:.2%}",
+        _spx_vols(market),
         "Time: seconds to settlement / (365 x 86400)",
         f"Spot-vol map: VIX' = VIX x (SPX'/SPX)^{m.beta:g} ({m.beta_source}); "
         f"futures move exp(-{m.kappa:g} T) of spot VIX; SPX vols scale with VIX'/VIX",

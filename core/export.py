@@ -31,6 +31,7 @@ def analysis_to_dict(a: Analysis) -> dict:
             "id": c.condor.id, "expiry": c.condor.expiry.isoformat(), "quantity": c.condor.quantity,
             "strikes": [c.condor.long_put, c.condor.short_put, c.condor.short_call, c.condor.long_call],
             "credit": c.condor.credit, "root": c.condor.root, "dte": c.dte, "mark": c.mark, "pnl": c.pnl,
+            "close": {"mid": c.close_mid, "natural": c.close_natural, "slippage": c.slippage},
             "pnl_realized": c.pnl_realized, "pnl_lifetime": c.pnl_lifetime,
             "max_profit": c.max_profit, "max_loss": c.max_loss,
             "breakevens": {"expiry": list(c.breakevens_expiry), "t0": list(c.breakevens_t0)},

@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from core.model.instruments import NEW_YORK
-from core.model.inputs import MARK_KINDS, SETTLE_UNDERLYINGS, Mark, Market, Settlement, VolSurface
+from core.model.inputs import MARK_KINDS, SETTLE_UNDERLYINGS, Mark, Market, Settlement, Smile, VolSurface
 from core.io.tomlsrc import SourceMap, Table, parse_toml, previous_text, read_text, too_large, within
 
 _POS = (lambda v: v > 0, "must be above zero")
@@ -53,6 +53,8 @@ def parse_market(text: str, source: str = "<market>", *, demo: bool = False) -> 
         vxx_vol=_surface(root, "vxx_vol"),
         marks=(),
         settlements=_settlements(root),
+        spx_smiles=_smiles(root, "spx_smile", ("SPX", "SPXW"), as_of),
+        vix_smiles=_smiles(root, "vix_smile", ("VIX", "VIXW"), as_of),
         source=source,
         demo=demo,
     )
@@ -137,14 +139,54 @@ def _settlements(root: Table) -> tuple[Settlement, ...]:
 def _mark(t: Table) -> Mark:
     kind = t.get("kind", "str", check=lambda v: v in MARK_KINDS, why="must be one of " + ", ".join(MARK_KINDS))
     lo, hi = LEVELS[kind.split("_")[0]]
+    quote = dict(check=lambda v: 0 <= v <= hi, why=f"must be from 0 to {hi:,g}")
+    bid, ask = t.get("bid", "num", default=None, **quote), t.get("ask", "num", default=None, **quote)
+    if (bid is None) != (ask is None):
+        raise t.error("ask" if ask is None else "bid", "missing: a quote needs both bid and ask")
+    if bid is not None and not (bid <= ask and ask > 0):
+        raise t.error("ask", f"must be above zero and at least the bid {bid:g}, got {ask!r}")
+    positive = dict(check=lambda v: 0 < v <= hi, why=f"must be above zero and at most {hi:,g}")
+    price = t.get("price", "num", **positive) if bid is None or "price" in t.data else (bid + ask) / 2
     m = Mark(
         kind=kind,
         expiry=t.get("expiry", "date"),
         strike=t.get("strike", "num", **within(lo, hi)),
-        price=t.get("price", "num", check=lambda v: 0 < v <= hi, why=f"must be above zero and at most {hi:,g}"),
-        line=t.src.line(t.path))
+        price=price,
+        line=t.src.line(t.path),
+        root=t.get("root", "str", default=None, check=lambda v: v in ROOTS[kind.split("_")[0]],
+                   why="must be one of " + ", ".join(ROOTS[kind.split("_")[0]])),
+        bid=bid, ask=ask)
     t.finish()
     return m
+
+
+ROOTS = {"spx": ("SPX", "SPXW"), "vix": ("VIX", "VIXW"), "vxx": ("VXX",)}
+
+
+def _smiles(root: Table, key: str, roots: tuple[str, ...], as_of) -> tuple[Smile, ...]:
+    """[[spx_smile]] / [[vix_smile]]: one raw SVI slice per expiry and root."""
+    out: dict[tuple, Smile] = {}
+    for t in root.tables(key):
+        expiry = t.get("expiry", "date", check=lambda v: v >= as_of.date(), why=f"must not be before as_of {as_of.date()}")
+        name = t.get("root", "str", check=lambda v: v in roots, why="must be one of " + ", ".join(roots))
+        params = t.get("svi", "list", check=lambda v: len(v) == 5 and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v),
+            why="must be five numbers [a, b, rho, m, sigma]")
+        a, b, rho, m, sig = (float(x) for x in params)
+        if not (b >= 0 and abs(rho) < 1 and sig > 0 and a + b * sig * math.sqrt(1 - rho * rho) >= 0):
+            raise t.error("svi", "needs b >= 0, |rho| < 1, sigma > 0 and a + b sigma sqrt(1 - rho^2) >= 0"
+                                 f" (total variance never negative), got {params!r}")
+        smile = Smile(expiry, name,
+                      forward=t.get("forward", "num", check=lambda v: v > 0, why="must be above zero"),
+                      discount=t.get("discount", "num", check=lambda v: 0 < v <= 1.5, why="must be above 0, at most 1.5"),
+                      svi=(a, b, rho, m, sig),
+                      rmse_vol=t.get("rmse_vol", "num", default=0.0, check=lambda v: 0 <= v < 5, why="must be 0 to 5"),
+                      line=t.src.line(t.path))
+        if (expiry, name) in out:
+            raise t.error("expiry", f"{name} {expiry} has a smile already (line {out[(expiry, name)].line})")
+        out[(expiry, name)] = smile
+        t.finish()
+    return tuple(sorted(out.values(), key=lambda x: (x.expiry, x.root)))
 
 
 def _marks(root: Table, market: Market) -> tuple[Mark, ...]:
@@ -154,8 +196,8 @@ def _marks(root: Table, market: Market) -> tuple[Mark, ...]:
     marks = [_mark(t) for t in tables]
     groups: dict[tuple, list[int]] = {}
     for i, m in enumerate(marks):
-        groups.setdefault((m.kind, m.expiry), []).append(i)
-    for (kind, _), idx in groups.items():
+        groups.setdefault((m.kind, m.expiry, m.root), []).append(i)
+    for (kind, _, _), idx in groups.items():
         bad = _vertical_breaks(marks, idx)
         if bad:
             i, j, why = bad[0]
@@ -164,15 +206,16 @@ def _marks(root: Table, market: Market) -> tuple[Mark, ...]:
             other = marks[j if culprit == i else i]
             raise tables[culprit].error("price", f"{why} against the {other.strike:g} mark"
                                         f"{_at(other)}: a mistyped mark?")
-    by_key = {(m.kind, m.expiry, m.strike): i for i, m in enumerate(marks)}
+    by_key = {(m.kind, m.expiry, m.strike, m.root): i for i, m in enumerate(marks)}
     futures, r = dict(market.vix_futures), market.rate
     spot = {"spx": (market.spx, market.dividend_yield), "vxx": (market.vxx, 0.0)}
-    for (kind, expiry, strike), ci in by_key.items():
+    for (kind, expiry, strike, mroot), ci in by_key.items():
         under = kind.split("_")[0]
-        pi = by_key.get((f"{under}_put", expiry, strike))
+        pi = by_key.get((f"{under}_put", expiry, strike, mroot))
         if not kind.endswith("_call") or pi is None:
             continue
-        settle = datetime.combine(expiry, time(9, 30) if under == "vix" else time(16, 0), NEW_YORK)
+        am = under == "vix" or mroot == "SPX"  # VIX and SPX monthlies settle on opening prints
+        settle = datetime.combine(expiry, time(9, 30) if am else time(16, 0), NEW_YORK)
         T = (settle.timestamp() - market.as_of.timestamp()) / (365 * 86400)
         if under == "vix":
             fwd = futures.get(expiry)

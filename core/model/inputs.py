@@ -173,8 +173,24 @@ class Mark:
     kind: str  # one of MARK_KINDS
     expiry: date
     strike: float
-    price: float
+    price: float  # the mid when bid and ask are given
     line: int | None = field(default=None, compare=False)  # where it stands in the market file
+    root: str | None = None  # "SPX" (AM) or "SPXW" (PM) where both list the expiry; None: either
+    bid: float | None = None
+    ask: float | None = None
+
+
+@dataclass(frozen=True)
+class Smile:
+    """One expiry's fitted smile (`alvh chain import`): raw SVI in total variance against
+    its own forward, k = ln(K / forward)."""
+    expiry: date
+    root: str  # SPX, SPXW, VIX
+    forward: float  # from put-call parity (for VIX: that expiry's future)
+    discount: float  # discount factor to settlement
+    svi: tuple[float, float, float, float, float]  # a, b, rho, m, sigma
+    rmse_vol: float = 0.0  # fit error, in vol (0.003 = 0.3 vol points)
+    line: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -192,6 +208,8 @@ class Market:
     vxx_vol: VolSurface | None = None  # None: vix_vol * vxx_exponent
     marks: tuple[Mark, ...] = ()
     settlements: tuple[Settlement, ...] = ()
+    spx_smiles: tuple[Smile, ...] = ()  # when given, SPX vols come from them, not spx_vol
+    vix_smiles: tuple[Smile, ...] = ()
     source: str | None = None
     demo: bool = False
 

@@ -38,11 +38,20 @@ class CondorResult:
     distance_sd: float  # ... in standard deviations to expiry (short strike's vol)
     nearest_short: str  # "put" or "call"
     pnl_realized: float = 0.0  # $ from closes of this id already in the ledger
+    close_mid: float | None = None  # debit to close one condor at the quotes' mids, points
+    close_natural: float | None = None  # ... at the natural price: shorts at the ask, longs at the bid
 
     @property
     def pnl_lifetime(self) -> float:
         """Unrealized on what is open plus realized on what was closed, $."""
         return self.pnl + self.pnl_realized
+
+    @property
+    def slippage(self) -> float | None:
+        """$ the natural close costs over the mid, the whole position (quoted legs only)."""
+        if self.close_natural is None:
+            return None
+        return (self.close_natural - self.close_mid) * self.condor.quantity * 100
 
 
 @dataclass(frozen=True)
@@ -57,11 +66,20 @@ class HedgeResult:
     beta_delta: float  # SPX-equivalent delta through the spot-vol map
     legs: tuple[tuple[float, float, float], ...]  # per leg: (underlying, vol, price)
     pnl_realized: float = 0.0  # $ from closes of this id already in the ledger
+    close_mid: float | None = None  # debit to close one condor at the quotes' mids, points
+    close_natural: float | None = None  # ... at the natural price: shorts at the ask, longs at the bid
 
     @property
     def pnl_lifetime(self) -> float:
         """Unrealized on what is open plus realized on what was closed, $."""
         return self.pnl + self.pnl_realized
+
+    @property
+    def slippage(self) -> float | None:
+        """$ the natural close costs over the mid, the whole position (quoted legs only)."""
+        if self.close_natural is None:
+            return None
+        return (self.close_natural - self.close_mid) * self.condor.quantity * 100
 
 
 @dataclass(frozen=True)

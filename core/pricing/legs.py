@@ -16,6 +16,7 @@ from core.model.errors import InputError
 from core.market.marketfile import MARK_TOL, VOL
 from core.model.instruments import MULT, SPX, VIX_FUT, VIX_OPT, VXX_OPT, settle_time
 from core.model.inputs import Book, Market, ModelSettings, VolSurface, WhatIf
+from core.pricing.surface import smile_vol
 from core.pricing.kernels import Greeks, bsm, bsm_price, implied_vol_black, implied_vol_bsm
 
 YEAR = 365.0 * 86400.0
@@ -230,7 +231,7 @@ def _condor_columns(book: Book, market: Market, vols: "_Vols") -> dict[str, np.n
     for i in np.nonzero(~((vol >= VOL[0]) & (vol <= VOL[1])))[0]:  # marks and overrides; a bad surface vol raises here
         x = c[i // 4]
         vol[i] = vols.vol(SPX, bool(is_call[i]), float(strike[i]), x.expiry, float(T[i]), math.nan,
-                          (x.line, f"condor {x.id}: expiry"))
+                          (x.line, f"condor {x.id}: expiry"), x.root)
     if vols.marks:
         _check_marked_spreads(book, market, vols, strike, is_call, T, vol)
     return dict(underlying=np.full(4 * nc, SPX), is_call=is_call, strike=strike, settle=settle,
@@ -340,13 +341,18 @@ class _Vols:
         self.book, self.market, self.notes = book, market, notes
         self.marks = {(m.kind, m.expiry, m.strike): m.price for m in market.marks}
         self.mark_at = {(m.kind, m.expiry, m.strike): (i, m) for i, m in enumerate(market.marks)}
+        self.rooted = {(m.kind, m.expiry, m.strike, m.root): m.price for m in market.marks}
         self.overrides = {label: dict(v.overrides) for label, v in
                           (("spx_vol", market.spx_vol), ("vix_vol", market.vix_vol), ("vxx_vol", market.vxx_vol)) if v}
+        as_of = market.as_of.timestamp()
+        self.smiles = {code: sorted(((settle_time(x.expiry, code, x.root == "SPX") - as_of) / YEAR, x)
+                                    for x in smiles if settle_time(x.expiry, code, x.root == "SPX") > as_of)
+                       for code, smiles in ((SPX, market.spx_smiles), (VIX_OPT, market.vix_smiles))}
 
     def plain_spx(self) -> bool:
-        """True when no SPX mark or strike override exists: the surface alone decides."""
+        """True when no SPX mark, strike override or fitted smile exists: the surface alone decides."""
         surface = self.market.spx_vol
-        return surface is not None and not surface.overrides and \
+        return surface is not None and not surface.overrides and not self.market.spx_smiles and \
             not any(m.kind.startswith("spx_") for m in self.market.marks)
 
     def spx_surface(self, strike: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -355,10 +361,25 @@ class _Vols:
         fwd = m.spx * np.exp((m.rate - m.dividend_yield) * T)
         return m.spx_vol.atm + m.spx_vol.skew * np.log(strike / fwd)
 
-    def vol(self, u: int, is_call: bool, strike: float, expiry: date, T: float, fut: float, where) -> float:
+    def mark(self, kind: str, expiry: date, strike: float, root: str | None):
+        """A mark of this root, else one that names no root."""
+        price = self.rooted.get((kind, expiry, strike, root))
+        return self.rooted.get((kind, expiry, strike, None)) if price is None else price
+
+    def from_smile(self, u: int, strike: float, T: float, label: str) -> float | None:
+        slices = self.smiles.get(u)
+        if not slices:
+            return None
+        got = smile_vol(slices, strike, T)
+        if got.extrapolated:
+            self.notes.append(f"{label}: outside the fitted smiles' expiries, vol held flat from {got.extrapolated}")
+        return got.vol
+
+    def vol(self, u: int, is_call: bool, strike: float, expiry: date, T: float, fut: float, where,
+            root: str | None = None) -> float:
         m = self.market
         name = {SPX: "spx", VIX_OPT: "vix", VXX_OPT: "vxx"}[u]
-        mark = self.marks.get((f"{name}_{'call' if is_call else 'put'}", expiry, strike))
+        mark = self.mark(f"{name}_{'call' if is_call else 'put'}", expiry, strike, root)
         if u == SPX:
             fwd, surface, label = m.spx * math.exp((m.rate - m.dividend_yield) * T), m.spx_vol, "spx_vol"
         elif u == VIX_OPT:
@@ -373,11 +394,13 @@ class _Vols:
                 self.notes.append(f"VXX vol = VIX vol x {self.book.model.vxx_exponent:g} (no [vxx_vol])")
         if mark is not None:
             return self._implied(u, is_call, strike, T, fwd, mark, name, expiry)
-        if surface is None:
-            raise InputError(f"needed to price a {name.upper()} option; add [{label}] atm",
-                             file=m.source, field=f"{label}.atm")
         vol = self.overrides.get(label, {}).get(strike)
         if vol is None:
+            vol = self.from_smile(u, strike, T, f"{root or name.upper()} {expiry}")
+        if vol is None:
+            if surface is None:
+                raise InputError(f"needed to price a {name.upper()} option; add [{label}] atm",
+                                 file=m.source, field=f"{label}.atm")
             vol = surface.atm + surface.skew * math.log(strike / fwd)
         if not VOL[0] <= vol <= VOL[1]:
             raise InputError(f"gives a vol of {vol:.4f} at strike {strike:g} (forward {fwd:g}), outside"
