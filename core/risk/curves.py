@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
+from core.pricing.normal import ndtr
 from core.risk.breakevens import smooth_roots
 from core.pricing.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, merge_legs, moved_future, spot_vol
 from core.model.inputs import Market, ModelSettings
