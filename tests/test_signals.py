@@ -22,13 +22,18 @@ REAL = [("vix_daily.csv", "vix"), ("vix3m_daily.csv", "vix3m"), ("spx_daily.csv"
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory) -> dict:
+def real_db(tmp_path_factory) -> Path:
     if not (DATA / "vix_daily.csv").exists():
         pytest.skip(f"real market data not found at {DATA}")
     db = tmp_path_factory.mktemp("signals") / "h.sqlite"
     for name, series in REAL:
         history.import_file(DATA / name, series, db)
-    return history.load_all(db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def real(real_db) -> dict:
+    return history.load_all(real_db)
 
 
 # ---- textbook definitions, plain loops -----------------------------------------
@@ -74,9 +79,9 @@ def test_rsi_matches_textbook_on_real_data(real, name):
     got = signals.rsi(closes)
     want = rsi_textbook(closes.tolist())
     assert len(got) == len(want) == len(closes) - 14
-    assert got.index[0] == closes.index[14]
-    assert max(abs(a - b) for a, b in zip(got.tolist(), want)) < 1e-9
-    assert 0 < got.min() < 30 < 70 < got.max() < 100
+    assert got.days[0] == closes.index[14]
+    assert max(abs(a - b) for a, b in zip(got.values.tolist(), want)) < 1e-9
+    assert 0 < got.values.min() < 30 < 70 < got.values.max() < 100
 
 
 @pytest.mark.parametrize("name", ["vix", "spx"])
@@ -84,11 +89,11 @@ def test_macd_matches_textbook_on_real_data(real, name):
     closes = real[name]
     line, sig = signals.macd(closes)
     want_line, want_sig = macd_textbook(closes.tolist())
-    assert line.index[0] == closes.index[25] and sig.index[0] == closes.index[33]
+    assert line.days[0] == closes.index[25] and sig.days[0] == closes.index[33]
     assert len(line) == len(want_line) and len(sig) == len(want_sig)
     scale = max(abs(x) for x in want_line)
-    assert max(abs(a - b) for a, b in zip(line.tolist(), want_line)) < 1e-9 * scale
-    assert max(abs(a - b) for a, b in zip(sig.tolist(), want_sig)) < 1e-9 * scale
+    assert max(abs(a - b) for a, b in zip(line.values.tolist(), want_line)) < 1e-9 * scale
+    assert max(abs(a - b) for a, b in zip(sig.values.tolist(), want_sig)) < 1e-9 * scale
 
 
 def test_realized_vol_and_percentile_by_hand(real):
@@ -172,7 +177,7 @@ def test_covid_peak(real):
     inputs = s.to_inputs()
     assert inputs.contango is False and inputs.term_rsi_source == "VIX/VIX3M"
     assert inputs.term_rsi == pytest.approx(signals.rsi(
-        (real["vix"] / real["vix3m"]).dropna().loc[:"2020-03-16"]).iloc[-1])
+        (real["vix"] / real["vix3m"]).dropna().loc[:"2020-03-16"]).values[-1])
     assert -7 < s.beta < -3
 
 
@@ -236,6 +241,14 @@ def test_demo_set_json_and_inputs():
     inputs = s.to_inputs()
     assert inputs.demo and inputs.contango is True and inputs.ad_divergence is None
     assert inputs.events[:2] == (("FOMC", date(2026, 12, 9)), ("CPI", date(2026, 12, 10)))
+
+
+def test_store_read_as_arrays_gives_the_pandas_set(real_db, real):
+    """The report reads the store without pandas (load_daily); load_all's Series give the same set."""
+    daily = history.load_daily(real_db)
+    for day in (None, date(2008, 11, 20), date(2020, 3, 16), date(2026, 12, 8)):
+        assert compute_signals(daily, day).to_json() == compute_signals(real, day).to_json()
+    assert compute_signals(history.demo_daily()).to_json() == compute_signals(history.demo_series()).to_json()
 
 
 def test_empty_store_is_all_unknown():

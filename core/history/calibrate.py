@@ -3,8 +3,8 @@
 β is the OLS slope (with intercept) of daily log VIX changes on daily log SPX
 changes, over the days both closed in a window ending at the last common close.
 The default window is 5 years: long enough to hold a stress episode, short
-enough to follow the current regime. Series come in as pandas Series; the
-math is numpy.
+enough to follow the current regime. Series come in as pandas Series or
+`Daily`; the math is numpy.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import date
 
 import numpy as np
 
+from core.history.daily import as_daily
 from core.model.errors import InputError
 from core.market.marketgen import vix_expiry
 
@@ -34,15 +35,13 @@ class Calibration:
     front_n: int = 0
 
 
-def _days(s) -> np.ndarray:
-    return np.asarray(s.index.values, dtype="datetime64[D]")
-
-
 def _aligned(a, b, start: np.datetime64, end: np.datetime64):
     """Common dates in [start, end] and both series' values on them."""
-    days, ia, ib = np.intersect1d(_days(a), _days(b), assume_unique=True, return_indices=True)
+    a, b = as_daily(a), as_daily(b)
+    days, ia, ib = np.intersect1d(a.days, b.days, assume_unique=True, return_indices=True)
     keep = (days >= start) & (days <= end)
-    return days[keep], a.to_numpy(float)[ia][keep], b.to_numpy(float)[ib][keep]
+    return (days[keep], np.asarray(a.values, dtype=float)[ia][keep],
+            np.asarray(b.values, dtype=float)[ib][keep])
 
 
 def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -1,9 +1,10 @@
-"""Market signals: pure functions of the stored series (pandas), no I/O.
+"""Market signals: pure functions of the stored series (numpy), no I/O.
 
-`compute_signals(series, as_of)` reads the `history.load_all` dict (vix, vix3m,
-spx, vx1, vx2, breadth = net advances, fomc, cpi, ppi) using data up to as_of
-only. A series whose last value is older than `stale_days` before as_of counts
-as missing: its signals say "unknown" rather than show an old value as today's.
+`compute_signals(series, as_of)` reads the `history.load_daily` dict (vix, vix3m,
+spx, vx1, vx2, breadth = net advances, fomc, cpi, ppi), or the pandas Series of
+`history.load_all`, using data up to as_of only. A series whose last value is older
+than `stale_days` before as_of counts as missing: its signals say "unknown" rather
+than show an old value as today's.
 """
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import pandas as pd
+import numpy as np
 
 from core.history.calibrate import calibrate
+from core.history.daily import Daily, as_daily
 from core.model.errors import InputError
 from core.model.inputs import SignalInputs
 
@@ -94,74 +96,95 @@ def _plain(x):
 
 
 # ---- indicators --------------------------------------------------------------
+# Each takes a Daily or a pandas Series. The arithmetic is pandas' own, step for step
+# (ewm(adjust=False), mean, diff, clip), so every figure is the one pandas gave.
 
-def _smooth(s: pd.Series, n: int, alpha: float) -> pd.Series:
+def _smooth(s: Daily, n: int, alpha: float) -> Daily:
     """Exponential smoothing seeded with the simple mean of the first n values."""
     s = s.dropna()
     if len(s) < n:
-        return s.iloc[:0]
-    seed = pd.Series([s.iloc[:n].mean()], index=s.index[n - 1:n])
-    return pd.concat([seed, s.iloc[n:]]).ewm(alpha=alpha, adjust=False).mean()
+        return s[:0]
+    a = 1 / (1 + (1 - alpha) / alpha)  # alpha through pandas' centre of mass, as it rounds
+    keep, total = 1 - a, (1 - a) + a
+    y = float(np.mean(s.values[:n]))
+    out = [y]
+    for x in s.values[n:].tolist():
+        if y != x:  # pandas skips the step on an equal value
+            y = (keep * y + a * x) / total
+        out.append(y)
+    return s[n - 1:].with_values(out)
 
 
-def ema(s: pd.Series, n: int) -> pd.Series:
-    return _smooth(s, n, 2 / (n + 1))
+def ema(s, n: int) -> Daily:
+    return _smooth(as_daily(s), n, 2 / (n + 1))
 
 
-def rsi(s: pd.Series, n: int = 14) -> pd.Series:
+def rsi(s, n: int = 14) -> Daily:
     """Wilder's RSI: gains and losses smoothed with alpha 1/n after an n-day mean."""
-    change = s.dropna().diff().iloc[1:]
-    gain = _smooth(change.clip(lower=0), n, 1 / n)
-    loss = _smooth((-change).clip(lower=0), n, 1 / n)
-    out = 100 - 100 / (1 + gain / loss)  # loss 0: RSI 100
-    return out.where((gain > 0) | (loss > 0), 50.0)
+    s = as_daily(s).dropna()
+    change = s[1:].with_values(np.diff(s.values))
+    up, down = change.values, -change.values
+    gain = _smooth(change.with_values(np.where(up >= 0, up, 0.0)), n, 1 / n)
+    loss = _smooth(change.with_values(np.where(down >= 0, down, 0.0)), n, 1 / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 100 - 100 / (1 + gain.values / loss.values)  # loss 0: RSI 100
+    return gain.with_values(np.where((gain.values > 0) | (loss.values > 0), out, 50.0))
 
 
-def macd(s: pd.Series, fast: int = 12, slow: int = 26, signal: int = 9):
+def macd(s, fast: int = 12, slow: int = 26, signal: int = 9) -> tuple[Daily, Daily]:
     """(MACD line, signal line): EMA(fast) - EMA(slow) and its EMA(signal)."""
-    line = (ema(s, fast) - ema(s, slow)).dropna()
+    f, sl = ema(s, fast), ema(s, slow)  # both end on the last day: sl is f's tail
+    line = sl.with_values(f.values[len(f) - len(sl):] - sl.values).dropna()
     return line, ema(line, signal)
 
 
-def ad_divergence(spx: pd.Series, net_advances: pd.Series, days: int = 20) -> str | None:
+def _common(a: Daily, b: Daily) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The days both hold a value, and their values there."""
+    days, ia, ib = np.intersect1d(a.days, b.days, assume_unique=True, return_indices=True)
+    va, vb = a.values[ia], b.values[ib]
+    ok = ~(np.isnan(va) | np.isnan(vb))
+    return days[ok], va[ok], vb[ok]
+
+
+def ad_divergence(spx, net_advances, days: int = 20) -> str | None:
     """"bearish": SPX closes at a `days`-day high while the A/D line does not;
     "bullish": SPX closes at a `days`-day low while the A/D line does not; else "none".
     None when there are fewer than `days` common days."""
-    ad_line = net_advances.dropna().cumsum()
-    both = pd.concat([spx, ad_line], axis=1, join="inner").dropna().iloc[-days:]
-    if len(both) < days:
+    net = as_daily(net_advances).dropna()
+    _, price, ad = _common(as_daily(spx), net.with_values(np.cumsum(net.values)))
+    price, ad = price[-days:], ad[-days:]
+    if len(price) < days:
         return None
-    price, ad = both.iloc[:, 0], both.iloc[:, 1]
-    if price.iloc[-1] >= price.max() and ad.iloc[-1] < ad.max():
+    if price[-1] >= price.max() and ad[-1] < ad.max():
         return "bearish"
-    if price.iloc[-1] <= price.min() and ad.iloc[-1] > ad.min():
+    if price[-1] <= price.min() and ad[-1] > ad.min():
         return "bullish"
     return "none"
 
 
-def realized_vol(spx: pd.Series, days: int = 20) -> float | None:
+def realized_vol(spx, days: int = 20) -> float | None:
     """Annualized root-mean-square of the last `days` daily log returns, in VIX points."""
-    closes = spx.dropna().iloc[-(days + 1):]
+    closes = as_daily(spx).dropna().values[-(days + 1):]
     if len(closes) <= days:
         return None
-    r = (closes / closes.shift(1)).iloc[1:].map(math.log)
+    r = np.array([math.log(x) for x in (closes[1:] / closes[:-1]).tolist()])
     return math.sqrt(252 * float((r * r).mean())) * 100
 
 
-def percentile_rank(s: pd.Series, days: int = 365) -> float | None:
+def percentile_rank(s, days: int = 365) -> float | None:
     """Share of the past `days` calendar days' values at or below the last one, 0-100."""
-    s = s.dropna()
-    if s.empty:
+    s = as_daily(s).dropna()
+    if not len(s):
         return None
-    window = s[s.index > s.index[-1] - pd.Timedelta(days=days)]
-    return float((window <= s.iloc[-1]).mean() * 100)
+    window = s.values[s.days > s.days[-1] - np.timedelta64(days, "D")]
+    return float((window <= s.values[-1]).mean() * 100)
 
 
 def upcoming_events(series: dict, as_of: date, horizon_days: int = 366):
     """(name, date) of the stored events after as_of and within the horizon, sorted."""
-    start, stop = pd.Timestamp(as_of), pd.Timestamp(as_of + timedelta(days=horizon_days))
-    out = [(EVENT_NAMES[k], d.date()) for k in EVENT_NAMES if k in series
-           for d in series[k].index if start < d <= stop]
+    stop = as_of + timedelta(days=horizon_days)
+    out = [(EVENT_NAMES[k], d) for k in EVENT_NAMES if k in series
+           for d in as_daily(series[k]).days.astype(object) if as_of < d <= stop]
     return tuple(sorted(out, key=lambda e: (e[1], e[0])))
 
 
@@ -201,27 +224,33 @@ def _unknown(name: str, threshold, note: str) -> Signal:
     return Signal(name, None, threshold, UNKNOWN, None, note)
 
 
-def _day(s: pd.Series) -> date:
-    return s.index[-1].date()
+def _sorted(s: Daily) -> Daily:
+    """A price series without its gaps, in date order."""
+    s = s.with_values(np.asarray(s.values, dtype=float)).dropna()
+    return s[np.argsort(s.days, kind="stable")]
+
+
+def _day(s: Daily) -> date:
+    return s.last_day()
 
 
 def _band(value: float, high: float, low: float, names=("high", "low", "normal")) -> str:
     return names[0] if value >= high else names[1] if value <= low else names[2]
 
 
-def _rsi_signal(name: str, s: pd.Series | None, label: str, t: Thresholds) -> Signal:
+def _rsi_signal(name: str, s: Daily | None, label: str, t: Thresholds) -> Signal:
     r = rsi(s) if s is not None else None
-    if r is None or r.empty:
+    if r is None or not len(r):
         return _unknown(name, t.rsi_high, f"no recent {label}, or too little for RSI(14)")
-    return Signal(name, float(r.iloc[-1]), t.rsi_high,
-                  _band(r.iloc[-1], t.rsi_high, t.rsi_low, ("overbought", "oversold", "neutral")),
+    return Signal(name, float(r.values[-1]), t.rsi_high,
+                  _band(r.values[-1], t.rsi_high, t.rsi_low, ("overbought", "oversold", "neutral")),
                   _day(r), f"RSI(14) of {label}")
 
 
-def _ratio_signal(name: str, ratio: pd.Series | None, label: str, t: Thresholds) -> Signal:
-    if ratio is None or ratio.empty:
+def _ratio_signal(name: str, ratio: Daily | None, label: str, t: Thresholds) -> Signal:
+    if ratio is None or not len(ratio):
         return _unknown(name, t.backwardation, f"no recent {label}")
-    value = float(ratio.iloc[-1])
+    value = float(ratio.values[-1])
     return Signal(name, value, t.backwardation,
                   "backwardation" if value > t.backwardation else "contango", _day(ratio),
                   f"{label}; above {t.backwardation:g} is backwardation")
@@ -246,15 +275,16 @@ def compute_signals(series: dict, as_of: date | None = None,
                     thresholds: Thresholds = Thresholds()) -> SignalSet:
     """Every signal from the data up to as_of (default: the last VIX close).
 
-    Series tagged attrs["demo"] (see `history.demo_series`) make a DEMO set.
+    Series marked demo (see `history.demo_daily`) make a DEMO set.
     """
     t = thresholds
-    demo = any(s.attrs.get("demo") for s in series.values())
-    prices = {k: series[k].dropna().sort_index() for k in ("vix", "vix3m", "spx", "vx1", "vx2",
-                                                          "breadth") if k in series}
+    series = {k: as_daily(s) for k, s in series.items()}
+    demo = any(s.demo for s in series.values())
+    prices = {k: _sorted(series[k]) for k in ("vix", "vix3m", "spx", "vx1", "vx2", "breadth")
+              if k in series}
     if as_of is None:
-        last = [prices[k].index[-1] for k in ("vix", "spx") if k in prices and len(prices[k])]
-        as_of = last[0].date() if last else None
+        last = [prices[k] for k in ("vix", "spx") if k in prices and len(prices[k])]
+        as_of = last[0].last_day() if last else None
     if as_of is None:
         note = "no VIX or SPX data"
         names = ("vix_rsi", "term_rsi", "term_structure", "vx1_vx2", "vix_percentile", "vrp",
@@ -262,18 +292,20 @@ def compute_signals(series: dict, as_of: date | None = None,
         return SignalSet(tuple(_unknown(n, None, note) for n in names), UNKNOWN, note, None,
                          None, demo=demo)
 
-    oldest = pd.Timestamp(as_of - timedelta(days=t.stale_days))
+    oldest = np.datetime64(as_of - timedelta(days=t.stale_days), "D")
     fresh = {}  # series up to as_of whose last value is recent enough
     for k, s in prices.items():
-        s = s.loc[:pd.Timestamp(as_of)]
-        if len(s) and s.index[-1] >= oldest:
+        s = s[:np.searchsorted(s.days, np.datetime64(as_of, "D"), side="right")]
+        if len(s) and s.days[-1] >= oldest:
             fresh[k] = s
     vix, spx, breadth = fresh.get("vix"), fresh.get("spx"), fresh.get("breadth")
     ratios = {}
     for key, a, b in (("term", "vix", "vix3m"), ("futures", "vx1", "vx2")):
         if a in fresh and b in fresh:
-            r = (fresh[a] / fresh[b]).dropna()
-            ratios[key] = r if len(r) and r.index[-1] >= oldest else None
+            days, num, den = _common(fresh[a], fresh[b])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = Daily(days, num / den).dropna()
+            ratios[key] = r if len(r) and r.days[-1] >= oldest else None
 
     out = [_rsi_signal("vix_rsi", vix, "VIX", t)]
     if ratios.get("term") is not None:
@@ -295,18 +327,18 @@ def compute_signals(series: dict, as_of: date | None = None,
 
     rv = realized_vol(spx) if spx is not None else None
     if rv is not None and vix is not None:
-        value = float(vix.iloc[-1]) - rv
+        value = float(vix.values[-1]) - rv
         out.append(Signal("vrp", value, 0.0, "positive" if value > 0 else "negative",
                           min(_day(vix), _day(spx)),
-                          f"VIX {vix.iloc[-1]:.2f} minus 20-day realized SPX vol {rv:.2f}"))
+                          f"VIX {vix.values[-1]:.2f} minus 20-day realized SPX vol {rv:.2f}"))
     else:
         out.append(_unknown("vrp", 0.0, "no recent VIX and SPX"))
 
-    base, label = (breadth.cumsum(), "of the A/D line") if breadth is not None else (
-        spx, "of SPX (no breadth data)")
+    base, label = (breadth.with_values(np.cumsum(breadth.values)), "of the A/D line") if (
+        breadth is not None) else (spx, "of SPX (no breadth data)")
     line, sig = macd(base) if base is not None else (None, None)
     if sig is not None and len(sig):
-        value, signal_value = float(line.iloc[-1]), float(sig.iloc[-1])
+        value, signal_value = float(line.values[-1]), float(sig.values[-1])
         out.append(Signal("macd", value, signal_value,
                           "bullish" if value > signal_value else "bearish", _day(line),
                           f"MACD(12,26,9) {label}; threshold is the signal line"))
@@ -328,7 +360,7 @@ def compute_signals(series: dict, as_of: date | None = None,
 
     term = next((s.value for s in out  # VIX/VIX3M first, else VX1/VX2
                  if s.name in ("term_structure", "vx1_vx2") and s.value is not None), None)
-    state, reason = regime(float(vix.iloc[-1]) if vix is not None else None, pct, term, t)
+    state, reason = regime(float(vix.values[-1]) if vix is not None else None, pct, term, t)
 
     beta = None
     if "vix" in prices and "spx" in prices:

@@ -4,8 +4,9 @@ Every function takes the database path (None: the user data directory).
 Imports parse the whole file before touching the database, and write it in
 one transaction, so a bad row leaves the store exactly as it was.
 
-Series read back are pandas Series with a DatetimeIndex; pandas is imported
-inside functions so importing this module stays cheap.
+Series read back are `Daily` arrays (`load_daily`), or pandas Series with a
+DatetimeIndex (`load_all`); numpy and pandas are imported inside functions so
+importing this module stays cheap.
 """
 from __future__ import annotations
 
@@ -686,18 +687,27 @@ def settlement_price(db: str | Path | None, underlying: str, day: date | str,
                            " (approximate: open, not the official SOQ)", True)
 
 
-def _series(dates: list[str], values: list, name: str, dtype=None, db=None):
-    """A Series on a DatetimeIndex of rows already checked (`check_row`); a date that is
-    no calendar day (2023-02-30) is refused."""
+def _daily(dates: list[str], values: list, name: str, dtype, db=None, demo: bool = False):
+    """A Daily of rows already checked (`check_row`); a date that is no calendar day
+    (2023-02-30) is refused."""
     import numpy as np
-    import pandas as pd
+    from core.history.daily import Daily
     try:
-        stamps = np.array(dates, dtype="datetime64[D]").astype("datetime64[ns]")
+        days = np.array(dates, dtype="datetime64[D]")
     except ValueError as exc:  # 2023-02-30
         raise InputError(f"the store holds a {name} date that is no calendar day ({exc});"
                          " delete that row", file=str(db) if db is not None else None, field=name) from None
-    index = pd.DatetimeIndex(stamps, name="date")
-    return pd.Series(values, index=index, name=name, dtype=dtype)
+    return Daily(days, np.array(values, dtype=dtype), demo)
+
+
+def _series(name: str, d):
+    """A Daily as a pandas Series on a DatetimeIndex; a demo one carries attrs["demo"]."""
+    import pandas as pd
+    index = pd.DatetimeIndex(d.days.astype("datetime64[ns]"), name="date")
+    s = pd.Series(d.values, index=index, name=name, dtype=d.values.dtype)
+    if d.demo:
+        s.attrs["demo"] = True
+    return s
 
 
 def _home(series: str) -> str | None:
@@ -758,6 +768,11 @@ def _bad_stored(name: str, table: str, values: tuple) -> str | None:
 
 
 def load_all(db: str | Path | None = None) -> dict:
+    """`load_daily` as pandas Series."""
+    return {s: _series(s, d) for s, d in load_daily(db).items()}
+
+
+def load_daily(db: str | Path | None = None) -> dict:
     """Every stored series by name: prices as floats, `breadth` as net advances
     (advances - declines) per day, events as their notes (FOMC type, CPI month)."""
     conn = connect(db, create=False)
@@ -782,13 +797,18 @@ def load_all(db: str | Path | None = None) -> dict:
     finally:
         conn.close()
     path = db if db is not None else default_db()
-    return {s: _series(d, v, s, t, path) for s, (d, v, t) in grouped.items()}
+    return {s: _daily(d, v, s, t, path) for s, (d, v, t) in grouped.items()}
 
 
 def demo_series() -> dict:
-    """The bundled DEMO history (synthetic, ends 2026-11-20), shaped like `load_all`.
+    """`demo_daily` as pandas Series, each with attrs["demo"] = True."""
+    return {s: _series(s, d) for s, d in demo_daily().items()}
 
-    Each series carries attrs["demo"] = True, which `signals.compute_signals` reads.
+
+def demo_daily() -> dict:
+    """The bundled DEMO history (synthetic, ends 2026-11-20), shaped like `load_daily`.
+
+    Each series is marked demo, which `signals.compute_signals` reads.
     """
     out = {}
     with open(paths.DEMO_DIR / "history_demo.csv", encoding="utf-8") as fh:
@@ -796,22 +816,20 @@ def demo_series() -> dict:
     header, body = rows[0], rows[1:]
     dates = [r[0] for r in body]
     for i, name in enumerate(header[1:], start=1):
-        out[name] = _series(dates, [float(r[i]) for r in body], name, float)
+        out[name] = _daily(dates, [float(r[i]) for r in body], name, float, demo=True)
     with open(paths.DEMO_DIR / "history_demo_events.csv", encoding="utf-8") as fh:
         rows = [r for r in csv.reader(fh) if r and not r[0].startswith("#")][1:]
     for name in sorted({r[0] for r in rows}):
         picked = [r for r in rows if r[0] == name]
-        out[name] = _series([r[1] for r in picked], [r[2] for r in picked], name, object)
-    for s in out.values():
-        s.attrs["demo"] = True
+        out[name] = _daily([r[1] for r in picked], [r[2] for r in picked], name, object, demo=True)
     return out
 
 
 def series_for(db: str | Path | None, demo_market: bool) -> dict:
     """What the signals read: the user's store; the DEMO history only when the store
     is empty and the market is the demo too, so DEMO signals never steer a real book."""
-    series = load_all(db)
-    return series or (demo_series() if demo_market else {})
+    series = load_daily(db)
+    return series or (demo_daily() if demo_market else {})
 
 
 def load_signals(db: str | Path | None, market):
