@@ -72,3 +72,14 @@ def vol_move(text: str) -> float:
         raise argparse.ArgumentTypeError(f"a what-if moves VIX {VOL_MOVE[0]:+g} to {VOL_MOVE[1]:+g}"
                                          f" points, not {text[:20]}")
     return x
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 1 to 65535."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a port is a whole number, not {text!r}") from None
+    if not 1 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {n}")
+    return n

@@ -5,7 +5,7 @@ import argparse
 import errno
 import sys
 
-from cockpit.cli.args import DAYS, days, nonempty, path_arg, spx_move, vol_move
+from cockpit.cli.args import DAYS, days, nonempty, path_arg, port_number, spx_move, vol_move
 from cockpit.cli.blas import one_blas_thread
 from cockpit.cli.output import quiet_stdout
 from core.model.errors import InputError
@@ -38,6 +38,21 @@ def version() -> str:
         return "unknown (not installed: pip install -e .)"
 
 
+class _Version(argparse.Action):
+    """--version, the package metadata read only when asked (importlib.metadata takes ~10 ms)."""
+
+    def __init__(self, option_strings, dest):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        try:
+            sys.stdout.write(f"{parser.prog} {version()}\n")
+        except (AttributeError, OSError):  # no or a closed stdout, as argparse's own --version
+            pass
+        parser.exit()
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line refusal, 'alvh: report: argument --days: ...', and exit 2 (no usage dump)."""
 
@@ -67,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="alvh", parents=[_file_options(None)], description="ALVH Cockpit: SPX iron condors"
                                 " hedged by the Adaptive Layered VIX Hedge. With no command, opens the cockpit.")
     p.add_argument("--theme", metavar="NAME", type=nonempty("theme"), help="colour theme (default: your saved choice)")
-    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    p.add_argument("--version", action=_Version)
     p.set_defaults(func=_cockpit)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -80,7 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"what-if calendar days forward ({DAYS[0]:g} to {DAYS[1]:g})")
     r.set_defaults(func=_report)
 
-    from cockpit.cli.serve import port_number
     s = sub.add_parser("serve", parents=[files], help="serve the cockpit in a browser (textual-serve)")
     s.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS, type=nonempty("theme"),
                    help="colour theme (default: your saved choice)")

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import json
 import sys
-
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from cockpit import fmt
 from core.model.errors import printable
 from core.model.results import Analysis
+
+if TYPE_CHECKING:  # rich is imported by the tables only: --json starts without it
+    from rich.console import Console
+    from rich.table import Table
 
 
 def load_analysis(args):
@@ -47,6 +47,7 @@ def run_report(args) -> int:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
         return 0
+    from rich.console import Console
     # a pipe gets full rows rather than rich's 80-column default
     console = Console() if sys.stdout.isatty() else Console(width=150)
 
@@ -92,10 +93,13 @@ def print_report(a: Analysis, console: Console) -> None:
 
 def _add(table: Table, *cells: str) -> None:
     """Cells are data, never markup: an id or note may contain [brackets] (or escapes)."""
+    from rich.markup import escape
     table.add_row(*(escape(printable(c)) for c in cells))
 
 
 def _table(title: str) -> Table:
+    from rich import box
+    from rich.table import Table
     # compact: an 80-column terminal over SSH is the common case
     return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                  collapse_padding=True)

@@ -14,7 +14,6 @@ LockedServer wraps it without copying it:
 """
 from __future__ import annotations
 
-from argparse import ArgumentTypeError
 import asyncio
 import hmac
 import ipaddress
@@ -28,17 +27,6 @@ import sys
 from core.model.errors import InputError
 
 TITLE = "ALVH Cockpit"
-
-
-def port_number(text: str) -> int:
-    """argparse type: a TCP port, 1 to 65535."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise ArgumentTypeError(f"a port is a whole number, not {text!r}") from None
-    if not 1 <= n <= 65535:
-        raise ArgumentTypeError(f"a port is 1 to 65535, not {n}")
-    return n
 
 
 def is_loopback(host: str) -> bool:
