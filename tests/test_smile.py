@@ -162,3 +162,19 @@ def test_a_fully_quoted_condor_closes_at_its_mids_and_costs_the_spread_at_natura
     assert c.slippage == pytest.approx(4 * 0.3 * 3 * 100, abs=1e-9)  # four half-spreads, 3 lots
     other = analyze(BOOK, market(text)).condors[1]
     assert other.close_natural is None and other.slippage is None  # its legs have no quotes
+
+
+def test_smiles_and_quotes_are_written_back_and_a_file_that_says_the_same_is_kept():
+    from dataclasses import replace
+    from core.market.marketfile import market_to_toml
+    quote = '\n[[mark]]\nkind = "spx_put"\nexpiry = 2026-12-04\nstrike = 6600\nbid = 18.1\nask = 18.9\nroot = "SPXW"\n'
+    text = DEMO_MARKET.read_text() + SMILES + quote
+    m = market(SMILES + quote)
+
+    def same(t):
+        return replace(parse_market(t, "m.toml"), source=None) == replace(m, source=None)
+    assert same(market_to_toml(m, None)) and same(market_to_toml(m, DEMO_MARKET.read_text()))
+    assert market_to_toml(m, text) == text  # comments, order and layout as the user left them
+    moved = replace(m, spx_smiles=(replace(m.spx_smiles[0], forward=6860.0),) + m.spx_smiles[1:])
+    again = parse_market(market_to_toml(moved, text), "m.toml")
+    assert again.spx_smiles[0].forward == 6860.0 and "# DEMO market" in market_to_toml(moved, text)

@@ -292,37 +292,62 @@ def market_to_toml(market: Market, previous: str | None = None) -> str:
     for expiry, price in market.vix_futures:
         futures[expiry.isoformat()] = price
     doc["vix_futures"] = futures
-    _write_settlements(doc, market)
-    if not previous and market.marks:
-        marks = tomlkit.aot()
-        for m in market.marks:
-            t = tomlkit.table()
-            t["kind"], t["expiry"], t["strike"], t["price"] = m.kind, m.expiry, m.strike, m.price
-            marks.append(t)
-        doc["mark"] = marks
+    _write_tables(doc, "settlement", [{"underlying": x.underlying, "date": x.date, "style": x.style,
+                                       "value": x.value} for x in market.settlements])
+    _write_tables(doc, "mark", [_mark_row(m) for m in market.marks])
+    for key in ("spx_smile", "vix_smile"):
+        _write_tables(doc, key, [{"expiry": x.expiry, "root": x.root, "forward": x.forward,
+                                  "discount": x.discount, "svi": list(x.svi)}
+                                 | ({"rmse_vol": x.rmse_vol} if x.rmse_vol else {})
+                                 for x in getattr(market, key + "s")])
     return tomlkit.dumps(doc)
 
 
-def _write_settlements(doc, market: Market) -> None:
-    """The market's settlements are the file's: kept as written while they agree, rewritten
-    when one was added, changed or taken back (an undone S)."""
+def _mark_row(m: Mark) -> dict:
+    row = {"kind": m.kind, "expiry": m.expiry, "strike": m.strike}
+    if m.root:
+        row["root"] = m.root
+    if m.bid is not None:
+        row["bid"], row["ask"] = m.bid, m.ask
+    else:
+        row["price"] = m.price
+    return row
+
+
+def _write_tables(doc, key: str, want: list[dict]) -> None:
+    """An array of tables is the market's: kept as written (comments and all) while it
+    says the same, rewritten when an entry was added, changed or taken back."""
     import tomlkit
 
-    aot = doc.get("settlement")
-    have = [(t["underlying"], t["date"], t["style"], t["value"]) for t in aot] if aot is not None else []
-    want = [(s.underlying, s.date, s.style, s.value) for s in market.settlements]
-    if have == want:
-        return
+    aot = doc.get(key)
     if aot is not None:
-        del doc["settlement"]
+        try:
+            have = [{k: t[k] for k in t} for t in aot]
+        except TypeError:  # reshaped by hand (`mark = 5`): rewritten
+            have = None
+        if have == want or _same(have, want):
+            return
+        del doc[key]
     if not want:
         return
     aot = tomlkit.aot()
-    for underlying, day, style, value in want:
+    for row in want:
         t = tomlkit.table()
-        t["underlying"], t["date"], t["style"], t["value"] = underlying, day, style, value
+        for k, v in row.items():
+            t[k] = v
         aot.append(t)
-    doc.append("settlement", aot)
+    doc.append(key, aot)
+
+
+def _same(have, want) -> bool:
+    """Rows equal as values (a file's 6600 is the market's 6600.0; its price is bid/ask's mid)."""
+    if have is None or len(have) != len(want):
+        return False
+    def plain(row):
+        return {k: (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else
+                    [float(x) for x in v] if isinstance(v, list) else v) for k, v in row.items()}
+    return all(plain({k: v for k, v in h.items() if not (k == "price" and "bid" in w)}) == plain(w)
+               for h, w in zip(have, want))
 
 
 def save_market(market: Market, path: str | Path) -> Market:
