@@ -13,10 +13,9 @@ from pathlib import Path
 
 
 def _load_ndtr():
-    import scipy
-    folder = Path(scipy.__path__[0], "special")
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = folder / f"_special_ufuncs{suffix}"
+    scipy = importlib.util.find_spec("scipy")  # where it is, without running its __init__ (~5 ms)
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES if scipy else ():
+        path = Path(scipy.submodule_search_locations[0], "special", f"_special_ufuncs{suffix}")
         if path.is_file():
             try:
                 spec = importlib.util.spec_from_file_location("scipy.special._special_ufuncs", path)
