@@ -50,6 +50,8 @@ def main() -> int:
     print(f"  alvh report --json (demo)       {report_s * 1000:7.0f} ms")
     print(f"  ratio                           {ratio:7.2f} x   target <= {TARGET:g} x   "
           f"{'OK' if ratio <= TARGET else 'MISS'}")
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):  # numpy's bytecode came with its install
+        print("  (PYTHONDONTWRITEBYTECODE is set: alvh compiles its own modules on every run)")
     return 0
 
 
