@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_parsers(sub)
     from cockpit.cli import book as cli_book
     cli_book.add_parsers(sub, files)
+    from cockpit.cli import positions as cli_positions
+    cli_positions.add_parsers(sub, files)
     return p
 
 
