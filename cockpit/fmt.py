@@ -125,21 +125,29 @@ def trade(t) -> str:
     return f"{t.action} {t.contracts} {t.instrument}"
 
 
+def trades_short(trades) -> str:
+    """A layer's trades in a table cell: contracts of different instruments are not added."""
+    if not trades:
+        return "hold"
+    return f"{trades[0].action} {trades[0].contracts}" if len(trades) == 1 else f"{len(trades)} trades"
+
+
 def coverage(layer) -> str:
     """A layer's coverage after its trades against its target, in its own stress."""
     if layer.coverage is None:
         return "n/a"
-    return f"{layer.coverage:.2f}/{layer.target_coverage:.2f}"
+    return f"{num(layer.coverage, '.2f')}/{num(layer.target_coverage, '.2f')}"
 
 
 def candidate(c) -> str:
     """One unit of a candidate: gain in the layer's stress, drag, and gain per $ of drag."""
-    return f"{c.instrument}: {money(c.gain)} $, drag {c.drag_pct:.3f} %/yr, {per_drag(c)}"
+    return (f"{c.instrument}: {money(c.gain)} $ for {money(c.premium)} $ premium, drag {c.drag_pct:.3f} %/yr,"
+            f" {per_drag(c)}")
 
 
 def per_drag(c) -> str:
     """$ of stress gain per $/yr of drag; a theta-positive hedge has none to divide by."""
     if c.gain_per_drag != float("inf"):
-        return f"{c.gain_per_drag:,.1f} $ per $/yr"
+        return f"{c.gain_per_drag:,.2f} $ per $/yr"
     return "earns theta" if c.drag_pct < 0 else "no drag"
 

@@ -28,7 +28,7 @@ def totals_lines(a: AlvhResult, equity: float, budget_pct: float) -> list[str]:
     ratio = "n/a" if a.coverage_after is None else \
         f"{a.ratio.current or 0:.2f} -> {a.coverage_after:.2f} (target {a.ratio.target:.2f})"
     return [f"premium {'-' if cost < 0 else ''}${abs(cost):,.0f} ({cost / equity:.1%} of equity);"
-            f" held after {a.premium_pct_after:.1f}%",
+            f" at risk after {a.premium_pct_after:.1f}% (cap {a.premium_cap_pct:g}%)",
             f"drag {a.drag_pct:.2f} -> {a.drag_pct_after:.2f} %/yr of equity (budget {budget_pct:g} %/yr)",
             f"hedge ratio in \"{a.ratio.reference}\": {ratio}"] + ([a.budget_line] if a.budget_line else [])
 

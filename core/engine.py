@@ -90,7 +90,7 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     alvh = None
     if book.condors or book.hedges:
         alvh = run_alvh(book, market, whatif, legs, signals, value,
-                        {h.hedge.id: h.greeks.theta for h in hedges}, curves, horizon)
+                        {h.hedge.id: h.greeks.theta for h in hedges}, curves, horizon, g.delta)
     ceiling = map_cap_reached(market, book.model, whatif)
     capped = (f"Spot VIX capped at {ceiling:g} by the spot-vol map in this what-if",) if ceiling else ()
     at_risk = sum(c.max_loss for c in condors)

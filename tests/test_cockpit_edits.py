@@ -255,14 +255,15 @@ async def test_apply_key_shows_the_totals_and_over_budget_takes_two_keys(tmp_pat
         assert s.book is not before and "applied hedge trades" in text_of(app.query_one(HeaderBar))
 
 
-@pytest.mark.parametrize("l1_quantity, budget, actions", [
-    (4, 50.0, {"buy"}), (400, 1.0, {"sell"}), (4, 2.0, {"buy", "sell"})])
-def test_apply_totals_are_the_book_after_the_trades(l1_quantity, budget, actions):
+@pytest.mark.parametrize("hedges, base, actions", [
+    ("none", 0.5, {"buy"}), ("demo", 0.0, {"sell"}), ("demo", 0.5, {"buy", "sell"}), ("400 L1", 0.5, {"buy", "sell"})])
+def test_apply_totals_are_the_book_after_the_trades(hedges, base, actions):
     from core.engine import analyze
     from core.model.inputs import SignalInputs
     book, market = load_book(paths.DEMO_BOOK, demo=True), load_market(paths.DEMO_MARKET, demo=True)
-    book = replace(book, hedges=(replace(book.hedges[0], quantity=l1_quantity),) + book.hedges[1:],
-                   alvh=replace(book.alvh, drag_budget_pct=budget, premium_cap_pct=budget))
+    held = {"none": (), "demo": book.hedges,
+            "400 L1": (replace(book.hedges[0], quantity=400),) + book.hedges[1:]}[hedges]
+    book = replace(book, hedges=held, alvh=replace(book.alvh, base_ratio=base))
     a = analyze(book, market, signals=SignalInputs())
     assert {t.action for x in a.alvh.layers for t in x.trades} == actions
     after = analyze(apply_trades(book, a.alvh, {h.hedge.id: h.mark for h in a.hedges}, market.as_of.date()),

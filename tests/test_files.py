@@ -573,3 +573,11 @@ def test_save_to_a_new_file(tmp_path):
 def test_unknown_layer_table_names_its_own_line(prefix):
     text = BOOK + "\n" + prefix + "[alvh.layer4]\ninstrument = \"vix_call\"\n"
     check(book_error(text), "book.toml", line_of(text, "[alvh.layer4]"), "alvh.layer4", "unknown layer")
+
+
+def test_a_layer_sized_in_a_rise_is_refused(tmp_path):
+    from core.book.bookfile import parse_book
+    from core.io.paths import DEMO_BOOK
+    text = DEMO_BOOK.read_text() + '\n[alvh.layer3]\nstress = "melt-up +5%"\n'
+    with pytest.raises(InputError, match="not a fall"):
+        parse_book(text, "b.toml")

@@ -11,7 +11,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from core.book.bookfile import load_book
 from core.engine import analyze
 from core.hedge.candidates import STRIKE_MULTS, menu
-from core.hedge.sizing import Chain, Step, solve
+from core.hedge.sizing import FINE, MAX_STEPS, Chain, Item, Step, layer_chain, solve, taken
 from core.io.paths import DEMO_BOOK, DEMO_MARKET
 from core.market.marketfile import load_market
 from core.model.inputs import SignalInputs
@@ -67,8 +67,8 @@ def cents(lo, hi):  # money in whole cents: the solver's and HiGHS's feasibility
     return st.floats(lo, hi).map(lambda x: round(x, 2))
 
 
-step = st.builds(Step, st.just(0), st.just(1), cents(-50, 500), cents(0, 300), cents(0, 400))
-chain = st.builds(lambda steps, want, floor, w: Chain(tuple(steps), len(steps), want, min(floor, len(steps)), w),
+step = st.builds(Step, st.just(((0, 1),)), cents(-50, 500), cents(0, 300), cents(0, 400))
+chain = st.builds(lambda steps, want, floor, w: Chain(tuple(steps), want, min(floor, len(steps)), w),
                   st.lists(step, max_size=6), st.floats(0, 2000), st.sampled_from([0, 0, 0, 2]),
                   st.floats(1e-5, 1e-2))
 
@@ -76,26 +76,26 @@ chain = st.builds(lambda steps, want, floor, w: Chain(tuple(steps), len(steps), 
 @settings(max_examples=150, deadline=None)
 @given(chains=st.tuples(chain, chain, chain), drag=cents(0, 1500), premium=cents(0, 2000))
 def test_solver_matches_milp(chains, drag, premium):
-    states, _ = solve(chains, drag, premium)
-    floors = all(s == c.floor for s, c in zip(states, chains))
-    taken = [s for c, s in zip(chains, states) for s in c.steps[:s]]
-    if sum(s.drag for s in taken) > drag + 1e-6 or sum(s.premium for s in taken) > premium + 1e-6:
-        assert floors  # infeasible even at the floors: the floors are returned
-        return
-    assert covered(chains, states) == pytest.approx(milp_best(chains, drag, premium), abs=1e-6)
+    sol = solve(chains, drag, premium)
+    floor_drag = sum(s.drag for c in chains for s in c.steps[:c.floor])
+    floor_premium = sum(s.premium for c in chains for s in c.steps[:c.floor])
+    if sol.forced:  # the floors alone break a cap: the rest is sized within the caps beside them
+        assert floor_drag > drag + 1e-9 or floor_premium > premium + 1e-9
+        drag, premium = drag + floor_drag, premium + floor_premium
+    assert covered(chains, sol.states) == pytest.approx(milp_best(chains, drag, premium), abs=1e-6)
 
 
 @settings(max_examples=100, deadline=None)
 @given(chains=st.tuples(chain, chain, chain), a=st.floats(0, 1500), b=st.floats(0, 1500))
 def test_more_budget_never_covers_less(chains, a, b):
     lo, hi = sorted((a, b))
-    s_lo, _ = solve(chains, lo, 1e9)
-    s_hi, _ = solve(chains, hi, 1e9)
-    assert covered(chains, s_hi) >= covered(chains, s_lo)
+    s_lo, s_hi = solve(chains, lo, 1e9), solve(chains, hi, 1e9)
+    if s_lo.forced == s_hi.forced:
+        assert covered(chains, s_hi.states) >= covered(chains, s_lo.states)
 
 
 def buys(n, gain, drag, premium, want):
-    return Chain(tuple(Step(-1, 1, gain, drag, premium) for _ in range(n)), 0, want)
+    return layer_chain([], Item(-1, n, gain, drag, premium), want, 1.0, False)
 
 
 def test_hand_worked_two_layers():
@@ -103,19 +103,41 @@ def test_hand_worked_two_layers():
     L3: calls of +500 $ for 400 $/yr and 500 $, 2 wanted (1,000 $). Drag budget 1,000 $/yr:
     (3, 1) covers 1,700 for 1,000 $/yr; (2, 2) would cover 1,800 but drags 1,200; (1, 2)
     covers 1,400. With a 900 $ premium cap (3, 1) costs 950: (2, 1) covers 1,300 for 800."""
-    l1, l2, l3 = buys(0, 0, 0, 0, 0), buys(3, 400, 200, 150, 1200), buys(2, 500, 400, 500, 1000)
-    assert solve((l1, l2, l3), 1000, 10_000) == ((0, 3, 1), True)
-    assert solve((l1, l2, l3), 1000, 900) == ((0, 2, 1), True)
-    assert solve((l1, l2, l3), 1e9, 1e9) == ((0, 3, 2), False)  # everything wanted: not limited
+    l1, l2, l3 = buys(0, 1, 0, 0, 0), buys(3, 400, 200, 150, 1200), buys(2, 500, 400, 500, 1000)
+    assert solve((l1, l2, l3), 1000, 10_000).states == (0, 3, 1)
+    assert solve((l1, l2, l3), 1000, 900).states == (0, 2, 1)
+    free = solve((l1, l2, l3), 1e9, 1e9)
+    assert free.states == (0, 3, 2) and not free.limited  # everything wanted fits
 
 
-def test_over_target_sells_the_worst_gain_per_drag_first():
-    """Held: a good hedge (+600 for 100 $/yr) then a poor one (+600 for 900 $/yr); 600 $ wanted."""
-    held = Chain((Step(0, 1, 600, 100, 50), Step(1, 1, 600, 900, 50)), 2, 600)
-    none = buys(0, 0, 0, 0, 0)
-    assert solve((none, held, none), 1e9, 1e9)[0] == (0, 1, 0)  # the poor one is sold
-    locked = replace(held, floor=2)  # R4: L1's hedges are kept whatever they cost
-    assert solve((locked, none, none), 10, 10) == ((2, 0, 0), True)
+def test_a_cheaper_candidate_replaces_a_held_hedge_past_the_hurdle():
+    """Held: +600 for 900 $/yr (0.67 per $); the candidate +600 for 300 $/yr (2 per $, more
+    than 1.25 x better): the held one is sold and the candidate bought. A good held hedge
+    (+600 for 100 $/yr) is kept, and an unused one beyond the want is sold."""
+    poor = layer_chain([Item(0, 1, 600, 900, 50)], Item(-1, 1, 600, 300, 50), 600, 1.0, False)
+    none = buys(0, 1, 0, 0, 0)
+    sol = solve((none, poor, none), 1e9, 1e9)
+    assert taken(poor, sol.states[1]) == {-1: 1}
+    good = layer_chain([Item(0, 1, 600, 100, 50), Item(1, 1, 600, 900, 50)], None, 600, 1.0, False)
+    sol = solve((none, good, none), 1e9, 1e9)
+    assert taken(good, sol.states[1]) == {0: 1}  # the poor one is sold
+    locked = layer_chain([Item(0, 1, 600, 100, 50), Item(1, 1, 600, 900, 50)], None, 600, 1.0, True)
+    forced = solve((locked, none, none), 10, 10)  # R4: L1's hedges are kept whatever they cost
+    assert forced.forced and taken(locked, forced.states[0]) == {0: 1, 1: 1}
+
+
+def test_large_positions_move_in_blocks_after_the_first_units():
+    """1,000 one-lot hedges and a buy of 5,000: one step per unit for the first FINE units,
+    then equal blocks, MAX_STEPS at most, every unit accounted for."""
+    held = [Item(j, 1, 10.0, 5.0 + j % 7, 1.0) for j in range(1000)]
+    c = layer_chain(held, Item(-1, 5000, 10.0, 1.0, 1.0), 1e9, 1.0, False)
+    assert len(c.steps) <= MAX_STEPS + 1
+    assert all(sum(n for _, n in s.parts) == 1 for s in c.steps[:FINE])
+    assert sum(n for s in c.steps for _, n in s.parts) == 6000
+    assert taken(c, len(c.steps)) == {**{j: 1 for j in range(1000)}, -1: 5000}
+    # a budget for 11 of the cheapest units: the fine steps buy exactly 11
+    sol = solve((c, buys(0, 1, 0, 0, 0), buys(0, 1, 0, 0, 0)), 11.0, 1e9)
+    assert taken(c, sol.states[0]) == {-1: 11}
 
 
 def test_demo_proposals_fit_the_budget_and_cap():
@@ -166,3 +188,26 @@ def test_candidate_menus_span_the_window_strikes_and_structures():
         assert {float(max(round(futures[first] * x), 1)) for x in STRIKE_MULTS} <= strikes | {None}
     l3 = {h.legs[0].expiry for h in menu(3, BOOK.alvh.layers[3], MARKET, now)}
     assert min(l3) > date(2027, 3, 1) and len(l3) >= 2  # every listed expiry past 120 days
+
+
+def test_the_applied_advice_is_stable():
+    """Apply the demo's set and analyse again: nothing more to trade (no reversals)."""
+    from cockpit.trades import apply_trades
+    a = analyze(BOOK, MARKET, signals=SignalInputs())
+    assert any(l.trades for l in a.alvh.layers)
+    done = apply_trades(BOOK, a.alvh, {h.hedge.id: h.mark for h in a.hedges}, MARKET.as_of.date())
+    again = analyze(done, MARKET, signals=SignalInputs()).alvh
+    assert all(not l.trades for l in again.layers)
+    assert again.drag_pct == pytest.approx(a.alvh.drag_pct_after, rel=1e-9)
+
+
+def test_r4_keeps_an_over_budget_l1_outside_the_budget_and_sizes_the_rest_beside_it():
+    from datetime import timedelta
+    big = replace(BOOK.hedges[0], quantity=60)  # 60 L1 calls: far over the 2 %/yr alone
+    book = replace(BOOK, hedges=(big,) + BOOK.hedges[1:])
+    cpi = SignalInputs(events=(("CPI", MARKET.as_of.date() + timedelta(days=3)),))
+    a = analyze(book, MARKET, signals=cpi).alvh
+    assert a.forced and a.over_budget and a.layers[0].trades == ()
+    assert a.budget_line.startswith("over budget: R4 (event risk) keeps L1")
+    calm = analyze(replace(book, hedges=BOOK.hedges[1:]), MARKET, signals=cpi).alvh  # the same, without L1
+    assert [l.trades for l in a.layers[1:]] == [l.trades for l in calm.layers[1:]]

@@ -193,7 +193,7 @@ def hedge_engine_tables(a: Analysis) -> list[Table]:
     for l in x.layers:  # held against target in stress dollars: contracts of different instruments differ
         _add(layers, f"L{l.layer} {l.name}" + (" (dormant)" if l.dormant else ""), l.stress,
                        fmt.money(l.stress_pnl_held), fmt.money(l.stress_pnl_target), fmt.coverage(l),
-                       "; ".join(fmt.trade(t) for t in l.trades) or "hold",
+                       fmt.trades_short(l.trades),
                        fmt.money(sum(t.cost for t in l.trades)), fmt.money(l.theta), fmt.num(l.drag_pct, ".2f"))
     menu = _table("Candidates, cheapest coverage first (one unit, in the layer's own stress; the first is chosen)")
     for col in ("Layer", "Instrument", "Gain $", "Premium $", "Drag %/yr", "Gain $ per $/yr drag"):
@@ -208,7 +208,8 @@ def hedge_engine_tables(a: Analysis) -> list[Table]:
 
 def hedge_engine_notes(a: Analysis) -> list[str]:
     x = a.alvh
-    out = [f"  L{l.layer}: {l.instrument} — {l.note}" for l in x.layers if l.note]
+    out = [f"  L{l.layer} trade: {fmt.trade(t)} ({fmt.money(t.cost)} $)" for l in x.layers for t in l.trades]
+    out += [f"  L{l.layer}: {l.instrument} — {l.note}" for l in x.layers if l.note]
     out.append(f"Package break-evens (condors + hedges, spot-vol map) — T+0: {fmt.levels(x.breakevens_t0)};"
                f" at {x.horizon}: {fmt.levels(x.breakevens_horizon)}")
     out.append(f"Hedge drag {x.drag_pct:.2f}%/yr of equity" + (f" — WARNING: {x.drag_warning}" if x.drag_warning else ""))
@@ -216,7 +217,7 @@ def hedge_engine_notes(a: Analysis) -> list[str]:
         out.append(x.budget_line)
     if any(l.trades for l in x.layers):
         ratio = "n/a" if x.coverage_after is None else f"{x.ratio.current or 0:.2f} -> {x.coverage_after:.2f}"
-        out.append(f"After the proposed trades: drag {x.drag_pct_after:.2f}%/yr, hedge premium"
+        out.append(f"After the proposed trades: drag {x.drag_pct_after:.2f}%/yr, premium at risk"
                    f" {x.premium_pct_after:.1f}% of equity, hedge ratio in \"{x.ratio.reference}\" {ratio}")
     if x.upside_note:
         out.append(f"WARNING: {x.upside_note}")

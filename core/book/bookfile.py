@@ -211,12 +211,13 @@ def _alvh(t: Table, stress: tuple[Stress, ...]) -> AlvhSettings:
         raise t.error("reference_stress", f"names no [[stress]]: {ref!r}")
     layers = dict(DEFAULT_LAYERS)
     names = {s.name for s in stress}
+    falls = {s.name for s in stress if s.spx_move < 0}
     for key in list(t.data):
         if key.startswith("layer"):
             n = key[5:]
             if n not in ("1", "2", "3"):
                 raise t.error(key, "unknown layer: use layer1, layer2 or layer3")
-            layers[int(n)] = _layer(t, key, layers[int(n)], names)
+            layers[int(n)] = _layer(t, key, layers[int(n)], names, falls)
     for k, lt in layers.items():  # a default layer stress a book's own [[stress]] set leaves out
         if lt.stress not in names:
             layers[k] = replace(lt, stress=ref)
@@ -240,12 +241,14 @@ def _alvh(t: Table, stress: tuple[Stress, ...]) -> AlvhSettings:
     return a
 
 
-def _layer(parent: Table, key: str, d: LayerTemplate, stresses: set[str]) -> LayerTemplate:
+def _layer(parent: Table, key: str, d: LayerTemplate, stresses: set[str], falls: set[str]) -> LayerTemplate:
     parent.used.add(key)
     t = parent.sub(key)
     named = t.get("stress", "str", default=None)
     if named is not None and named not in stresses:
         raise t.error("stress", f"names no [[stress]]: {named!r}")
+    if named is not None and named not in falls:
+        raise t.error("stress", f"{named!r} is not a fall: ALVH layers hedge falls in SPX")
     lt = LayerTemplate(
         stress=named or d.stress,
         instrument=t.get("instrument", "str", default=d.instrument, check=lambda v: v in _INSTRUMENTS,

@@ -12,8 +12,8 @@ import numpy as np
 
 from core.risk.curves import Scan
 from core.hedge.candidates import menu
-from core.hedge.sizing import Chain, Step, block_size, held_steps, solve
-from core.pricing.legs import (SPX, VIX_FUT, YEAR, Legs, build_legs, by_position, leg_prices, leg_values,
+from core.hedge.sizing import Item, layer_chain, solve, taken
+from core.pricing.legs import (SPX, VIX_FUT, VIX_OPT, YEAR, Legs, build_legs, by_position, leg_prices, leg_values,
                                market_state, moved_future, settle_time)
 from core.model.instruments import NEW_YORK
 from core.model.inputs import (LAYER_NAMES, Book, Hedge, LayerTemplate, Market, SignalInputs,
@@ -27,7 +27,7 @@ TICK = 0.01  # the smallest VIX option price
 
 def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: SignalInputs,
              value_now: np.ndarray, hedge_theta: dict[str, float], curves: Scan,
-             horizon: float) -> AlvhResult:
+             horizon: float, leg_delta: np.ndarray) -> AlvhResult:
     """`value_now`: each position's value at the what-if, $; `curves` carries the package
     break-evens and risk curve (found with the condors'); `horizon`: their POSIX time."""
     now = market_state(market, book.model, whatif)
@@ -38,7 +38,7 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
                             vix_fixed=np.array([np.nan if x.vix is None else x.vix for x in s]))
     nc = legs.n_condors
 
-    stress, change = _stress(book, legs, stressed, scale, value_now)
+    stress, change = _stress(book, legs, now, stressed, scale, value_now)
     i_ref = next(i for i, s in enumerate(stress) if s.name == book.alvh.reference_stress)
     ref = stress[i_ref]
     today = _ny_date(now.t)
@@ -48,17 +48,17 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
                        target=base * multiplier, base=base, multiplier=multiplier,
                        reference=ref.name, rules=rules)
 
-    layers, rolls, limited, drag_held = _layers(book, market, (now, stressed), legs, change, value_now[nc:], i_ref,
-                                                ratio.target, dormant, bool(rules[3].fired), hedge_theta)
+    layers, rolls, sol, drag_held, risk_held = _layers(
+        book, market, (now, stressed), legs, leg_delta, change, value_now[nc:], i_ref, ratio.target, dormant,
+        bool(rules[3].fired), hedge_theta)
     eq = book.equity
     trades = [t for l in layers for t in l.trades]
     drag = drag_held / eq * 100
     after = (drag_held + sum(t.drag for t in trades)) / eq * 100
-    options = [not any(leg.kind == "vix_future" for leg in h.legs) for h in book.hedges]
-    premium = (sum(max(v, 0.0) for v, o in zip(value_now[nc:], options) if o)
-               + sum(t.cost for t in trades if not any(leg.kind == "vix_future" for leg in t.legs))) / eq * 100
+    premium = (risk_held + sum(t.at_risk for t in trades)) / eq * 100
     coverage = ((ref.hedge_pnl + sum(t.stress_gain for t in trades)) / -ref.book_pnl
                 if ref.book_pnl < 0 else None)
+    limited = sol.limited and (coverage is None or coverage < ratio.target - 1e-9)
     warning = _drag_warning(drag, after if trades else None, book.alvh.drag_budget_pct)
 
     return AlvhResult(
@@ -68,7 +68,7 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: Si
         parity=_parity(market), signals=signals, worst=min(stress, key=lambda x: x.package_pnl),
         drag_pct_after=after, premium_pct_after=premium, coverage_after=coverage,
         drag_budget_pct=book.alvh.drag_budget_pct, premium_cap_pct=book.alvh.premium_cap_pct,
-        limited=limited)
+        limited=limited, forced=sol.forced)
 
 
 def _drag_warning(held: float, after: float | None, budget: float) -> str | None:
@@ -86,9 +86,13 @@ def _drag_warning(held: float, after: float | None, budget: float) -> str | None
     return None
 
 
-def _stress(book, legs, st, scale, value_now) -> tuple[StressResult, ...]:
+def _stress(book, legs, now, st, scale, value_now) -> tuple[StressResult, ...]:
     s = book.stress
-    change = by_position(leg_prices(legs, st) * scale, legs) - value_now
+    prices = leg_prices(legs, st)
+    gone = legs.settle <= now.t  # settled by the what-if: worth its settlement in every stress
+    if gone.any():
+        prices[:, gone] = leg_prices(legs, now)[gone]
+    change = by_position(prices * scale, legs) - value_now
     nc = legs.n_condors
     layer_of = np.array([h.layer for h in book.hedges], dtype=int)
     by_layer = change[:, nc:] @ (layer_of[:, None] == np.arange(1, 4)).astype(float)
@@ -150,16 +154,18 @@ def _describe(h: Hedge) -> str:
     return f"{under} {leg.expiry} {strikes} {shape}"
 
 
-def _roll_down(legs: Legs, st) -> np.ndarray:
-    """$/day a long VIX future is expected to lose converging to spot in contango (none
-    is counted in backwardation), per position as held: the drag theta leaves out."""
-    fut = legs.underlying == VIX_FUT
-    if not fut.any():
+def _roll_down(legs: Legs, st, delta: np.ndarray) -> np.ndarray:
+    """$/day a VIX position is expected to lose as each future converges to spot in contango
+    (none is counted in backwardation), through its delta (a future's is 1), per position as
+    held: the drag theta leaves out. Legs settled by the valuation time have none."""
+    vix = (legs.underlying == VIX_FUT) | (legs.underlying == VIX_OPT)
+    days = (legs.settle - st.t) / 86400
+    live = vix & (days > 0)
+    if not live.any():
         return by_position(np.zeros(len(legs.owner)), legs)
-    days = np.maximum((legs.settle - st.t) / 86400, 1 / 24)
-    level = moved_future(legs.fut, st.dvix, legs.fut_decay)
-    per_day = np.where(fut, np.maximum(np.nan_to_num(level) - st.vix, 0.0) / days, 0.0)
-    return by_position(per_day * legs.units * legs.mult, legs)
+    level = np.nan_to_num(moved_future(legs.fut, st.dvix, legs.fut_decay))
+    per_day = np.where(live, np.maximum(level - st.vix, 0.0) / np.where(live, days, 1.0), 0.0)
+    return by_position(per_day * delta * legs.units * legs.mult, legs)
 
 
 @dataclass(frozen=True)
@@ -170,8 +176,9 @@ class _Unit:
     gain_ref: float  # $ in the reference stress
     gains: np.ndarray  # $ in every stress
     theta: float  # $/day, analytic
-    drag: float  # $/yr: theta and futures' roll-down
+    drag: float  # $/yr: theta and the futures' roll-down through delta
     premium: float  # $ of option premium (a future has none: margin)
+    at_risk: float  # premium, or for a future its loss in the worst stress
 
     @property
     def per_drag(self) -> float:
@@ -209,9 +216,9 @@ def _menus(book, market, states, own, i_ref):
         rolled_now = by_position(leg_prices(rl, st) * rl.units * rl.mult, rl)
     if cl is None:
         return {1: [], 2: [], 3: []}, rolls_for, rolled_now
-    unit_now, unit_in, leg_now, unit_theta = _unit_values(states, cl)
+    unit_now, unit_in, leg_now, unit_theta, leg_delta = _unit_values(states, cl)
     gains = unit_in - unit_now
-    drag = (-unit_theta + _roll_down(cl, st)) * 365
+    drag = (-unit_theta + _roll_down(cl, st, leg_delta)) * 365
     option = cl.underlying != VIX_FUT
     premium = by_position(np.where(option, leg_now * cl.units * cl.mult, 0.0), cl)
     # a leg worth less than the 0.01 tick has no quote to trade at, nor an entry to record
@@ -239,113 +246,124 @@ def _unit(h, i, cl, leg_now, gains, row, i_ref, theta, drag) -> _Unit:
     legs = tuple(replace(leg, price=round(float(p), 4)) for leg, p in zip(h.legs, leg_now[mine]))
     premium = sum(leg.ratio * leg.price * m for leg, m in zip(legs, cl.mult[mine]) if leg.kind != "vix_future")
     return _Unit(replace(h, legs=legs), float(gains[row, i]), float(gains[i_ref, i]), gains[:, i],
-                 float(theta[i]), float(drag[i]), premium)
+                 float(theta[i]), float(drag[i]), premium, _at_risk(h, premium, gains[:, i]))
 
 
-def _layers(book, market, states, legs, change, held_now, i_ref, target_ratio, dormant, event, hedge_theta):
+def _at_risk(h: Hedge, premium: float, gains: np.ndarray) -> float:
+    """What a hedge can lose: an option's premium; a future (no premium) its worst stress."""
+    if any(leg.kind == "vix_future" for leg in h.legs):
+        return max(-float(np.min(gains, initial=0.0)), 0.0) + max(premium, 0.0)
+    return max(premium, 0.0)
+
+
+MAX_QUANTITY = 1_000_000  # a book's largest position: the engine never proposes more
+
+
+def _layers(book, market, states, legs, leg_delta, change, held_now, i_ref, target_ratio, dormant, event,
+            hedge_theta):
     """Each layer against its own stress (`[alvh.layerN] stress`): L2 wants what its premium
-    budget buys, L1 and L3 their shares of the target coverage L2 leaves in their stresses;
-    then the solver fits the whole hedge (held and bought) into the drag budget and the
-    premium cap. `change`: each position's P&L in each stress (rows as book.stress)."""
+    budget buys, up to the target there; L1 and L3 their shares of the target coverage L2
+    at its want leaves in their stresses. Then the solver fits the whole hedge (held and
+    bought) into the drag budget and the premium cap. `change`: each position's P&L in each
+    stress (rows as book.stress)."""
     a, nc, eq = book.alvh, len(book.condors), book.equity
     own = {k: next(i for i, x in enumerate(book.stress) if x.name == a.layers[k].stress) for k in (1, 2, 3)}
     menus, rolls_for, rolled_now = _menus(book, market, states, own, i_ref)
     st = states[0]
-    now = st.t
-    drag_held = (-np.array([hedge_theta[h.id] for h in book.hedges]) + _roll_down(legs, st)[nc:]) * 365
-    options = [not any(leg.kind == "vix_future" for leg in h.legs) for h in book.hedges]
-    premium_held = [max(v, 0.0) if o else 0.0 for v, o in zip(held_now, options)]
-    mine = {k: [j for j, h in enumerate(book.hedges) if h.layer == k] for k in (1, 2, 3)}
+    drag_held = (-np.array([hedge_theta[h.id] for h in book.hedges]) + _roll_down(legs, st, leg_delta)[nc:]) * 365
+    risk_held = [_at_risk(h, v, change[:, nc + j]) for j, (h, v) in enumerate(zip(book.hedges, held_now))]
+    live = by_position((legs.settle > st.t).astype(float), legs)[nc:] > 0  # a settled hedge is not traded
+    mine = {k: [j for j, h in enumerate(book.hedges) if h.layer == k and live[j]] for k in (1, 2, 3)}
     loss = {k: max(-float(change[own[k], :nc].sum()), 0.0) for k in (1, 2, 3)}
 
     def held_gain(k, row):
-        return float(sum(change[row, nc + j] for j in mine[k]))
-
-    def buys(k, want):  # whole units of the chosen candidate that bring the layer to its want
-        u = menus[k][0] if menus[k] else None
-        return 0 if u is None else max(int(np.floor((want - held_gain(k, own[k])) / u.gain + 0.5)), 0)
+        return float(sum(change[row, nc + j] for j, h in enumerate(book.hedges) if h.layer == k))
 
     w1, w3 = (0.0, 1.0) if dormant else a.weights
     budget = a.l2_budget_pct / 100 * eq
     want, notes = {}, {}
     l2 = menus[2][0] if menus[2] else None
-    want[2] = int(budget // l2.premium) * l2.gain if l2 and l2.premium > 0 else held_gain(2, own[2])
-    notes[2] = f"premium budget {a.l2_budget_pct:g}% of equity = ${budget:,.0f}"
+    cap2 = target_ratio * loss[2]
+    if l2 is None:
+        want[2] = min(held_gain(2, own[2]), cap2)
+    else:
+        want[2] = min(int(budget // l2.premium) * l2.gain, cap2) if l2.premium > 0 else cap2
+    notes[2] = f"premium budget {a.l2_budget_pct:g}% of equity = ${budget:,.0f}, at most the target there"
     for k, share in ((1, w1), (3, w3)):
-        row = own[k]  # what L2 (held and bought) covers in this stress
-        l2_there = held_gain(2, row) + (buys(2, want[2]) * float(l2.gains[row]) if l2 else 0.0)
+        row = own[k]  # what L2 at its want covers in this stress (whatever it holds now)
+        l2_there = want[2] * float(l2.gains[row]) / l2.gain if l2 else held_gain(2, row)
         want[k] = max(target_ratio * loss[k] - l2_there, 0.0) * share
         notes[k] = "dormant: R3 fired, no event (R4)" if k == 1 and dormant else \
             f"{share:.0%} of the stress coverage left after L2"
 
-    chains, top = [], {}
+    chains = []
     for k in (1, 2, 3):
-        top[k] = buys(k, want[k])
-        units = sum(book.hedges[j].quantity for j in mine[k]) + top[k]
-        block = block_size(units)
-        held = sorted(mine[k], key=lambda j: _keep_order(change[own[k], nc + j], drag_held[j]))
-        steps = [s for j in held for s in held_steps(j, book.hedges[j].quantity, float(change[own[k], nc + j]),
-                                                       float(drag_held[j]), premium_held[j], block)]
-        base = len(steps)
-        if top[k]:
-            u = menus[k][0]
-            left = top[k]
-            while left > 0:
-                n = min(block, left)
-                steps.append(Step(-1, n, n * u.gain, n * max(u.drag, 0.0), n * u.premium))
-                left -= n
-        chains.append(Chain(tuple(steps), base, want[k], floor=base if k == 1 and event else 0,
-                            weight=1 / loss[k] if loss[k] > 0 else 1 / eq))
-    states, limited = solve(tuple(chains), a.drag_budget_pct / 100 * eq, a.premium_cap_pct / 100 * eq)
+        u = menus[k][0] if menus[k] else None
+        held = [Item(j, book.hedges[j].quantity, *(x / book.hedges[j].quantity for x in
+                     (float(change[own[k], nc + j]), float(drag_held[j]), risk_held[j]))) for j in mine[k]]
+        n = 0 if u is None else min(int(np.floor(want[k] / u.gain + 0.5)), MAX_QUANTITY)
+        buy = Item(-1, n, u.gain, u.drag, u.at_risk) if u else None
+        chains.append(layer_chain(held, buy, want[k], 1 / loss[k] if loss[k] > 0 else 1 / eq, k == 1 and event))
+    sol = solve(tuple(chains), a.drag_budget_pct / 100 * eq, a.premium_cap_pct / 100 * eq)
 
-    results = []
-    for k, chain, s in zip((1, 2, 3), chains, states):
-        made = _trades(book, chain, s, menus[k], held_now, hedge_theta, drag_held, change[i_ref, nc:])
-        trades = tuple(t for t, _ in made)
-        got = held_gain(k, own[k]) + sum(g for _, g in made)
-        theta = sum(hedge_theta[book.hedges[j].id] for j in mine[k])
+    results, kept_all = [], {}
+    for k, chain, s in zip((1, 2, 3), chains, sol.states):
+        kept = taken(chain, s)
+        kept_all.update(kept)
+        u = menus[k][0] if menus[k] else None
+        trades = _trades(book, mine[k], kept, u, held_now, hedge_theta, drag_held, risk_held, change[i_ref, nc:],
+                         change[own[k], nc:])
+        got = held_gain(k, own[k]) + sum(t.own_gain for t in trades)
         note = f"in \"{a.layers[k].stress}\": " + notes[k]
         if k == 1 and event:
-            note += "; R4 (event risk) holds what L1 has"
-        if menus[k]:
-            note += _window_note(a.layers[k], menus[k][0].hedge, now)
-        else:
+            note += "; R4 (event risk) holds what L1 has" + (", outside the budget" if sol.forced else "")
+        if u:
+            note += _window_note(a.layers[k], u.hedge, st.t)
+        elif not _menu_legs(book, market, st.t)[0][k]:
             note += "; no listed VIX expiry in the layer's window: add it under [vix_futures]"
-        u = menus[k][0] if menus[k] else None
+        else:
+            note += f"; no candidate gains in \"{a.layers[k].stress}\""
         results.append(LayerResult(
-            k, LAYER_NAMES[k], _describe(u.hedge) if u else "none listed",
-            float(sum(book.hedges[j].quantity for j in mine[k])),
-            int(np.floor(want[k] / u.gain + 0.5)) if u else 0, trades, k == 1 and dormant,
-            held_gain(k, own[k]), want[k], theta, float(sum(drag_held[j] for j in mine[k])) / eq * 100,
-            note, a.layers[k].stress, coverage=got / loss[k] if loss[k] > 0 else None,
-            target_coverage=want[k] / loss[k] if loss[k] > 0 else None,
+            k, LAYER_NAMES[k], _describe(u.hedge) if u else "none",
+            int(np.floor(want[k] / u.gain + 0.5)) if u else 0, tuple(trades), k == 1 and dormant,
+            held_gain(k, own[k]), want[k], sum(hedge_theta[book.hedges[j].id] for j in mine[k]),
+            float(sum(drag_held[j] for j, h in enumerate(book.hedges) if h.layer == k)) / eq * 100,
+            note, a.layers[k].stress, coverage=_ratio(got, loss[k]), target_coverage=_ratio(want[k], loss[k]),
             candidates=tuple(Candidate(_describe(x.hedge), x.gain, x.drag / eq * 100, x.premium, x.per_drag)
                              for x in menus[k][:3])))
-    rolls = tuple(RollAlert(h.id, h.layer, h.legs[0].expiry.isoformat(), days,
-                            rolled.legs[0].expiry.isoformat(), float(rolled_now[i] - held_now[j]))
-                  for i, (j, h, rolled, days) in enumerate(rolls_for))
-    return tuple(results), rolls, limited, float(np.sum(drag_held))
+    rolls = []
+    for i, (j, h, rolled, days) in enumerate(rolls_for):
+        share = kept_all.get(j, 0) / h.quantity  # only what the sizing keeps is rolled
+        if share > 0:
+            rolls.append(RollAlert(h.id, h.layer, h.legs[0].expiry.isoformat(), days,
+                                   rolled.legs[0].expiry.isoformat(), share * float(rolled_now[i] - held_now[j])))
+    return tuple(results), tuple(rolls), sol, float(np.sum(drag_held)), float(np.sum(risk_held))
 
 
-def _trades(book, chain, state, units, held_now, hedge_theta, drag_held, ref_change):
-    """What moves a layer from holding everything to `state`: sells of the steps below the
-    held top, or a buy of the chosen candidate above it; each with its gain in the
-    layer's own stress."""
-    if state > chain.base:
-        n, u = sum(s.units for s in chain.steps[chain.base:state]), units[0]
-        return [(Trade("buy", n, _describe(u.hedge), u.hedge.legs, n * u.premium, theta=n * u.theta,
-                       stress_gain=n * u.gain_ref, drag=n * u.drag), n * u.gain)]
-    sold: dict[int, list] = {}
-    for s in chain.steps[state:chain.base]:
-        n, g = sold.get(s.key, (0, 0.0))
-        sold[s.key] = (n + s.units, g + s.gain)
+def _ratio(x: float, loss: float) -> float | None:
+    return max(x, 0.0) / loss if loss > 0 else None
+
+
+def _trades(book, mine, kept, u, held_now, hedge_theta, drag_held, risk_held, ref_change,
+            own_change) -> list[Trade]:
+    """Sells of held units the layer's state leaves out, and a buy of the chosen candidate's
+    units it takes; each carries its gain in the layer's own stress (own_gain)."""
     out = []
-    for j, (n, g) in sorted(sold.items()):
+    for j in mine:
         h = book.hedges[j]
+        n = h.quantity - kept.get(j, 0)
+        if n <= 0:
+            continue
         share = n / h.quantity
-        out.append((Trade("sell", n, f"{h.id} ({_describe(h)})", h.legs, -share * held_now[j],
-                          theta=-share * hedge_theta[h.id], stress_gain=-share * ref_change[j],
-                          hedge_id=h.id, drag=-share * float(drag_held[j])), -g))
+        action = "sell" if held_now[j] >= 0 else "close"  # a short hedge is bought back
+        out.append(Trade(action, n, f"{h.id} ({_describe(h)})", h.legs, -share * held_now[j],
+                         theta=-share * hedge_theta[h.id], stress_gain=-share * ref_change[j], hedge_id=h.id,
+                         drag=-share * float(drag_held[j]), at_risk=-share * risk_held[j],
+                         own_gain=-share * float(own_change[j])))
+    n = kept.get(-1, 0)
+    if n:
+        out.append(Trade("buy", n, _describe(u.hedge), u.hedge.legs, n * u.premium, theta=n * u.theta,
+                         stress_gain=n * u.gain_ref, drag=n * u.drag, at_risk=n * u.at_risk, own_gain=n * u.gain))
     return out
 
 
@@ -356,12 +374,6 @@ def _window_note(t: LayerTemplate, h: Hedge, now: float) -> str:
     return ""
 
 
-def _keep_order(gain: float, drag: float):
-    """Held hedges kept first: useful ones by gain per $ of drag, those that lose in the
-    layer's stress last (sold first)."""
-    if gain <= 0:
-        return (1, -gain)
-    return (0, -(gain / drag) if drag > 0 else -np.inf)
 def _unit_values(states, legs):
     """Value of each position now, in each stress (rows), each leg's price now and each
     position's theta ($/day), $ (quantity as held). `states`: (now, the stresses)."""
@@ -369,7 +381,7 @@ def _unit_values(states, legs):
     g = leg_values(legs, now)
     scale = legs.units * legs.mult
     return (by_position(g.price * scale, legs), by_position(leg_prices(legs, st) * scale, legs), g.price,
-            by_position(g.theta * scale, legs))
+            by_position(g.theta * scale, legs), g.delta)
 
 
 def _roll_candidates(book, templates, now):

@@ -1,16 +1,16 @@
 """Budget-bounded sizing: the integer hedge that covers the most stress within the drag
 budget and the premium cap.
 
-Each layer is a chain of whole-unit steps: its held positions, best gain per $ of drag
-first, then buys of its chosen instrument. A layer's state is how far up its chain it
-stands (below the held top: sells, the worst hedges first; above: buys). Coverage of a
-layer is its stress gain, capped at what the layer is meant to cover (its want), as a
-share of the condor loss in the layer's own stress (its hedge ratio there: a dollar
-counts for more in a smaller loss). The solver enumerates every combination of the
-three layers' states and keeps the best: most coverage summed over the layers, then
-least drag, then least premium. Exact for this model: there is no
-heuristic in the choice, only in which steps a chain offers (one buy instrument per
-layer, no selling one hedge to buy another in the same layer).
+Each layer is a chain of whole-unit steps: its held hedges and its chosen candidate, best
+stress gain per $ of drag first (a held hedge counted SWAP_HURDLE cheaper). A layer's state is how
+far down its chain it keeps: held units past it are sold, candidate units before it are
+bought, so a better candidate can replace a worse held hedge. Coverage of a layer is its
+stress gain, capped at what the layer is meant to cover (its want), as a share of the
+condor loss in the layer's own stress (its hedge ratio there: a dollar counts for more in
+a smaller loss). The solver tries every combination of the three layers' states and keeps
+the best: most coverage summed over the layers, then least drag, then least premium.
+Exact for this model: the only approximations are which steps a chain offers (one buy
+instrument per layer; past the first units, blocks of whole units).
 """
 from __future__ import annotations
 
@@ -18,55 +18,105 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_STEPS = 60  # per layer; larger positions move in blocks of whole units
+FINE = 20  # units a chain offers one by one before it moves in blocks
+MAX_STEPS = 60  # per layer: the solver's grid is the product of the three chains
+
+
+@dataclass(frozen=True)
+class Item:
+    """Units of one position per unit: a held hedge (key = its index) or the buy (key -1)."""
+    key: int
+    units: int
+    gain: float  # $ per unit in the layer's own stress
+    drag: float  # $/yr per unit, clipped at zero (a theta-positive hedge counts as free)
+    premium: float  # $ per unit at risk
 
 
 @dataclass(frozen=True)
 class Step:
-    """Units of one position: a held one (`held` True) or the layer's buy."""
-    key: int  # index of the held position in the book, or -1 for the buy
-    units: int
-    gain: float  # $ in the layer's own stress, for these units
-    drag: float  # $/yr, clipped at zero for the budget (a theta-positive hedge counts as free)
-    premium: float  # $ of option premium at risk
+    parts: tuple[tuple[int, int], ...]  # (key, units)
+    gain: float
+    drag: float
+    premium: float
 
 
 @dataclass(frozen=True)
 class Chain:
     steps: tuple[Step, ...]
-    base: int  # steps below the held top (state `base` = hold everything)
     want: float  # $ of stress gain the layer is meant to cover
-    floor: int = 0  # lowest allowed state (R4 keeps L1's held hedges: floor = base)
+    floor: int = 0  # steps always kept (R4 keeps L1's held hedges)
     weight: float = 1.0  # 1 / condor loss in the layer's stress: coverage as a hedge ratio
 
 
-def held_steps(key: int, quantity: int, gain: float, drag: float, premium: float, block: int) -> list[Step]:
-    """A held position as steps of `block` units (the last one smaller): per-unit values
-    scale by units."""
-    out, left = [], quantity
-    while left > 0:
-        n = min(block, left)
-        share = n / quantity
-        out.append(Step(key, n, gain * share, max(drag, 0.0) * share, max(premium, 0.0) * share))
-        left -= n
+SWAP_HURDLE = 0.25  # a held hedge gives way only to one this much cheaper per stress dollar:
+# the swap pays two bid-ask spreads and commissions the model does not count
+
+
+def _order(x: Item):
+    """Useful units by gain per $ of drag (no drag first), held before bought at equal
+    ratio; units that lose in the layer's stress last."""
+    if x.gain <= 0:
+        return (2, -x.gain, x.key < 0)
+    ratio = x.gain / x.drag * (1 + SWAP_HURDLE if x.key >= 0 else 1) if x.drag > 0 else np.inf
+    return (0, -ratio, x.key < 0)
+
+
+def _steps(items: list[Item], total: int) -> list[Step]:
+    """The items' units in order: the first FINE one by one, the rest in equal blocks."""
+    block = max(1, -(-(total - FINE) // (MAX_STEPS - FINE))) if total > MAX_STEPS else 1
+    out, parts, size, acc = [], [], 0, [0.0, 0.0, 0.0]
+    for x in items:
+        left = x.units
+        while left > 0:
+            want = 1 if len(out) < FINE else block
+            n = min(want - size, left)
+            parts.append((x.key, n))
+            acc = [acc[0] + n * x.gain, acc[1] + n * max(x.drag, 0.0), acc[2] + n * max(x.premium, 0.0)]
+            size, left = size + n, left - n
+            if size == want:
+                out.append(Step(tuple(parts), *acc))
+                parts, size, acc = [], 0, [0.0, 0.0, 0.0]
+    if parts:
+        out.append(Step(tuple(parts), *acc))
     return out
 
 
-def block_size(units: int) -> int:
-    return max(1, -(-units // MAX_STEPS))
+def layer_chain(held: list[Item], buy: Item | None, want: float, weight: float, keep_held: bool) -> Chain:
+    """A layer's chain; `keep_held` (R4) puts every held unit first and keeps it."""
+    buys = [buy] if buy is not None and buy.units > 0 else []
+    if keep_held:
+        first = _steps(sorted(held, key=_order), sum(x.units for x in held))
+        rest = _steps(buys, sum(x.units for x in buys))
+        return Chain(tuple(first + rest), want, len(first), weight)
+    items = sorted(held + buys, key=_order)
+    return Chain(tuple(_steps(items, sum(x.units for x in items))), want, 0, weight)
+
+
+def taken(chain: Chain, state: int) -> dict[int, int]:
+    """Units kept or bought per key at `state`."""
+    out: dict[int, int] = {}
+    for s in chain.steps[:state]:
+        for key, n in s.parts:
+            out[key] = out.get(key, 0) + n
+    return out
 
 
 def _cum(chain: Chain):
-    """Coverage, drag and premium at each state 0..len(steps), from nothing held."""
+    """Coverage, drag and premium at each state floor..len(steps)."""
     g = np.concatenate([[0.0], np.cumsum([s.gain for s in chain.steps])])
     d = np.concatenate([[0.0], np.cumsum([s.drag for s in chain.steps])])
     p = np.concatenate([[0.0], np.cumsum([s.premium for s in chain.steps])])
     return (np.minimum(g, chain.want) * chain.weight)[chain.floor:], d[chain.floor:], p[chain.floor:]
 
 
-def solve(chains: tuple[Chain, ...], drag_cap: float, premium_cap: float) -> tuple[tuple[int, ...], bool]:
-    """The state of each chain, and whether a budget held coverage back (limited).
-    If even the lowest states break a cap (R4 keeps an over-budget L1), they are returned."""
+@dataclass(frozen=True)
+class Solution:
+    states: tuple[int, ...]
+    limited: bool  # a budget held coverage below what the chains could reach
+    forced: bool  # the floors alone break a budget: counted outside it
+
+
+def solve(chains: tuple[Chain, ...], drag_cap: float, premium_cap: float) -> Solution:
     cum = [_cum(c) for c in chains]
     shape = tuple(len(y) for y, _, _ in cum)
     y = d = p = np.zeros(())
@@ -74,14 +124,15 @@ def solve(chains: tuple[Chain, ...], drag_cap: float, premium_cap: float) -> tup
         view = [1] * len(chains)
         view[i] = -1
         y, d, p = y + yi.reshape(view), d + di.reshape(view), p + pi.reshape(view)
-    top = float(y.max())
+    d0, p0 = sum(x[1][0] for x in cum), sum(x[2][0] for x in cum)
+    forced = d0 > drag_cap + 1e-9 or p0 > premium_cap + 1e-9
+    if forced:  # what must be kept is kept; the rest gets the whole budget beside it
+        drag_cap, premium_cap = drag_cap + d0, premium_cap + p0
     ok = (d <= drag_cap * (1 + 1e-12) + 1e-9) & (p <= premium_cap * (1 + 1e-12) + 1e-9)
-    if not ok.any():
-        return tuple(c.floor for c in chains), True
-    best = float(y[ok].max())
+    top, best = float(y.max()), float(y[ok].max())
     tol = 1e-9 * max(1.0, abs(best))
     pick = ok & (y >= best - tol)
     order = np.lexsort((p[pick], d[pick]))  # least drag, then least premium
     flat = np.flatnonzero(pick.ravel())[order[0]]
     states = np.unravel_index(flat, shape)
-    return tuple(int(s) + c.floor for s, c in zip(states, chains)), best < top - tol
+    return Solution(tuple(int(s) + c.floor for s, c in zip(states, chains)), best < top - tol, forced)

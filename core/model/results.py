@@ -162,7 +162,7 @@ class HedgeRatio:
 
 @dataclass(frozen=True)
 class Trade:
-    action: str  # "buy", "sell" or "hold"
+    action: str  # "buy", "sell", or "close" (a short hedge bought back)
     contracts: int  # whole position units, never negative
     instrument: str  # e.g. "VIX 2027-01-20 20/30 call spread"
     legs: tuple[HedgeLeg, ...]  # per position unit, priced at the live mark
@@ -170,7 +170,9 @@ class Trade:
     theta: float = 0.0  # $/day the trade adds to the hedge's theta (a sell takes its share off)
     stress_gain: float = 0.0  # $ the trade adds in the reference stress (a sell: negative)
     hedge_id: str | None = None  # a sell: the held hedge it closes from
-    drag: float = 0.0  # $/yr the trade adds to the hedge's drag (theta and futures' roll-down)
+    drag: float = 0.0  # $/yr the trade adds to the hedge's drag (theta and the futures' roll-down)
+    at_risk: float = 0.0  # $ it adds to the premium at risk (a future: its worst-stress loss)
+    own_gain: float = 0.0  # $ it adds in its layer's own stress
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,6 @@ class LayerResult:
     layer: int
     name: str  # "short-term engine", ...
     instrument: str  # the chosen candidate: the most stress gain per $ of drag
-    held: float  # position units held in this layer (per hedge quantity summed)
     target: int  # units of the chosen instrument that would cover the want alone
     trades: tuple[Trade, ...]  # a buy, or sells of held hedges (worst gain per drag first)
     dormant: bool  # R3 set the target to zero
@@ -246,11 +247,12 @@ class AlvhResult:
     signals: SignalInputs
     worst: StressResult  # the stress the whole package loses most in
     drag_pct_after: float  # %/yr of equity once the proposed trades are done
-    premium_pct_after: float  # option premium held (futures are margin), % of equity, after them
+    premium_pct_after: float  # premium at risk (options' value, futures' worst-stress loss), % of equity, after them
     coverage_after: float | None  # the hedge ratio in the reference stress after them
     drag_budget_pct: float
     premium_cap_pct: float
     limited: bool  # the drag budget or the premium cap held coverage below the target
+    forced: bool = False  # R4 keeps an L1 that alone breaks a budget: it is counted outside it
 
     @property
     def over_budget(self) -> bool:
@@ -262,11 +264,15 @@ class AlvhResult:
     @property
     def budget_line(self) -> str | None:
         """Said when a budget held the hedge below its target."""
+        if self.forced:
+            return (f"over budget: R4 (event risk) keeps L1, which alone breaks the budget; the other"
+                    f" layers are sized within it beside L1 (drag {self.drag_pct_after:.1f} %/yr of"
+                    f" {self.drag_budget_pct:g}, premium at risk {self.premium_pct_after:.1f}% of {self.premium_cap_pct:g})")
         if not self.limited:
             return None
         cov = "n/a" if self.coverage_after is None else f"{self.coverage_after:.2f}"
         return (f"coverage {cov} of target {self.ratio.target:.2f} — budget-limited (drag"
-                f" {self.drag_pct_after:.1f} %/yr of {self.drag_budget_pct:g}, premium"
+                f" {self.drag_pct_after:.1f} %/yr of {self.drag_budget_pct:g}, premium at risk"
                 f" {self.premium_pct_after:.1f}% of {self.premium_cap_pct:g})")
 
     @property
