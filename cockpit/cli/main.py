@@ -111,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_book.add_parsers(sub, files)
     from cockpit.cli import positions as cli_positions
     cli_positions.add_parsers(sub, files)
+    from cockpit.cli import chain as cli_chain
+    cli_chain.add_parsers(sub, files)
     return p
 
 
