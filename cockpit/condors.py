@@ -25,8 +25,10 @@ def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | N
     moved = not view.whatif.is_live
     if not view.condors and not broken:
         return Text("no condors: press a to add one", style=pal.off)
+    quoted = any(c.close_natural is not None for c in view.condors)  # bid/ask marks on every leg
     cols = [("ID", "l"), ("Exp", "r"), ("DTE", "r"), ("Strikes", "l"), ("Qty", "r"), ("Credit", "r"),
-            ("Mark", "r"), ("P&L $", "r")] + ([("vs live", "r")] if moved else [])
+            ("Mark", "r")] + ([("Natural", "r"), ("Slip $", "r")] if quoted else []) + \
+        [("P&L $", "r")] + ([("vs live", "r")] if moved else [])
     cols += [("Real $", "r"), ("Life $", "r")]  # realized by closes of this id; lifetime = both
     cols += [("BE expiry", "r"), ("BE T+0", "r"), ("To short", "l"), ("Δ $/pt", "r"), ("Θ $/d", "r")]
     rows = []
@@ -35,7 +37,11 @@ def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | N
         level = alert_level(c)
         flag = ("", "!", "!!")[level]  # readable without colour too
         row = [f"{flag}{x.id}", f"{x.expiry:%b%d}", fmt.dte(c.dte), fmt.strikes(x), str(x.quantity),
-               f"{x.credit:.2f}", fmt.num(c.mark, ".2f"), Text(fmt.money(c.pnl), style=pal.pnl(c.pnl))]
+               f"{x.credit:.2f}", fmt.num(c.mark, ".2f")]
+        if quoted:
+            row += ["" if c.close_natural is None else fmt.num(c.close_natural, ".2f"),
+                    "" if c.slippage is None else fmt.money(-c.slippage)]
+        row.append(Text(fmt.money(c.pnl), style=pal.pnl(c.pnl)))
         if moved:
             row.append(Text(fmt.chg(c.pnl, was.pnl), style=pal.pnl(c.pnl - was.pnl)))
         life = c.pnl_lifetime
@@ -49,12 +55,16 @@ def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | N
         rows.append((row, style.strip() or None))
     for x, _ in broken:  # the row keeps the selection in step with the book; the reason goes below
         row = [f"✗{x.id}", f"{x.expiry:%b%d}", "", fmt.strikes(x), str(x.quantity), f"{x.credit:.2f}",
-               "", "not priced"] + [""] * (len(cols) - 8)
+               ""] + [""] * (2 if quoted else 0) + ["not priced"]
+        row += [""] * (len(cols) - len(row))
         rows.append((row, f"{pal.alert} reverse".strip() if len(rows) == selected else pal.alert or None))
     t = view.totals
     # one flat Group: the pane folds only a table at its top level
     return Group(grid(cols, rows), *(Text(f"✗ {x.id} not priced: {why} (e edits, x deletes)", style=pal.alert)
                                      for x, why in broken),
+                 *([Text("Mark: the quotes' mid where every leg is quoted; Natural: the debit to close at"
+                         " the shorts' asks and the wings' bids; Slip $: what that costs over the mid",
+                         style=pal.off)] if quoted else []),
                  Text(f"Condor P&L $: unrealized {fmt.money(t.condor_pnl)} · realized {fmt.money(t.condor_realized)}"
                       f" · total {fmt.money(t.condor_pnl_total)}", style=pal.off))
 
