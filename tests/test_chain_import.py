@@ -118,3 +118,40 @@ def test_a_file_that_is_not_a_chain_is_refused(tmp_path, capsys):
     bad.write_text("Symbol,Qty\nSPXW  261218P06450000,1\n")
     err = refused(capsys, run("chain", "import", bad, "-o", tmp_path / "m.toml"))
     assert str(bad) in err and not (tmp_path / "m.toml").exists()
+
+
+def test_a_vix_chain_sets_each_expiry_future_from_parity_and_marks_the_hedges(tmp_path):
+    """SYNTHETIC chain (tests/chain_fixtures.py: Black-76 on known futures): the import puts
+    those futures in [vix_futures], a VIX smile per expiry, and marks the hedge's legs."""
+    from chain_fixtures import VIX_FUTURES, vix_chain
+    (tmp_path / "vix.csv").write_text(vix_chain())
+    (tmp_path / "book.toml").write_text('''[account]
+equity = 250000
+
+[[hedge]]
+id = "L2-Oct"
+layer = 2
+quantity = 3
+[[hedge.leg]]
+kind = "vix_call"
+expiry = 2023-10-18
+strike = 18.0
+ratio = 1
+price = 1.2
+[[hedge.leg]]
+kind = "vix_call"
+expiry = 2023-10-18
+strike = 25.0
+ratio = -1
+price = 0.4
+''')
+    market = tmp_path / "market.toml"
+    market.write_text(Path(__file__).resolve().parents[1].joinpath("core/demo/market.toml").read_text())
+    assert run("--book", tmp_path / "book.toml", "--market", market, "chain", "import", tmp_path / "vix.csv") == 0
+    m = load_market(market)
+    futures = dict(m.vix_futures)
+    for (root, day), f in VIX_FUTURES.items():
+        if root == "VIX":
+            assert futures[day] == pytest.approx(f, abs=1e-6)
+    assert m.vix == pytest.approx(13.79) and {s.root for s in m.vix_smiles} == {"VIX", "VIXW"}
+    assert {(mk.kind, mk.strike) for mk in m.marks} == {("vix_call", 18.0), ("vix_call", 25.0)}
