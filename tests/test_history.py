@@ -180,7 +180,7 @@ def test_missing_and_empty_store(tmp_path):
     with pytest.raises(InputError, match="cannot read"):
         history.import_file(tmp_path / "nope.csv", "vix", tmp_path / "h.sqlite")
     with pytest.raises(InputError, match="unknown series"):
-        history.import_file(tmp_path / "nope.csv", "vvix", tmp_path / "h.sqlite")
+        history.import_file(tmp_path / "nope.csv", "vxn", tmp_path / "h.sqlite")
 
 
 def test_demo_history_is_labelled_and_ends_on_the_demo_day():

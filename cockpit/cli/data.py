@@ -22,9 +22,12 @@ def add_parsers(subparsers) -> None:
     data = subparsers.add_parser("data", help="the market history store")
     sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("import", help="import a CSV file (one transaction)")
-    p.add_argument("file", type=path_arg)
-    p.add_argument("--series", required=True, choices=history.SERIES)
+    p = sub.add_parser("import", help="import CSV files (one transaction each)")
+    p.add_argument("files", nargs="+", type=path_arg, metavar="FILE",
+                   help="history CSVs, e.g. ../shared/data/*.csv (an option chain is skipped)")
+    p.add_argument("--series", choices=history.SERIES, default=None, metavar="NAME",
+                   help="the series of every FILE, one of %(choices)s (default: each file's,"
+                        " recognised from its name and header)")
     p.add_argument("--force", action="store_true",
                    help="import even when the levels contradict the series (dates are checked)")
     _db_option(p)
@@ -88,13 +91,51 @@ def _guarded(command):
 
 
 def cmd_import(args) -> int:
-    r = history.import_file(args.file, args.series, _db(args), force=args.force)
+    """Each file in its own transaction: a refused file (one stderr line) leaves the others
+    imported, and the exit code 2 says one was refused."""
+    from core.history.recognise import recognise
+
+    planned, refused = [], 0
+    for file in args.files:
+        try:
+            planned.append((file, None if args.series else recognise(file)))
+        except InputError as exc:
+            refused += _refuse(exc)
+    # the better sources first, so a lesser one (keep_stored) then fills only what they lack
+    planned.sort(key=lambda p: p[1] is not None and p[1].keep_stored)
+    for file, kind in planned:
+        try:
+            if kind is None:
+                _say_imported(history.import_file(file, args.series, _db(args), force=args.force))
+            elif not kind.series:
+                say_done(f"{printable(str(file))}: skipped: {kind.what}")
+            else:
+                results = history.import_series(file, kind.series, _db(args), force=args.force,
+                                                keep_stored=kind.keep_stored)
+                say_done(f"{printable(str(file))}: {kind.what}: " + "; ".join(
+                    _counts(c) for r in results for c in (r, *r.companions)))
+        except InputError as exc:
+            refused += _refuse(exc)
+    return 2 if refused else 0
+
+
+def _refuse(exc: InputError) -> int:
+    print(f"alvh: {exc}", file=sys.stderr)
+    return 1
+
+
+def _counts(r: history.ImportResult) -> str:
+    parts = [(r.inserted, "new"), (r.updated, "updated"), (r.unchanged, "unchanged"),
+             (r.kept, "kept as stored")]
+    return f"{r.series} " + ", ".join(f"{n} {what}" for n, what in parts if n)
+
+
+def _say_imported(r: history.ImportResult) -> None:
     same = "" if r.changed or any(c.changed for c in r.companions) else " (store not changed)"
     say_done(f"{r.series}: {r.inserted} inserted, {r.updated} updated, {r.unchanged} unchanged"
              f" from {printable(str(r.file))}{same}",
              *(f"{c.series}: {c.inserted} inserted, {c.updated} updated, {c.unchanged} unchanged"
                " (the file's open column)" for c in r.companions))
-    return 0
 
 
 def cmd_status(args) -> int:
@@ -108,7 +149,7 @@ def cmd_status(args) -> int:
     console = Console()
     if not rows:
         print(f"{printable(str(db))}: empty. The cockpit shows the DEMO history until you import"
-              " data with `alvh data import FILE --series NAME`.")
+              " data with `alvh data import FILE...`.")
         return 0
     table = Table(title=escape(printable(str(db))))  # a `[` in a path is not markup
     for col in ("series", "first", "last", "rows", "last import"):

@@ -23,7 +23,10 @@ from core.io import paths
 from core.io.atomic import not_regular
 from core.model.errors import InputError, printable
 
-PRICE_SERIES = ("vix", "vix3m", "spx", "vx1", "vx2")
+VX_SERIES = tuple(f"vx{n}" for n in range(1, 9))  # VIX futures: the n-th monthly contract
+# every series of the closes table: index levels, VIX futures settles, the T-bill rate (% a year)
+PRICE_SERIES = ("vix", "vix3m", "vix9d", "vvix", "skew", "spx", "spx_high", "spx_low",
+                *VX_SERIES, "tbill_3m")
 EVENT_SERIES = ("fomc", "cpi", "ppi")
 SERIES = PRICE_SERIES + ("breadth",) + EVENT_SERIES
 # an `open` column of a file imported as spx or vix is stored too, as this companion
@@ -37,7 +40,13 @@ STORED_SERIES = tuple(x for s in SERIES for x in (s, OPEN_SERIES.get(s)) if x)
 # 50,000 is about 6x its 2026 level. VIX's record closes are 9.14 and 82.69 and VIX3M's
 # and the futures' lie inside those; 5-200 leaves room, and still catches pre-2007 CFE
 # futures quoted at 10x the index (1,000s of points would be neither).
-LEVELS = {"spx": (50.0, 50_000.0), **{s: (5.0, 200.0) for s in ("vix", "vix3m", "vx1", "vx2")}}
+# VIX9D's record closes are 7.10 and 106.66. VVIX has closed 59.7-207.6 (2007-2026), so a
+# VIX file (median 18) is no VVIX; SKEW 101-183 (1990-2026), and below 100 only if SPX's
+# risk-neutral skewness turned positive. The 3-month bill's monthly average has
+# run 0.01-16.3 % (16.3 in 1981): a rate in percent, never negative in this series.
+LEVELS = {**{s: (50.0, 50_000.0) for s in ("spx", "spx_high", "spx_low")},
+          **{s: (5.0, 200.0) for s in ("vix", "vix3m", "vix9d", *VX_SERIES)},
+          "vvix": (30.0, 500.0), "skew": (100.0, 300.0), "tbill_3m": (0.0, 25.0)}
 # The median ratio of imported to stored values on shared dates must lie within this of 1.
 # Two sources of one index agree to about 1 bp (Yahoo vs FRED SPX); the nearest distinct
 # series pairs lie outside it (median VIX/VX1 0.963, VX1/VX2 0.943, VIX/VIX3M 0.885).
@@ -51,7 +60,10 @@ MAX_COUNT = 100_000  # advances or declines: US exchanges list a few thousand is
 # The largest plausible move of one day, as |ln(new / old)|: SPX's worst day is 1987's
 # -20.5% (ln -0.23); VIX's largest is 2018-02-05's +116% (ln 0.77). A last line with no
 # newline (a truncated download) that moves a value more than this is refused.
-DAILY_MOVE = {"spx": 0.25, **{s: 1.0 for s in ("vix", "vix3m", "vx1", "vx2")}}
+# VIX9D's is that same day's +215% (ln 1.15). The monthly T-bill rate is left out: near zero
+# it moves by multiples (0.19 to 0.03 from November to December 2008).
+DAILY_MOVE = {**{s: 0.25 for s in ("spx", "spx_high", "spx_low")}, "vix9d": 1.5,
+              **{s: 1.0 for s in ("vix", "vix3m", "vvix", "skew", *VX_SERIES)}}
 # An import that would change more than this share of the stored values (and more than
 # CHANGE_FLOOR of them) is refused unless forced: swapped or reordered columns look so.
 CHANGE_SHARE = 0.01
@@ -86,6 +98,7 @@ class ImportResult:
     updated: int
     unchanged: int
     companions: tuple = ()  # ImportResults of the companion series (the opens) written too
+    kept: int = 0  # dates whose stored value differs and stayed (`import_series` keep_stored)
 
     @property
     def changed(self) -> int:
@@ -174,6 +187,11 @@ def _parse_count(text: str) -> int:
     return int(text)
 
 
+def _parse_rate(text: str) -> float:
+    """A rate in percent: as a price, but 0.00 is a rate (a bill's yield can round to it)."""
+    return 0.0 if _DECIMAL.fullmatch(text.strip(" \t")) and float(text) == 0 else _parse_price(text)
+
+
 def _parse_open(text: str) -> float | None:
     return _parse_price(text) if text.strip() else None  # a blank open is no open
 
@@ -219,15 +237,19 @@ def _columns(series: str, kind: str, header: list[str], file: str):
     date_col = need("date", "observation_date")
     if kind == "breadth":
         return date_col, None, [(need("advances"), _parse_count), (need("declines"), _parse_count)]
-    contract_col = find("contract") if series in ("vx1", "vx2") else None
-    value_col = find("settle") if series in ("vx1", "vx2") else None
+    contract_col = find("contract") if series in VX_SERIES else None
+    value_col = None
+    if series in ("spx_high", "spx_low"):
+        value_col = need(series.removeprefix("spx_"))
+    elif series in VX_SERIES:  # the wide term-structure file's vxN column, else the settle
+        value_col = find(series, "settle")
     if value_col is None:
         value_col = find("close")
     if value_col is None and len(header) == 2:  # plain `date,<value>`
         value_col = 1 - date_col
     if value_col is None:
         raise InputError("no close column", file=file, line=1, field="header")
-    values = [(value_col, _parse_price)]
+    values = [(value_col, _parse_rate if series == "tbill_3m" else _parse_price)]
     if series in OPEN_SERIES and "open" in header:
         values.append((header.index("open"), _parse_open))
     return date_col, contract_col, values
@@ -333,7 +355,7 @@ def _parse_open_file(fh, series: str, kind: str, file: str, latest: date, bounds
                 try:
                     parsed.append(parse(cells[col]))
                 except ValueError:
-                    what = "price" if parse in (_parse_price, _parse_open) else \
+                    what = "price" if parse in (_parse_price, _parse_open, _parse_rate) else \
                         "note" if parse is _parse_note else "count"
                     hint = {"price": "plain decimal digits, like 17.24", "count": "plain decimal digits,"
                             " like 1520", "note": "text without control characters"}[what]
@@ -455,7 +477,7 @@ def _plausible_levels(rows: dict[str, tuple], series: str, file: str) -> None:
     fits = [s for s in ("spx", "vix") if LEVELS[s][0] <= median <= LEVELS[s][1]]
     hint = f"use --series {fits[0]}" if fits else "check the file and --series"
     name = series.upper()
-    what = "settles" if series in ("vx1", "vx2") else "closes"
+    what = "settles" if series in VX_SERIES else "closes"
     raise InputError(f"median level {median:.1f} is not {'an' if name == 'SPX' else 'a'} {name}"
                      f" level ({name} {what} lie {low:g}-{high:g}); {hint}, or --force",
                      file=file)
@@ -525,51 +547,72 @@ def import_file(path: str | Path, series: str, db: str | Path | None = None, *,
     by more than `OVERLAP_TOLERANCE`), that would change more than CHANGE_SHARE of
     the stored values, or whose unterminated last line moves more than DAILY_MOVE,
     is refused with an InputError."""
-    parsed = _parse_rows(path, series)
-    rows, opens = parsed.rows, parsed.opens
-    kind = _kind(series)
-    table, cols = _TABLES[kind]
+    return import_series(path, (series,), db, force=force)[0]
+
+
+def import_series(path: str | Path, names: tuple[str, ...], db: str | Path | None = None, *,
+                  force: bool = False, keep_stored: bool = False) -> list[ImportResult]:
+    """`import_file` for several series of one file (a wide file's VX1 ... VX8 columns, a
+    long file's contracts, an OHLC file's close, high and low), all in one transaction:
+    a refusal of any leaves the store as it was. With `keep_stored` the file is the lesser
+    source of its series: a date already stored keeps its value (counted as `kept`), so
+    the file only fills the dates the store lacks, whichever order files come in."""
     file = str(path)
-    if kind == "price" and not force:
-        _plausible_levels(rows, series, file)
-    parts = [(series, rows, parsed.fields[:1])]
-    if opens:
-        parts.append((OPEN_SERIES[series], opens, ("open",)))
+    parsed = []
+    for series in names:
+        p = _parse_rows(path, series)
+        if _kind(series) == "price" and not force:
+            _plausible_levels(p.rows, series, file)
+        parsed.append((series, p))
     conn = connect(db, create=True)
     try:
         with conn:  # one transaction; rolled back on any error
-            results = []
-            for name, part, field in parts:
-                old = {r[0]: tuple(r[1:]) for r in conn.execute(
-                    f"SELECT date, {', '.join(cols)} FROM {table} WHERE series = ?", (name,))}
-                for day, values in old.items():  # hand-edited rows are named, not compared
-                    check_row(name, table, day, values, db)
-                if kind == "price" and not force:
-                    if name == series:
-                        _plausible_last_line(parsed, old, series, file)
-                        _plausible_overlap(part, old, series, file)
-                    _plausible_changes(part, old, name, parsed, field[0] if field else "", file)
-                new = [(name, d, *v) for d, v in part.items() if old.get(d) != v]
-                inserted = sum(1 for row in new if row[1] not in old)
-                results.append(ImportResult(name, file, inserted, len(new) - inserted,
-                                            len(part) - len(new)))
-                if not new:
-                    continue
-                marks = ", ".join("?" * (len(cols) + 2))
-                conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", new)
-                r = results[-1]
-                conn.execute("INSERT INTO imports (series, file, imported_at, inserted, updated,"
-                             " unchanged) VALUES (?, ?, ?, ?, ?, ?)",
-                             (name, str(Path(path).resolve()),
-                              datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                              r.inserted, r.updated, r.unchanged))
-        main, *companions = results
-        return ImportResult(main.series, main.file, main.inserted, main.updated,
-                            main.unchanged, tuple(companions))
+            return [_store(conn, path, series, p, db, force, keep_stored) for series, p in parsed]
     except sqlite3.Error as exc:
         raise db_error(exc, db, "the import") from None
     finally:
         conn.close()
+
+
+def _store(conn, path, series: str, parsed: _Parsed, db, force: bool,
+           keep_stored: bool) -> ImportResult:
+    """Write one parsed series and its opens inside the caller's transaction."""
+    kind = _kind(series)
+    table, cols = _TABLES[kind]
+    file = str(path)
+    parts = [(series, parsed.rows, parsed.fields[:1])]
+    if parsed.opens:
+        parts.append((OPEN_SERIES[series], parsed.opens, ("open",)))
+    results = []
+    for name, part, field in parts:
+        old = {r[0]: tuple(r[1:]) for r in conn.execute(
+            f"SELECT date, {', '.join(cols)} FROM {table} WHERE series = ?", (name,))}
+        for day, values in old.items():  # hand-edited rows are named, not compared
+            check_row(name, table, day, values, db)
+        if kind == "price" and not force:
+            if name == series:
+                _plausible_last_line(parsed, old, series, file)
+                _plausible_overlap(part, old, series, file)
+            if not keep_stored:
+                _plausible_changes(part, old, name, parsed, field[0] if field else "", file)
+        differ = [(name, d, *v) for d, v in part.items() if old.get(d) != v]
+        new = [row for row in differ if row[1] not in old] if keep_stored else differ
+        inserted = sum(1 for row in new if row[1] not in old)
+        results.append(ImportResult(name, file, inserted, len(new) - inserted,
+                                    len(part) - len(differ), kept=len(differ) - len(new)))
+        if not new:
+            continue
+        marks = ", ".join("?" * (len(cols) + 2))
+        conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", new)
+        r = results[-1]
+        conn.execute("INSERT INTO imports (series, file, imported_at, inserted, updated,"
+                     " unchanged) VALUES (?, ?, ?, ?, ?, ?)",
+                     (name, str(Path(path).resolve()),
+                      datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      r.inserted, r.updated, r.unchanged))
+    main, *companions = results
+    return ImportResult(main.series, main.file, main.inserted, main.updated,
+                        main.unchanged, tuple(companions), main.kept)
 
 
 def status(db: str | Path | None = None) -> list[SeriesStatus]:
@@ -762,7 +805,7 @@ def _bad_stored(name: str, table: str, values: tuple) -> str | None:
         return "a finite number"
     base = next((k for k, v in OPEN_SERIES.items() if v == name), name)  # spx_open: spx
     low, high = _bounds(base) if base in LEVELS else (0.0, math.inf)
-    if not (low <= value <= high and value > 0):  # as the import checks it
+    if not (low <= value <= high and (value > 0 or name == "tbill_3m")):  # as the import checks it
         return f"a level from {low:g} to {high:g}"
     return None
 
