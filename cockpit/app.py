@@ -5,6 +5,7 @@ keys to session changes and repaints the panes.
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -116,6 +117,10 @@ class Cockpit(BookKeys, App):
         return self._palette[1]
 
     def repaint(self) -> None:
+        # no cyclic GC between a key and its frame: a collection there (its pass over the
+        # strips Textual keeps costs ms, a full one 80) runs once the frame is out
+        gc.disable()
+        self.call_after_refresh(gc.enable)
         s, pal = self.session, self.palette
         live, view = s.live, s.view
         if live is None:  # the engine never succeeded: nothing to show but the error

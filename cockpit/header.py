@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rich.console import Group
 from rich.text import Text
-from textual.widgets import Static
 
 from cockpit import fmt
-from cockpit.pane import Palette
+from cockpit.pane import FastGroup, Palette, Steady, one_line_each
 from core.model.errors import printable
 from core.model.results import Analysis
 
@@ -16,7 +14,7 @@ STALE_AFTER = timedelta(hours=1)  # an hour-old quote is amber: hand-entered dat
 
 
 def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime: str | None,
-          demo: bool, message: str, error: str | None, dirty: bool) -> Group:
+          demo: bool, message: str, error: str | None, dirty: bool) -> FastGroup:
     m = live.market
     age = (now - m.as_of).total_seconds()
     stale = age > STALE_AFTER.total_seconds()
@@ -47,8 +45,16 @@ def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime
                           (printable(warning) + ("  " if warning else ""), pal.alert),
                           (printable(error or ""), pal.alert),
                           ("  " if error and message else "") + printable(message))
-    return Group(first, second, third) if third.plain else Group(first, second)
+    return FastGroup(first, second, third) if third.plain else FastGroup(first, second)
 
 
-class HeaderBar(Static):
+class HeaderBar(Steady):
     DEFAULT_CSS = "HeaderBar { height: auto; max-height: 6; background: $panel; padding: 0 1; }"
+
+    def shape(self, content) -> tuple | None:
+        # as tall as its lines while each fits the width (the width is the screen's)
+        width = self.content_region.width
+        texts = one_line_each(content)
+        if not width or texts is None or any(t.cell_len > width for t in texts):
+            return None
+        return len(texts), width

@@ -6,7 +6,7 @@ from rich.text import Text
 
 from cockpit import fmt
 from cockpit.keymap import bindings
-from cockpit.pane import Lines, Palette, Pane, grid
+from cockpit.pane import Grid, Palette, Pane, grid
 from core.model.results import AlvhResult, Analysis
 
 
@@ -62,7 +62,7 @@ def body(live: Analysis, view: Analysis, pal: Palette, selected: int, broken=())
                       f" · total {fmt.money(t.hedge_pnl_total)}", style=pal.off))
     a = view.alvh
     held = len(parts)  # the held table (and its notes) go after the layers, the pane's point
-    if isinstance(parts[0], Lines):
+    if isinstance(parts[0], Grid):
         parts[0].selectable = True  # ↑ ↓ still scroll its rows into view
     if a is None:
         parts.append(Text("hedge engine: n/a", style=pal.off))

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.console import Group
+from rich.control import strip_control_codes
 from rich.measure import Measurement
 from rich.segment import Segment
-from rich.text import Text
+from rich.text import Span, Text
 from textual.containers import ScrollableContainer
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.widgets import Static
 
 from core.model.errors import printable
 from themes import FALLBACK
@@ -42,15 +45,16 @@ class Palette:
 
 
 class Body(Widget):
-    """A rich renderable rendered once per update into strips (Textual would render it
-    three times: height, width and paint). Wide tables keep their width and scroll
+    """A rich renderable laid out once per update (Textual would render it three times:
+    height, width and paint); a table's lines become segments only when painted, so a
+    long table costs only the rows in view. Wide tables keep their width and scroll
     sideways; text wraps at the pane's width."""
     DEFAULT_CSS = "Body { width: auto; height: auto; }"
 
     def __init__(self) -> None:
         super().__init__()
         self.content = None
-        self._lines: list[list] = []
+        self._lines: list[tuple | list[Segment]] = []  # (table or text, line number), or segments
         self._dims = (0, 0)
         self._view = 0
         self._cache: dict[int, Strip] = {}
@@ -72,41 +76,150 @@ class Body(Widget):
         self._view = view = self.parent.scrollable_content_region.width or 80
         parts = self.content.renderables if isinstance(self.content, Group) else [self.content]
         # the table whose rows ↑ ↓ select: one marked selectable, else a table on top
-        rows_of = next((p for p in parts if isinstance(p, Lines) and p.selectable), None)
-        lines = []
+        rows_of = next((p for p in parts if isinstance(p, Grid) and p.selectable), None)
+        lines, width = [], view
         for part in parts:  # tables at their natural width, text wrapped to the pane
-            if isinstance(part, Lines):
+            if isinstance(part, Grid):
                 chosen = part is rows_of or (rows_of is None and not lines)
-                if part.fold and max((t.cell_len for t in part), default=0) > view:
+                if part.width > view:
                     part = part.fold(view)  # no sideways scrolling: overflow folds under the row
                 if chosen:
                     self.table_shape = (len(lines) + part.header_lines, part.row_lines)
-                lines += [list(t.render(console)) for t in part]
+                lines += [(part, i) for i in range(len(part))]  # made when painted
+                width = max(width, part.width)
                 continue
-            width = view if isinstance(part, Text) else 1000
-            lines += console.render_lines(part, console.options.update(width=width, height=None), pad=False)
-        # no string reaches the terminal with its control characters (an id from a file, a note)
-        self._lines = [[Segment(printable(seg.text), seg.style) if not seg.control else seg for seg in line]
-                       for line in lines]
+            count = _lines_of(part, view, console)
+            if count is not None:  # a text that wraps as counted: rendered when painted
+                wrapped = _Wrapped(part, view, console)
+                lines += [(wrapped, k) for k in range(count)]
+                continue
+            rendered = console.render_lines(part, console.options.update(
+                width=view if isinstance(part, Text) else 1000, height=None), pad=False)
+            lines += rendered
+            width = max([width] + [Segment.get_line_length(line) for line in rendered])
+        self._lines = lines
         self._cache.clear()
-        dims = (max([view] + [Segment.get_line_length(line) for line in lines]), len(lines))
+        dims = (width, len(lines))
         if dims != self._dims:  # a new layout only when the size changed
             self._dims = dims
             self.styles.width, self.styles.height = dims
         self.refresh()
 
+    def segments(self, y: int) -> list[Segment]:
+        """Line y as painted: no string reaches the terminal with its control characters
+        (an id from a file, a note)."""
+        line = self._lines[y] if y < len(self._lines) else []
+        if isinstance(line, tuple):
+            source, k = line
+            line = source[k]
+            if isinstance(line, Text):  # a table's
+                text, line = line, line.render(self.app.console)
+                if printable(text.plain) == text.plain:  # one check for the line, not one per segment
+                    return list(line)
+        return [Segment(printable(seg.text), seg.style) if not seg.control else seg for seg in line]
+
+    def render_lines(self, crop):
+        self._base = self.rich_style  # once per paint, not per line: it walks every ancestor's style
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        base = self.rich_style
+        base = self._base
         key = (base, self.size.width)
         if key != self._cache_key:
             self._cache_key = key
             self._cache.clear()
         strip = self._cache.get(y)
-        if strip is None:
-            line = self._lines[y] if y < len(self._lines) else []
-            strip = Strip(line).apply_style(base).extend_cell_length(self.size.width, base).simplify()
-            self._cache[y] = strip
+        if strip is None:  # one Strip, not one per step: each carries seven caches
+            line = list(Segment.apply_style(self.segments(y), base))
+            length, width = Segment.get_line_length(line), self.size.width
+            if length < width:
+                line.append(Segment(" " * (width - length), base))
+            strip = self._cache[y] = Strip(Segment.simplify(line), max(length, width))
         return strip
+
+
+class FastGroup(Group):
+    """A Group rendered as rich renders one, its Texts that fit on a line several times faster."""
+
+    def __rich_console__(self, console, options):
+        yield from fast_render(self.renderables, console, options)
+
+
+def fast_render(parts, console, options):
+    """Renderables as a Group renders them, a Text that fits on one line without rich's wrapping."""
+    for part in parts:
+        line = _one_line(part, options.max_width, console)
+        if line is None:
+            yield part
+            continue
+        yield from line[0]
+        if part.end:
+            yield Segment(part.end)
+
+
+def _one_line(part, width: int, console) -> list[list[Segment]] | None:
+    """A Text that fits on one line, rendered as console.render_lines would, several times
+    faster (None for any other renderable)."""
+    if not isinstance(part, Text) or part.justify not in (None, "default"):
+        return None
+    plain = part.plain
+    if not plain or "\n" in plain or "\t" in plain or cell_len(plain) > width:
+        return None
+    spans = ([Span(0, len(plain), part.style)] if part.style else []) + part.spans
+    return [list(Text(plain, spans=spans).render(console))]
+
+
+def _lines_of(part, width: int, console) -> int | None:
+    """How many lines a Text takes wrapped at `width` (None: not a plain one-paragraph Text,
+    or another renderable)."""
+    if not isinstance(part, Text) or part.justify not in (None, "default") or part.overflow not in (None, "fold") \
+            or part.no_wrap:
+        return None
+    plain = part.plain
+    if not plain or "\n" in plain or "\t" in plain:
+        return None
+    return 1 if cell_len(plain) <= width else len(part.wrap(console, width))
+
+
+class _Wrapped:
+    """A Text wrapped at a width, rendered when one of its lines is first painted."""
+
+    def __init__(self, text: Text, width: int, console) -> None:
+        self.text, self.width, self.console, self._lines = text, width, console, None
+
+    def __getitem__(self, k: int) -> list[Segment]:
+        if self._lines is None:
+            c = self.console
+            self._lines = _one_line(self.text, self.width, c) or c.render_lines(
+                self.text, c.options.update(width=self.width, height=None), pad=False)
+        return self._lines[k]
+
+
+class Steady(Static):
+    """A Static that asks for a new layout of the screen only when its size may change:
+    re-laying the whole screen out costs more than repainting the widget."""
+    _shape = None
+
+    def update(self, content="", *, layout: bool = True) -> None:
+        shape = self.shape(content)
+        super().update(content, layout=layout and (shape is None or shape != self._shape))
+        self._shape = shape
+
+    def shape(self, content) -> tuple | None:
+        """What the widget's size depends on (None: unknown, lay out): here its lines, when
+        none holds a newline, by count and widest."""
+        texts = one_line_each(content)
+        return None if texts is None else (len(texts), max((t.cell_len for t in texts), default=0))
+
+
+def one_line_each(content) -> list[Text] | None:
+    """The Texts of a Text, Group or Lines when none holds a newline (else None): each
+    then takes one line, unless wider than its box."""
+    texts = content.renderables if isinstance(content, Group) else content if isinstance(content, Lines) \
+        else [content]
+    if all(isinstance(t, Text) and "\n" not in t.plain for t in texts):
+        return texts
+    return None
 
 
 class Pane(ScrollableContainer, can_focus=True):
@@ -158,14 +271,10 @@ def _same(a, b) -> bool:
 
 
 class Lines(list):
-    """Lines of Text that never wrap: what `grid` builds. A grid's lines also carry
-    `fold(width)`, the same table folded to fit, and how many lines a header and a row take."""
-    fold = None
-    header_lines, row_lines = 2, 1
-    selectable = False  # the table ↑ ↓ move in, when it is not the pane's first
+    """Lines of Text that never wrap (the stress list: a table and the lines under it)."""
 
     def __rich_console__(self, console, options):
-        yield from self
+        yield from fast_render(self, console, options)
 
     def __rich_measure__(self, console, options):
         # as wide as the widest line: a `width: auto` box (the stress list) takes no more
@@ -173,47 +282,97 @@ class Lines(list):
         return Measurement(width, width)
 
 
-def grid(cols: list[tuple[str, str]], rows: list[tuple[list, str | None]], title: str | None = None) -> Lines:
+def grid(cols: list[tuple[str, str]], rows: list[tuple[list, str | None]], title: str | None = None) -> Grid:
     """A table as plain padded lines, several times cheaper to render than a rich Table.
 
-    cols: (header, "l" or "r"); rows: (cells, row style); a cell is a str or a styled Text.
-    Folded to a width, columns that do not fit go on indented lines under the first."""
-    cells = [[c if isinstance(c, Text) else Text(c) for c in r] for r, _ in rows]
-    widths = [max([len(h)] + [row[j].cell_len for row in cells]) for j, (h, _) in enumerate(cols)]
+    cols: (header, "l" or "r"); rows: (cells, row style); a cell is a str or a styled Text."""
+    heads = [_cell(Text(h, style="bold")) for h, _ in cols]
+    cells = [[_cell(c) for c in r] for r, _ in rows]
+    widths = [max([len(h)] + [row[j][1] for row in cells]) for j, (h, _) in enumerate(cols)]
+    return Grid([a == "r" for _, a in cols], heads, cells, [style for _, style in rows], widths, title)
 
-    def bands(width: int) -> list[list[int]]:
-        out, used = [[]], 0
-        for j, w in enumerate(widths):
-            if out[-1] and used + 1 + w > width:
-                out.append([])
-                used = INDENT - 1
-            used += w + (1 if out[-1] else 0)
-            out[-1].append(j)
-        return out
 
-    def line(items, band, lead, style=""):
-        out = Text(" " * lead, style=style or "")
-        for n, j in enumerate(band):
-            t = items[j]
-            pad = " " * (widths[j] - t.cell_len)
-            out.append_text(Text(pad) + t if cols[j][1] == "r" else t + Text(pad))
-            if n < len(band) - 1:
-                out.append(" ")
-        return out
+class Grid:
+    """A table from `grid`, its lines each made only when asked for: a pane pays for the rows
+    in view. `fold(width)` is the same table with the columns that do not fit on indented
+    lines under the first; header_lines and row_lines: how many lines a header and a row take."""
+    selectable = False  # the table ↑ ↓ move in, when it is not the pane's first
 
-    def render(width: int) -> Lines:
-        split = bands(width)
-        out = Lines([Text(title, style="italic")] if title else [])
-        heads = [Text(h, style="bold") for h, _ in cols]
-        out += [line(heads, band, INDENT * (k > 0)) for k, band in enumerate(split)]
-        out.append(Text("─" * min(width, sum(widths) + len(widths) - 1)))
-        for r, (_, style) in zip(cells, rows):
-            out += [line(r, band, INDENT * (k > 0), style) for k, band in enumerate(split)]
-        out.fold = render
-        out.header_lines, out.row_lines = len(out) - len(rows) * len(split), len(split)
-        return out
+    def __init__(self, right, heads, cells, styles, widths, title, width: int = 10_000) -> None:
+        self._right, self._cells, self._styles, self._widths = right, cells, styles, widths
+        self._data = (right, heads, cells, styles, widths, title)
+        self._bands = bands = _bands(widths, width)
+        top = [Text(title, style="italic")] if title else []
+        top += [self._line(heads, band, INDENT * (k > 0)) for k, band in enumerate(bands)]
+        top.append(Text("─" * min(width, sum(widths) + len(widths) - 1)))
+        self._top, self.header_lines, self.row_lines = top, len(top), len(bands)
+        # every row line of a band is as wide: its cells are padded to the column widths
+        rows = [INDENT * (k > 0) + sum(widths[j] for j in band) + len(band) - 1 for k, band in enumerate(bands)]
+        self.width = max([t.cell_len for t in top] + (rows if cells else []))
 
-    return render(10_000)
+    def fold(self, width: int) -> Grid:
+        return Grid(*self._data, width=width)
+
+    def __len__(self) -> int:
+        return self.header_lines + len(self._cells) * self.row_lines
+
+    def __getitem__(self, i: int) -> Text:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        if i < self.header_lines:
+            return self._top[i]
+        row, k = divmod(i - self.header_lines, self.row_lines)
+        return self._line(self._cells[row], self._bands[k], INDENT * (k > 0), self._styles[row])
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __rich_console__(self, console, options):
+        yield from self
+
+    def __rich_measure__(self, console, options):
+        return Measurement(self.width, self.width)
+
+    def _line(self, items, band, lead: int, style: str | None = "") -> Text:
+        """One line of cells: one join, not a Text per cell; a left cell's own style covers
+        its padding too, as appending Texts would."""
+        parts, spans, at = [" " * lead], [], lead
+        for j in band:
+            text, w, cell_style, cell_spans = items[j]
+            pad = " " * (self._widths[j] - w)
+            right = self._right[j]
+            start = at + len(pad) if right else at
+            if cell_style and (text if right else text or pad):
+                spans.append(Span(start, start + len(text) + (0 if right else len(pad)), cell_style))
+            if cell_spans:
+                spans += [Span(start + a, start + b, st) for a, b, st in cell_spans]
+            parts += (pad, text, " ") if right else (text, pad, " ")
+            at += len(pad) + len(text) + 1
+        parts.pop()  # no space after the last column
+        return Text("".join(parts), style=style or "", spans=spans)
+
+
+def _bands(widths: list[int], width: int) -> list[list[int]]:
+    """The columns of each line of a row, the first line's as many as fit in `width`."""
+    out, used = [[]], 0
+    for j, w in enumerate(widths):
+        if out[-1] and used + 1 + w > width:
+            out.append([])
+            used = INDENT - 1
+        used += w + (1 if out[-1] else 0)
+        out[-1].append(j)
+    return out
+
+
+def _cell(c: str | Text) -> tuple[str, int, str, list[Span] | tuple]:
+    """A cell's text, width, style and spans."""
+    if isinstance(c, Text):
+        plain = c.plain
+        return plain, cell_len(plain), c.style, c.spans
+    if c.isascii() and c.isprintable():  # most cells: nothing to strip, a cell a character
+        return c, len(c), "", ()
+    c = strip_control_codes(c)
+    return c, cell_len(c), "", ()
 
 
 INDENT = 2

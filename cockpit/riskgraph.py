@@ -5,11 +5,11 @@ import math
 
 from rich.text import Text
 from textual.containers import Horizontal
-from textual.widgets import Static
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 from cockpit import fmt
-from cockpit.pane import Lines, Palette, Pane, grid
+from cockpit.pane import Lines, Palette, Pane, Steady, grid
 from core.model.results import Analysis
 
 
@@ -25,11 +25,27 @@ def stress_table(live: Analysis, view: Analysis, pal: Palette):
         rows.append((row, None))
     t = grid([("Stress", "l"), ("Package $", "r")] + ([("vs live", "r")] if moved else []), rows)
     a = view.alvh
-    return Lines(t + [Text("Package break-evens"), Text(f" T+0 {fmt.pair(a.breakevens_t0)}"),
+    return Lines([*t, Text("Package break-evens"), Text(f" T+0 {fmt.pair(a.breakevens_t0)}"),
                       Text(f" {a.horizon} {fmt.pair(a.breakevens_horizon)}")])
 
 
 PLOT_DELAY = 0.15  # s
+
+
+class Plot(PlotextPlot):
+    """The plotext plot; while a redraw is pending (keys still coming), a resize (the stress
+    list beside it widens for its vs-live column) shows the last picture cropped or padded
+    instead of rebuilding it (~6 ms) from numbers about to be replaced."""
+    pending = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: dict[int, Strip] = {}  # the last picture drawn, by line
+
+    def render_line(self, y: int) -> Strip:
+        if not self.pending or y not in self._shown:
+            self._shown[y] = super().render_line(y)
+        return self._shown[y]  # Textual crops or pads it to the width
 
 
 def nice_ticks(lo: float, hi: float, count: int = 6) -> list[float]:
@@ -57,17 +73,17 @@ class RiskPane(Pane):
     DEFAULT_CSS = """
     RiskPane { overflow: hidden auto; }
     RiskPane Horizontal { height: 1fr; min-height: 12; }
-    RiskPane PlotextPlot { width: 1fr; min-width: 30; }
+    RiskPane Plot { width: 1fr; min-width: 30; }
     RiskPane Horizontal > Static { width: auto; padding-left: 1; }
     """
     number, title = 5, "Risk graph"
 
-    def make_body(self) -> Static:
-        return Static()  # beside the plot, as wide as the stress list
+    def make_body(self) -> Steady:
+        return Steady()  # beside the plot, as wide as the stress list
 
     def compose(self):
         with Horizontal():
-            self.plot = PlotextPlot()
+            self.plot = Plot()
             yield self.plot
             yield self.body
 
@@ -83,9 +99,11 @@ class RiskPane(Pane):
             # the plot costs ~20 ms: draw it once keys pause, the numbers repaint at once
             if getattr(self, "_timer", None):
                 self._timer.stop()
+            self.plot.pending = True
             self._timer = self.set_timer(PLOT_DELAY, lambda: self._draw(live, view))
 
     def _draw(self, live: Analysis, view: Analysis) -> None:
+        self.plot.pending = False
         plt = self.plot.plt
         plt.clear_data()
         plt.clear_figure()

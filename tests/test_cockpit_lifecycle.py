@@ -236,6 +236,7 @@ async def test_a_row_awaiting_its_price_still_folds_the_table_at_80_columns(tmp_
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         body = app.query_one("#condors").body
-        widths = [sum(len(seg.text) for seg in line) for line in body._lines]
-        text = "\n".join("".join(seg.text for seg in line) for line in body._lines)
+        lines = [body.segments(y) for y in range(len(body._lines))]
+        widths = [sum(len(seg.text) for seg in line) for line in lines]
+        text = "\n".join("".join(seg.text for seg in line) for line in lines)
         assert max(widths) <= 78 and "Life $" in text and "Θ $/d" in text and "✗IC-Dec04" in text

@@ -50,5 +50,5 @@ async def test_panes_strip_escapes_from_what_they_show(tmp_path):
     app = make_cockpit(tmp_path, book=book, signals=False)
     async with app.run_test(size=(120, 40)):
         body = app.query_one("#condors").body
-        text = "".join(seg.text for line in body._lines for seg in line)
+        text = "".join(seg.text for y in range(len(body._lines)) for seg in body.segments(y))
         assert "IC\\x1b]52" in text and "\x1b" not in text and "\x07" not in text
