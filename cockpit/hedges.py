@@ -42,8 +42,7 @@ def layers_table(a: AlvhResult, was: AlvhResult | None, pal: Palette):
     rows, trades = [], []
     for i, x in enumerate(a.layers):
         trades += [Text(f"L{x.layer} trade: {fmt.trade(t)}", style="bold") for t in x.trades]
-        what = {t.action for t in x.trades}
-        row = [f"L{x.layer}", f"{what.pop()} {sum(t.contracts for t in x.trades)}" if len(what) == 1 else "hold",
+        row = [f"L{x.layer}", fmt.trades_short(x.trades),
                fmt.num(sum(t.cost for t in x.trades), ",.0f") if x.trades else "",
                Text(fmt.money(x.stress_pnl_held), style=pal.pnl(x.stress_pnl_held)),
                fmt.money(x.stress_pnl_target), fmt.coverage(x)]
