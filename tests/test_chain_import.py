@@ -155,3 +155,24 @@ price = 0.4
             assert futures[day] == pytest.approx(f, abs=1e-6)
     assert m.vix == pytest.approx(13.79) and {s.root for s in m.vix_smiles} == {"VIX", "VIXW"}
     assert {(mk.kind, mk.strike) for mk in m.marks} == {("vix_call", 18.0), ("vix_call", 25.0)}
+
+
+def test_a_chain_cut_to_a_few_strikes_imports_without_a_traceback(tmp_path, capsys):
+    """Found by attack: 15 strikes of one expiry drove the SVI fit's wing slope to 0 (exp overflow)."""
+    lines = CHAIN.read_text().splitlines()
+    head = lines[:4]
+    rows = [x for x in lines[4:] if x.startswith("Thu Mar 28 2024") and 4300 < float(x.split(",")[11]) < 4700]
+    (tmp_path / "c.csv").write_text("\n".join(head + rows) + "\n")
+    (tmp_path / "book.toml").write_text(BOOK)
+    code = run("--book", tmp_path / "book.toml", "chain", "import", tmp_path / "c.csv", "-o", tmp_path / "m.toml")
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err and code in (0, 2)
+    if code == 0:
+        load_market(tmp_path / "m.toml")
+
+
+def test_an_unwritable_output_path_is_one_line(tmp_path, capsys):
+    (tmp_path / "book.toml").write_text(BOOK)
+    long = tmp_path / ("a" * 300 + ".toml")
+    err = refused(capsys, run("--book", tmp_path / "book.toml", "chain", "import", CHAIN, "-o", long))
+    assert "cannot write" in err

@@ -581,3 +581,18 @@ def test_a_layer_sized_in_a_rise_is_refused(tmp_path):
     text = DEMO_BOOK.read_text() + '\n[alvh.layer3]\nstress = "melt-up +5%"\n'
     with pytest.raises(InputError, match="not a fall"):
         parse_book(text, "b.toml")
+
+
+def test_saving_keeps_the_comments_of_tables_that_spell_out_a_default(tmp_path):
+    """The README's book writes root = "SPXW" (the default): an edit elsewhere keeps its comments."""
+    from dataclasses import replace
+    from core.book.bookfile import parse_book, save_book
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    text = readme.split("## Book file")[1].split("```toml\n")[1].split("```")[0]
+    path = tmp_path / "book.toml"
+    path.write_text(text)
+    book = parse_book(text, str(path))
+    save_book(replace(book, equity=book.equity + 1), path)
+    kept = path.read_text()
+    assert [line for line in text.splitlines() if "#" in line and "equity" not in line] == \
+        [line for line in kept.splitlines() if "#" in line and "equity" not in line]

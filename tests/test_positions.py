@@ -292,3 +292,13 @@ def test_the_readme_example_imports_as_it_says(tmp_path):
     plan = plan_of(path)
     assert [(c.id, c.quantity, c.credit) for c in plan.condors] == [("IC-2026-12-18-6450", 3, 5.0)]
     assert [h.id for h in plan.hedges] == ["L2-VX-2027-01-20"] and plan.leftovers == ()
+
+
+def test_a_signed_quantity_in_parentheses_is_refused(tmp_path, capsys):
+    from cli_helpers import refused, run
+    f = tmp_path / "p.csv"
+    f.write_text("Symbol,Qty,Trade Price\nSPXW261218P06450000,(-3),2.5\n")
+    book = tmp_path / "b.toml"
+    book.write_text("[account]\nequity = 100000\n")
+    err = refused(capsys, run("positions", "import", f, "--book", book, "--dry-run"))
+    assert f"{f}:2: Qty:" in err

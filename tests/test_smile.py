@@ -178,3 +178,18 @@ def test_smiles_and_quotes_are_written_back_and_a_file_that_says_the_same_is_kep
     moved = replace(m, spx_smiles=(replace(m.spx_smiles[0], forward=6860.0),) + m.spx_smiles[1:])
     again = parse_market(market_to_toml(moved, text), "m.toml")
     assert again.spx_smiles[0].forward == 6860.0 and "# DEMO market" in market_to_toml(moved, text)
+
+
+def test_a_mark_left_as_it_was_keeps_its_comments_when_others_are_added_or_taken():
+    from dataclasses import replace
+    from core.market.marketfile import market_to_toml
+    from core.model.inputs import Mark
+    text = DEMO_MARKET.read_text() + ('\n[[mark]]   # my own mark\nkind = "vix_call"\nexpiry = 2026-12-16\n'
+                                      'strike = 20\nprice = 0.9   # from the broker\n'
+                                      '\n[[mark]]\nkind = "vix_call"\nexpiry = 2026-12-16\nstrike = 25\nprice = 0.3\n')
+    m = parse_market(text, "m.toml")
+    new = Mark("spx_put", date(2026, 12, 4), 6600.0, 18.5, root="SPXW", bid=18.1, ask=18.9)
+    out = market_to_toml(replace(m, marks=(m.marks[0], new)), text)  # 25 taken out, a quote added
+    assert "# my own mark" in out and "# from the broker" in out and "strike = 25" not in out
+    again = parse_market(out, "m.toml")
+    assert [(x.kind, x.strike) for x in again.marks] == [("vix_call", 20.0), ("spx_put", 6600.0)]

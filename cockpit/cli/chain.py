@@ -33,15 +33,27 @@ def cmd_import(args) -> int:
     got = market_from_chain(chain, x.market, x.book)
     _, _, market_path, demo = resolve_inputs(args.book, args.market)
     target = Path(args.output) if args.output else (paths.user_market() if demo else Path(market_path))
+    _prices(x.book, got.market, chain.source)
     lines = _summary(chain, got)
-    existed = target.exists()
     try:
+        existed = target.exists()
         target.parent.mkdir(parents=True, exist_ok=True)
         save_market(got.market, target)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", file=str(target)) from None
     say_done(*(printable(line) for line in lines), f"wrote {describe_save(target, existed)}")
     return 0
+
+
+def _prices(book, market, source: str) -> None:
+    """The book must price on the market about to be written: else nothing is written."""
+    from core.engine import analyze
+
+    try:
+        analyze(book, market)
+    except InputError as exc:
+        raise InputError(f"not written: the book does not price on the market this chain makes ({exc})",
+                         file=source) from None
 
 
 def _summary(chain, got) -> list[str]:

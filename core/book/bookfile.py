@@ -321,6 +321,14 @@ def _closed_table(c: Closed):
     return t
 
 
+def _says_same(written: dict, fresh: dict, item) -> bool:
+    """The file's table says what the book holds: the same values, where the file may also
+    spell out a default the writer leaves out (root = "SPXW")."""
+    extra = {k: v for k, v in written.items() if k not in fresh}
+    return {k: v for k, v in written.items() if k in fresh} == fresh and \
+        all(getattr(item, k, object()) == v for k, v in extra.items())
+
+
 def _sync(doc, key: str, items, to_table) -> None:
     """Edit the [[key]] array in place: re-appending it would add blank lines each save."""
     import tomlkit
@@ -340,7 +348,7 @@ def _sync(doc, key: str, items, to_table) -> None:
     old = {t.get("id"): t for t in aot}
     keep = []
     for x, t in zip(items, fresh):
-        if x.id in old and old[x.id].unwrap() == t.unwrap():
+        if x.id in old and _says_same(old[x.id].unwrap(), t.unwrap(), x):
             t = old[x.id]
         else:
             t.add(tomlkit.nl())  # the blank line the kept tables already end with

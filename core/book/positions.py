@@ -196,7 +196,7 @@ def parse_positions(text: str, file: str = "<positions>", columns: Columns = Col
 def _quantity(text: str, file: str, line: int, name: str) -> int:
     neg = text.startswith("(") and text.endswith(")")  # accounting style: (3) is -3
     body = text[1:-1].strip() if neg else text
-    if not _QTY.fullmatch(body):
+    if not _QTY.fullmatch(body) or (neg and body[:1] in "+-"):  # (-3): which sign was meant?
         raise InputError(f"a quantity is a signed whole number of contracts, not {text[:20]!r}",
                          file=file, line=line, field=name)
     n = int(body.split(".")[0].replace(",", ""))

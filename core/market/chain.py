@@ -547,11 +547,15 @@ def _smiles(work: list[dict]) -> None:
             if lo < hi:
                 floor, floor_grid = prev["svi"], np.linspace(lo, hi, GRID)
         w["k_range"] = (float(k.min()), float(k.max()))
-        svi = fit_svi(k, tv, err)
-        rmse = _rmse(svi, k, iv, t)
-        problem = _arbitrage(svi, grid, floor, floor_grid, prev)
+        try:
+            svi = fit_svi(k, tv, err)
+            rmse = _rmse(svi, k, iv, t)
+            problem = _arbitrage(svi, grid, floor, floor_grid, prev)
+            fixed = constrained_svi(k, tv, err, svi, grid, floor, floor_grid) if problem else None
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:  # quotes the model cannot fit
+            w["smile_reason"] = f"refused: the SVI fit failed on {len(k)} quotes ({type(exc).__name__})"
+            continue
         if problem:
-            fixed = constrained_svi(k, tv, err, svi, grid, floor, floor_grid)
             if fixed is None or _arbitrage(fixed, grid, floor, floor_grid, prev):
                 w["smile_reason"] = (f"refused: {problem} (fit RMSE {rmse:.2f} vol points);"
                                      " no slice without it")

@@ -23,7 +23,14 @@ class Imported:
 
 
 def market_from_chain(chain, market: Market, book: Book) -> Imported:
+    from core.market.marketfile import LEVELS
+    from core.model.errors import InputError
+
     vix = all(e.root.startswith("VIX") for e in chain.expiries)
+    lo, hi = LEVELS["vix" if vix else "spx"]
+    if not lo <= chain.header.last <= hi:
+        raise InputError(f"the index's last {chain.header.last:g} is outside {lo:g} to {hi:,g}",
+                         file=chain.source, line=1, field="Last")
     smiles = tuple(Smile(e.expiry, e.root, e.forward, e.discount,
                          (e.svi.a, e.svi.b, e.svi.rho, e.svi.m, e.svi.sigma), (e.rmse or 0.0) / 100)
                    for e in chain.expiries if e.svi is not None and e.forward and e.t > 0)
@@ -45,7 +52,7 @@ def market_from_chain(chain, market: Market, book: Book) -> Imported:
     old = tuple(m for m in market.marks if (m.kind, m.expiry, m.strike, m.root) not in keep
                 and m.expiry >= out.as_of.date())
     out = replace(out, marks=old + marks)
-    return Imported(out, len(smiles), len(marks), unmarked, len(carry))
+    return Imported(out, len(smiles), len(marks), unmarked, 0 if vix else len(carry))
 
 
 def _marks(chain, book: Book, vix: bool) -> tuple[tuple[Mark, ...], tuple[str, ...]]:

@@ -315,8 +315,8 @@ def _mark_row(m: Mark) -> dict:
 
 
 def _write_tables(doc, key: str, want: list[dict]) -> None:
-    """An array of tables is the market's: kept as written (comments and all) while it
-    says the same, rewritten when an entry was added, changed or taken back."""
+    """An array of tables is the market's: each table that still says what the market says is
+    kept as written (comments and all), the others are taken out, new entries appended."""
     import tomlkit
 
     aot = doc.get(key)
@@ -325,18 +325,37 @@ def _write_tables(doc, key: str, want: list[dict]) -> None:
             have = [{k: t[k] for k in t} for t in aot]
         except TypeError:  # reshaped by hand (`mark = 5`): rewritten
             have = None
-        if have == want or _same(have, want):
-            return
-        del doc[key]
+        if have is None:
+            del doc[key]
+            aot = None
+        else:
+            left = list(want)
+            for i in reversed(range(len(have))):
+                j = next((j for j, w in enumerate(left) if _same([have[i]], [w])), None)
+                if j is None:
+                    del aot[i]
+                else:
+                    left.pop(j)
+            want = left
+            if not len(aot) and not want:
+                del doc[key]
+                return
     if not want:
         return
-    aot = tomlkit.aot()
+    rows = []
     for row in want:
         t = tomlkit.table()
         for k, v in row.items():
             t[k] = v
-        aot.append(t)
-    doc.append(key, aot)
+        rows.append(t)
+    if aot is None:
+        aot = tomlkit.aot()
+        for t in rows:
+            aot.append(t)
+        doc.append(key, aot)
+    else:
+        for t in rows:
+            aot.append(t)
 
 
 def _same(have, want) -> bool:

@@ -226,6 +226,7 @@ def _coordinates(lo, hi):
     sc, sh = 0.5 * math.log(lo[4] * hi[4]), 0.5 * math.log(hi[4] / lo[4])
 
     def to_x(p):
+        p = np.clip(p, -50.0, 50.0)  # a step towards a vanishing wing slope would overflow exp
         return np.array([math.exp(p[0]), 2.0 / (1.0 + math.exp(-p[1])), 2.0 / (1.0 + math.exp(-p[2])),
                          mc + mh * math.tanh(p[3]), math.exp(sc + sh * math.tanh(p[4]))])
 

@@ -395,8 +395,13 @@ class _Vols:
         if mark is not None:
             return self._implied(u, is_call, strike, T, fwd, mark, name, expiry)
         vol = self.overrides.get(label, {}).get(strike)
+        smiled = vol is None and self.smiles.get(u)
         if vol is None:
             vol = self.from_smile(u, strike, T, f"{root or name.upper()} {expiry}")
+        if smiled and not VOL[0] <= vol <= VOL[1]:
+            raise InputError(f"the fitted smiles give {root or name.upper()} {expiry} a vol of {vol:.4f} at"
+                             f" strike {strike:g}, outside {VOL[0]:g}..{VOL[1]:g}: no smile reaches that"
+                             " strike or expiry sensibly", file=m.source, field=f"{name}_smile")
         if vol is None:
             if surface is None:
                 raise InputError(f"needed to price a {name.upper()} option; add [{label}] atm",
