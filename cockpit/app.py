@@ -102,11 +102,17 @@ class Cockpit(BookKeys, App):
         self.message = self.session.notice
         self._snapshot()
         self.repaint()
+        # what the first frame leaves alive (modules, widgets, the book as loaded) is never
+        # walked by a full collection again: with a large book one took 100+ ms (till unmount)
+        self.call_after_refresh(gc.freeze)
         if self.load_signals:
             self.call_after_refresh(self.run_worker, self._signals_worker, thread=True, group="signals")
         if self.watch_market and self.session.market_path:
             from cockpit.watch import watch_file
             self.run_worker(watch_file(self.session.market_path, self.reload_market), group="watch")
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()
 
     # ---- painting -------------------------------------------------------------
 
@@ -126,7 +132,7 @@ class Cockpit(BookKeys, App):
         if live is None:  # the engine never succeeded: nothing to show but the error
             self.query_one(HeaderBar).update(s.error or "no analysis")
             return
-        demo = live.book.demo or live.market.demo
+        demo = s.book.demo or live.market.demo  # the book as held: saving the demo's makes it the user's
         regime = self.signal_set.regime if self.signal_set else None
         self.query_one(HeaderBar).update(lines(
             live, view, pal, now=self.clock(), regime=regime, demo=demo, message=self.message,
@@ -240,20 +246,32 @@ class Cockpit(BookKeys, App):
             return
         self.say(f"theme {self.theme}")
 
+    async def action_quit(self) -> None:
+        """ctrl+q: at once, but never before a book being written is on disk."""
+        if self._saving:
+            self._when_saved(self.exit)
+            self.say("saving…: quits once the book is written")
+        else:
+            self.exit()
+
     def action_help(self) -> None:
         from cockpit.screens.help import HelpScreen
         a = self.session.view
         self.push_screen(HelpScreen(a.assumptions if a else (), sorted(self.available_themes)))
 
     def action_quit_app(self) -> None:
+        if self._saving:  # asks again (if need be) once the book is written
+            self._when_saved(self.action_quit_app)
+            self.say("saving…: quits once the book is written")
+            return
         if not self.session.dirty:
             self.exit()
             return
         from cockpit.screens.confirm import Confirm
 
         def answer(key):
-            if key == "s" and self._save(then=self.exit):
-                self.exit()
+            if key == "s":
+                self._save(then=self.exit)
             elif key == "d":
                 self.exit()
         self.push_screen(Confirm("The book has unsaved edits.", (("s", "save and quit"),

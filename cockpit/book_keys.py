@@ -1,9 +1,11 @@
 """The cockpit's keys that change what is on disk: close at a fill (c), a settlement
-price (S), the ledger (L), and save (ctrl+s) with its question when another program
-changed the book file. A mixin of the app: it shares `session`, `say`, `edit`."""
+price (S), the ledger (L), and save (ctrl+s, written by a child process while the screen
+stays live) with its question when another program changed the book file. A mixin of the
+app: it shares `session`, `say`, `edit`."""
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from core.io.atomic import describe_save
 
@@ -59,21 +61,61 @@ class BookKeys:
         self.push_screen(LedgerScreen(a.book.closed if a else self.session.book.closed,
                                       a.totals if a else None))
 
-    def _save(self, then=None) -> bool:
-        """Save, unless another program changed the file: then ask first (and call `then`
-        once the answer has saved). True when saved now."""
+    # ---- saving: off the screen's thread, so a large book never stalls it ------------------
+
+    _saving = None  # (worker, what to do with its result) while a book write runs
+    _after_save: list | None = None  # what waits for it: a second ctrl+s, a quit
+
+    def _save(self, then=None) -> None:
+        """Save, unless another program changed the file: then ask first. `then` runs once
+        saved. A save asked for while one runs follows it (never two writes at once)."""
         s = self.session
+        if self._saving:
+            def again() -> None:
+                if s.dirty:
+                    self._save(then)
+                elif then:
+                    then()
+            self._when_saved(again)
+            self.say("saving… (the next save follows once this one is written)")
+            return
         if s.changed_on_disk():
             self._ask_about_disk(then)
-            return False
-        try:
-            path = s.save()
-        except Exception as exc:  # noqa: BLE001 - a failed save keeps the app and the edits
-            self.say(f"not saved: {exc}")
-            return False
-        note = s.journal_error
-        self.say(f"saved {describe_save(path)}" + (f"; {note}" if note else ""))
-        return True
+            return
+        job = s.start_save()
+
+        def done(written) -> None:
+            s.finish_save(job, written)
+            note = s.journal_error
+            self.say(f"saved {describe_save(job.path)}" + (f"; {note}" if note else ""))
+            if then:
+                then()
+        self._write(job.write, done)
+
+    def _write(self, work, done) -> None:
+        """Run a book write (cockpit.saving: in a child process) from a worker thread;
+        `done(result)` here once it has written (a failure keeps the app and the edits, and is said)."""
+        from cockpit.saving import in_child
+        worker = self.run_worker(partial(in_child, work), thread=True, group="save", exit_on_error=False)
+        self._saving = (worker, done)
+        self.say("saving…")
+
+    def _when_saved(self, action) -> None:
+        self._after_save = (self._after_save or []) + [action]
+
+    def on_worker_state_changed(self, event) -> None:
+        from textual.worker import WorkerState
+        if not self._saving or event.worker is not self._saving[0] or not event.worker.is_finished:
+            return
+        worker, done = self._saving
+        self._saving = None
+        if worker.state == WorkerState.SUCCESS:
+            done(worker.result)
+        else:
+            self.say(f"not saved: {worker.error or 'cancelled'}")
+        waiting, self._after_save = self._after_save or [], None
+        for action in waiting:
+            action()
 
     def _ask_about_disk(self, then) -> None:
         from cockpit.screens.confirm import Confirm
@@ -86,11 +128,12 @@ class BookKeys:
                     s.reload_from_disk()
                     self.say(f"reloaded {name} as the other program left it (u brings your edits back)")
                 elif key == "m":
-                    self.say(f"your book saved beside as {s.save_beside()}; {name} left as the other program wrote it")
+                    path, write = s.beside()
+                    self._write(write, lambda _: self.say(
+                        f"your book saved beside as {path}; {name} left as the other program wrote it"))
                 elif key == "o":
                     s.overwrite_disk()
-                    if self._save() and then:
-                        then()
+                    self._save(then)
             except Exception as exc:  # noqa: BLE001 - whatever the file holds, the app stays
                 self.say(f"{name}: {exc}")
         self.push_screen(Confirm(f"{name} was changed by another program since it was loaded.",

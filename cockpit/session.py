@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
+from cockpit.saving import SaveJob, Written, fingerprint, write_beside
 from core.engine import analyze
 from core.model.errors import InputError
 from core.model.inputs import Book, Condor, Market, SignalInputs, WhatIf
@@ -56,20 +59,6 @@ def _expired_text(book: Book, pid: str, market: Market) -> str:
 def _now():
     from datetime import datetime, timezone
     return datetime.now(timezone.utc)
-
-
-def fingerprint(path: Path) -> str | None:
-    """A hash of the file's bytes (None when absent): how an edit by another program is seen."""
-    import hashlib
-
-    from core.io.atomic import not_regular
-    try:
-        if not_regular(path):  # a device or fifo is never read to its end
-            return None
-        with open(path, "rb") as f:
-            return hashlib.file_digest(f, "sha256").hexdigest()
-    except OSError:
-        return None
 
 
 def without(book: Book, ids) -> Book:
@@ -127,13 +116,10 @@ class Session:
         self.settle_expired()
         self.recompute()
 
-    def save_beside(self) -> Path:
-        """The book as this session holds it, written next to the file as NAME.mine."""
-        from core.io.atomic import atomic_write_text
-        from core.book.bookfile import book_to_toml
+    def beside(self) -> tuple[Path, Callable[[], None]]:
+        """Where the book goes next to its file (NAME.mine), and the write of it as held now."""
         path = self.save_path.with_name(self.save_path.name + ".mine")
-        atomic_write_text(path, book_to_toml(self.book))
-        return path
+        return path, partial(write_beside, self.book, path)
 
     @property
     def dirty(self) -> bool:
@@ -305,31 +291,23 @@ class Session:
         self.recompute()
         return label
 
-    def save(self) -> Path:
-        """Atomic write (previous version kept as .bak); the session then holds the book as re-read."""
-        from core.book.bookfile import save_book
-        self.save_path.parent.mkdir(parents=True, exist_ok=True)
-        saved = save_book(self.book, self.save_path)
-        self._disk = fingerprint(self.save_path)
-        # undo history keeps working: it holds whole books, not file states
-        self.book = self._saved = replace(saved, demo=False)
-        self.recompute()
-        try:
-            self.journal_pending()
-            self.journal_error = None
-        except InputError as exc:  # the book is saved; the journal catches up on the next save
-            self.journal_error = f"journal not written: {exc}"
-        return self.save_path
+    def start_save(self) -> SaveJob:
+        """What ctrl+s writes, taken now: edits made while it is written stay unsaved."""
+        return SaveJob(self.book, self.save_path, tuple(self.pending), self.db)
 
-    def journal_pending(self) -> None:
-        """The saved edits, one journal record each (InputError when the store cannot be written:
-        the book is saved already, and the journal re-syncs on the next save)."""
-        from core.history import journal
-        key = journal.book_key(self.save_path)
-        while self.pending:
-            action, label, before, after, when = self.pending[0]
-            journal.record(self.db, key, action, before, after, when=when, label=label)
-            self.pending.pop(0)
+    def finish_save(self, job: SaveJob, done: Written) -> None:
+        """Take a finished save: the session then holds the book as re-read, unless it was
+        edited meanwhile (those edits stay unsaved)."""
+        self._disk = done.disk
+        del self.pending[:done.journaled]  # the rest are journaled on the next save
+        self.journal_error = done.journal_error
+        if self.book is not job.book:
+            self._saved = job.book
+            return
+        # undo history keeps working: it holds whole books, not file states
+        self.book = self._saved = done.book
+        if not done.same:  # the file kept settings of its own (another program's, written over)
+            self.recompute()
 
     def snapshot_today(self) -> None:
         """Store today's snapshot once (the first analysis of the day): InputError when the store

@@ -54,6 +54,18 @@ async def settle(pilot) -> None:
     await pilot.pause(0.3)  # the risk graph redraws once keys pause
 
 
+async def until_saved(pilot) -> None:
+    """Let book writes (worker threads; a second one follows the first) finish and the app take them."""
+    from textual.worker import WorkerFailed
+    await pilot.pause()
+    while pilot.app._saving:
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerFailed:  # the app says why
+            pass
+        await pilot.pause()
+
+
 def sync(test):
     """Run an async test without an asyncio plugin (pytest sees the wrapped signature)."""
     import asyncio

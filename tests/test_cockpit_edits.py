@@ -15,7 +15,7 @@ from core.book.bookfile import load_book
 from core.market.marketfile import load_market
 from core.model.inputs import HedgeLeg
 from core.model.results import Trade
-from cockpit_helpers import demo_session, make_cockpit, sync, text_of
+from cockpit_helpers import demo_session, make_cockpit, sync, text_of, until_saved
 
 GOOD = {"id": "IC-Feb", "expiry": "2027-02-19", "quantity": "2", "long_put": "6100",
         "short_put": "6200", "short_call": "7300", "long_call": "7400", "credit": "21.5"}
@@ -136,13 +136,13 @@ async def test_save_then_reload_round_trips_the_book(tmp_path):
     target = tmp_path / "book.toml"
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("x", "y", "ctrl+s")
-        await pilot.pause()
+        await until_saved(pilot)
         s = app.session
         assert not s.dirty and target.exists()
         assert meaning(load_book(target)) == meaning(s.book)
         assert "saved" in text_of(app.query_one(HeaderBar))
         await pilot.press("2", "x", "y", "ctrl+s")
-        await pilot.pause()
+        await until_saved(pilot)
         assert meaning(load_book(target)) == meaning(s.book)
         assert len(load_book(target.with_name("book.toml.bak")).hedges) == 3  # the previous version
     assert load_book(paths.DEMO_BOOK).condors[0].id == "IC-Dec04"  # the demo file is untouched

@@ -17,7 +17,7 @@ from core.book.bookfile import load_book
 from core.engine import analyze
 from core.market.marketfile import NEW_YORK, load_market
 from core.model.inputs import Hedge, HedgeLeg
-from cockpit_helpers import demo_session, make_cockpit, sync, text_of
+from cockpit_helpers import demo_session, make_cockpit, sync, text_of, until_saved
 
 GOOD = {"id": "IC-Feb", "expiry": "2027-02-19", "quantity": "2", "long_put": "6100",
         "short_put": "6200", "short_call": "7300", "long_call": "7400", "credit": "21.5"}
@@ -184,7 +184,7 @@ async def test_saved_book_file_with_an_unpriceable_hedge_opens_and_the_fix_price
         await pilot.pause()
         assert not s.broken and len(s.live.hedges) == 3
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until_saved(pilot)
         assert "2027-09-15" not in path.read_text()
 
 

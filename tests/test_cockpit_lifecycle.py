@@ -15,7 +15,7 @@ from core.history import journal
 from core.io import paths
 from core.book.bookfile import load_book
 from core.market.marketfile import load_market
-from cockpit_helpers import CLOCK, sync, text_of
+from cockpit_helpers import CLOCK, sync, text_of, until_saved
 
 SETTLE_SPX = '\n[[settlement]]\nunderlying = "SPX"\ndate = 2026-12-04\nstyle = "PM"\nvalue = 6590.5\n'
 
@@ -93,7 +93,7 @@ async def test_close_at_a_fill_delete_a_typo_then_save_journals_and_replays(tmp_
         await pilot.pause()
         assert [c.id for c in s.book.condors] == ["IC-Dec18"] and len(s.book.closed) == 2
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until_saved(pilot)
         saved = load_book(tmp_path / "book.toml")
         key = journal.book_key(tmp_path / "book.toml")
         entries = journal.entries(tmp_path / "h.sqlite", key)

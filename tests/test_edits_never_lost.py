@@ -10,7 +10,7 @@ from core.io import paths
 from core.book.bookfile import load_book
 from core.model.errors import InputError
 from core.market.marketfile import load_market
-from cockpit_helpers import make_cockpit, sync, text_of
+from cockpit_helpers import make_cockpit, sync, text_of, until_saved
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +22,7 @@ def _user_dirs(tmp_path, monkeypatch):
 async def edit_then_clash(pilot, app, tmp_path, theirs: str):
     """Save once, make an edit here, let another program write the file, press ctrl+s."""
     await pilot.press("ctrl+s")
-    await pilot.pause()
+    await until_saved(pilot)
     await pilot.press("x", "y")  # delete IC-Dec04 here
     await pilot.pause()
     (tmp_path / "book.toml").write_text(theirs)
@@ -41,7 +41,7 @@ async def test_save_mine_beside_keeps_both(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await edit_then_clash(pilot, app, tmp_path, their_book())
         await pilot.press("m")
-        await pilot.pause()
+        await until_saved(pilot)
         assert load_book(tmp_path / "book.toml").equity == 300000.0  # theirs untouched
         mine = load_book(tmp_path / "book.toml.mine")
         assert "IC-Dec04" not in {c.id for c in mine.condors} and mine.equity == 250000.0
@@ -68,7 +68,7 @@ async def test_overwrite_a_reshaped_file_keeps_theirs_as_bak_and_never_exits(tmp
     async with app.run_test(size=(120, 40)) as pilot:
         await edit_then_clash(pilot, app, tmp_path, "condor = 5\n[account]\nequity = 1.0\n")
         await pilot.press("o")
-        await pilot.pause()
+        await until_saved(pilot)
         assert app.is_running and not app.session.dirty
         saved = load_book(tmp_path / "book.toml")
         assert [c.id for c in saved.condors] == ["IC-Dec18", "IC-Jan15"]
@@ -80,7 +80,7 @@ async def test_quit_with_a_clash_asks_and_quits_once_saved(tmp_path):
     app = make_cockpit(tmp_path, signals=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until_saved(pilot)
         await pilot.press("x", "y")
         await pilot.pause()
         (tmp_path / "book.toml").write_text(their_book())
@@ -88,7 +88,8 @@ async def test_quit_with_a_clash_asks_and_quits_once_saved(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, Confirm) and "changed by another program" in app.screen.question
         await pilot.press("o")
-        await pilot.pause()
+        await until_saved(pilot)
+        assert not app.is_running  # quit once saved
     assert "IC-Dec04" not in {c.id for c in load_book(tmp_path / "book.toml").condors}
 
 
