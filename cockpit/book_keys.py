@@ -87,7 +87,7 @@ class BookKeys:
         def done(written) -> None:
             s.finish_save(job, written)
             note = s.journal_error
-            self.say(f"saved {describe_save(job.path)}" + (f"; {note}" if note else ""))
+            self.say(f"saved {describe_save(job.path, job.existed)}" + (f"; {note}" if note else ""))
             if then:
                 then()
         self._write(job.write, done)

@@ -47,6 +47,7 @@ class SaveJob:
     path: Path
     edits: tuple
     db: Path | None
+    existed: bool = True  # the file was there before: its old version becomes the .bak
 
     def write(self) -> Written:
         """Atomic write (previous version kept as .bak), then one journal record per edit."""

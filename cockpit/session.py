@@ -293,7 +293,7 @@ class Session:
 
     def start_save(self) -> SaveJob:
         """What ctrl+s writes, taken now: edits made while it is written stay unsaved."""
-        return SaveJob(self.book, self.save_path, tuple(self.pending), self.db)
+        return SaveJob(self.book, self.save_path, tuple(self.pending), self.db, self.save_path.exists())
 
     def finish_save(self, job: SaveJob, done: Written) -> None:
         """Take a finished save: the session then holds the book as re-read, unless it was
