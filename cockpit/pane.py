@@ -58,7 +58,7 @@ class Body(Widget):
         self._dims = (0, 0)
         self._view = 0
         self._cache: dict[int, Strip] = {}
-        self._cache_key = None
+        self._cache_key = self._base = None
         self.table_shape = (2, 1)  # lines of the first table's header and of each row
 
     def update(self, renderable) -> None:
