@@ -16,7 +16,6 @@ from typing import Callable
 
 from core.book.bookfile import book_to_toml, parse_book
 from core.book.lifecycle import describe_condor, describe_legs
-from core.io.atomic import not_regular
 from core.model.errors import InputError
 from core.model.instruments import MULT, NEW_YORK, SPX, VIX_FUT, VIX_OPT, VXX_OPT, settle_time
 from core.model.inputs import Book, Condor, Hedge, HedgeLeg
@@ -108,24 +107,9 @@ def parse_symbol(text: str, future_expiry: FutureExpiry | None = None) -> Leg | 
 def read_positions(path, columns: Columns = Columns(), future_expiry: FutureExpiry | None = None
                    ) -> tuple[list[Row], list[Leftover]]:
     """parse_positions of a file: a regular file of UTF-8 text, up to MAX_BYTES."""
+    from core.io.tomlsrc import read_capped
     file = str(path)
-    kind = not_regular(path)
-    if kind:
-        raise InputError(f"{kind}, not a position file", file=file)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError("file not found", file=file) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=file) from None
-    if len(data) > MAX_BYTES:
-        raise InputError(f"larger than {MAX_BYTES >> 20} MB: not a position file", file=file)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start + 1})", file=file,
-                         line=data[:exc.start].count(b"\n") + 1) from None
+    text = read_capped(path, "position", MAX_BYTES)
     return parse_positions(text, file, columns, future_expiry)
 
 

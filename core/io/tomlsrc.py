@@ -124,22 +124,33 @@ MAX_FILE_BYTES = 8 << 20  # a 1,000-condor book is ~150 kB; /dev/zero must not f
 
 def read_text(path: str | Path) -> str:
     """The file's text, read with a size cap (a device or a huge file is refused, not slurped)."""
+    return read_capped(path, "book or market", MAX_FILE_BYTES, by_line=False)
+
+
+def read_capped(path: str | Path, what: str, cap: int, by_line: bool = True) -> str:
+    """A regular file's UTF-8 text (a leading byte-order mark dropped), at most `cap`
+    bytes: anything else is one InputError naming the file, and for a line-based file
+    (`by_line`) the line of a bad byte."""
+    file = str(path)
     kind = not_regular(path)
     if kind:
-        raise InputError(f"{kind}, not a book or market file", file=str(path))
+        raise InputError(f"{kind}, not a {what} file", file=file)
     try:
         with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise InputError(f"larger than {MAX_FILE_BYTES >> 20} MB: not a book or market file",
-                             file=str(path))
-        return data.decode("utf-8")
+            data = f.read(cap + 1)
     except FileNotFoundError:
-        raise InputError("file not found", file=str(path)) from None
+        raise InputError("file not found", file=file) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=file) from None
+    if len(data) > cap:
+        raise InputError(f"larger than {cap >> 20} MB: not a {what} file", file=file)
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"cannot read: not UTF-8 text (byte {exc.start + 1})", file=str(path)) from None
+        if by_line:
+            raise InputError(f"not UTF-8 text (byte {exc.start + 1})", file=file,
+                             line=data.count(b"\n", 0, exc.start) + 1) from None
+        raise InputError(f"cannot read: not UTF-8 text (byte {exc.start + 1})", file=file) from None
 
 
 def too_large(text: str, path, what: str) -> None:
