@@ -297,11 +297,11 @@ def test_kill_9_during_close_leaves_the_old_or_the_new_book(tmp_path):
         p.send_signal(signal.SIGKILL)
         p.wait()
 
-    full = run()  # how long a whole close takes here, warm
+    full = max(run() for _ in range(3))  # how long a whole close takes here (the slowest: load varies)
     rng = random.Random(7)
     seen = set()
     for trial in range(40):
-        run(rng.uniform(0.3, 1.05) * full)  # before and after the write, wherever it falls
+        run(rng.uniform(0.3, 1.5) * full)  # before and after the write, wherever it falls
         text = book.read_text()
         b = parse_book(text, str(book))
         qty = next(c.quantity for c in b.condors if c.id == "IC-Dec18")
