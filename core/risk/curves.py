@@ -198,19 +198,21 @@ def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, hori
     blocks.append(_Block(merged, slice(None), 1, st, spot_vol,
                          times, moves, hedged, condor_entry, hedge_entry * np.array(hedged)))
     grids.append(_padded(grid))
-    values = []
-    for block, grid in zip(blocks, grids):
-        spx, other = block.parts(np.arange(len(grid)), grid)
-        values.append(spx + other)
-    roots = _roots(blocks, grids, values)
+    values = [blocks[0](np.arange(nc), grids[0])] if nc else []
+    # the package block's curves on their own grids: the book's is the shorter one
+    package = np.arange(len(curves) - 2, len(curves))
+    spx, other = blocks[-1].parts(package, np.broadcast_to(spx_grid, (2, len(spx_grid))))
+    book = [blocks[-1](np.zeros(1, dtype=int), book_grid[None])[0]] if nc else []
+    values.append(_padded(book + list(spx + other)))
+    roots = [r for block, grid, value in zip(blocks, grids, values) for r in smooth_roots(block, grid, value)]
     n = len(spx_grid)
     curve = RiskCurve(spx=spx_grid, t0=values[-1][-2, :n], horizon=values[-1][-1, :n],
-                      expiry=_condor_payoff(legs, spx_grid) + other[-1, :n])
+                      expiry=_condor_payoff(merged, spx_grid, condor_entry) + other[-1])
     return Scan(roots[:nc], roots[nc] if nc else (), roots[-2], roots[-1], curve)
 
 
 def _padded(rows) -> np.ndarray:
-    """Rows of unequal length as one array, nan after each row's end."""
+    """Rows of unequal length as one array, nan after each row's end (never a root)."""
     out = np.full((len(rows), max(len(r) for r in rows)), np.nan)
     for i, r in enumerate(rows):
         out[i, :len(r)] = r
@@ -223,33 +225,9 @@ def _span(K: np.ndarray, sigma: np.ndarray, T: np.ndarray, spx) -> tuple[np.ndar
     return np.minimum(K[:, 0], spx) * np.exp(-5 * s), np.maximum(K[:, 3], spx) * np.exp(5 * s)
 
 
-def _roots(blocks: list[_Block], grids: list[np.ndarray], values: list[np.ndarray]):
-    """One root search over every block's curves: grids of unequal width are padded
-    with nan, which never brackets a root."""
-    width = max(g.shape[1] for g in grids)
-
-    def pad(xs):
-        out = np.full((sum(len(x) for x in xs), width), np.nan)
-        for x, i in zip(xs, start):
-            out[i:i + len(x), :x.shape[1]] = x
-        return out
-    start = np.cumsum([0] + [len(g) for g in grids])
-
-    def f(rows, S):
-        out = np.full(S.shape, np.nan)
-        which = np.searchsorted(start, rows, side="right") - 1
-        for k, block in enumerate(blocks):
-            sel = which == k
-            if sel.any():
-                w = min(S.shape[1], grids[k].shape[1])
-                out[sel, :w] = block(rows[sel] - start[k], S[sel, :w])
-        return out
-    return smooth_roots(f, pad(grids), pad(values))
-
-
-def _condor_payoff(legs: Legs, spx: np.ndarray) -> np.ndarray:
-    """The condors' P&L along SPX, each at its own expiry."""
-    cond = slice(0, 4 * legs.n_condors)
-    sign = np.where(legs.is_call[cond], 1.0, -1.0)
-    return (np.maximum(sign * (spx[:, None] - legs.strike[cond]), 0.0)
-            * (legs.units * legs.mult)[cond]).sum(axis=1) - legs.entry[:legs.n_condors].sum()
+def _condor_payoff(merged: Legs, spx: np.ndarray, entry: float) -> np.ndarray:
+    """The condors' P&L along SPX, each at its own expiry: every SPX option (the condors'
+    legs, merged) at its intrinsic value."""
+    legs = merged.underlying == SPX
+    sign = np.where(merged.is_call[legs], 1.0, -1.0)
+    return np.maximum(sign * (spx[:, None] - merged.strike[legs]), 0.0) @ merged.units[legs] - entry
