@@ -1,10 +1,11 @@
 """The one entry point: analyze(book, market, what-if) -> Analysis.
 
-It keeps no state between calls, so the cockpit can call it on every key press.
+It keeps no state between calls beyond a cache of what a what-if cannot change (the last
+book and market's legs, expiry break-evens, quotes), so the cockpit can call it on every key press.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -28,7 +29,8 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     if not -0.9 <= whatif.spx_move <= 1.0:
         raise InputError(f"SPX {whatif.spx_move:+.1%}: a what-if moves SPX from -90% to +100%",
                          field="what-if")
-    legs = _legs(book, market)
+    fixed = _fixed(book, market)
+    legs = fixed.legs
     st = market_state(market, book.model, whatif)
     g = leg_values(legs, st)
     scale = legs.units * legs.mult
@@ -44,8 +46,8 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     nc = len(book.condors)
     horizon = _horizon(legs, st.t)
     curves = scan(market, book.model, legs, st, horizon)
-    realized = realized_by_id(book)
-    condors = _condor_results(book, market, legs, st, curves.condor_t0, value, pnl, delta, gamma, theta, vega, realized)
+    realized = fixed.realized
+    condors = _condor_results(book, fixed, st, curves.condor_t0, value, pnl, delta, gamma, theta, vega)
     hedges = []
     levels = _underlying_levels(legs, st)
     for j, h in enumerate(book.hedges):
@@ -76,7 +78,7 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
         greeks=GreekSet(float(np.sum((scale * g.delta)[is_spx])), float(np.sum((scale * g.gamma)[is_spx])),
                         float(theta.sum()), float(vega.sum())),
         beta_weighted_delta=float(beta_delta.sum()),
-        breakevens_expiry=_book_expiry_roots(legs),
+        breakevens_expiry=fixed.book_roots,
         breakevens_t0=curves.book_t0,
         # whole cents: records are kept to the cent, and 0.1 + 0.2 must print 0.30
         realized=round(sum(c.realized for c in book.closed), 2),
@@ -93,12 +95,12 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
                         {h.hedge.id: h.greeks.theta for h in hedges}, curves, horizon, g.delta)
     ceiling = map_cap_reached(market, book.model, whatif)
     capped = (f"Spot VIX capped at {ceiling:g} by the spot-vol map in this what-if",) if ceiling else ()
-    at_risk = sum(c.max_loss for c in condors)
+    at_risk = fixed.at_risk
     if at_risk > book.equity:  # the loader refuses 100x; between, the trader is told
         capped += (f"WARNING: the condors' max losses add up to ${at_risk:,.0f},"
                    f" {at_risk / book.equity:.1f}x the ${book.equity:,.0f} equity",)
     return Analysis(book, market, whatif, at, tuple(condors), tuple(hedges), totals,
-                    _assumptions(book, market, legs) + capped, alvh)
+                    fixed.assumptions + capped, alvh)
 
 
 def _vix_point(market: Market, book: Book, whatif: WhatIf, legs: Legs, st: MarketState,
@@ -137,29 +139,53 @@ def _horizon(legs: Legs, now: float) -> float:
     return float(ahead.min()) if len(ahead) else now
 
 
-_LEGS: list = []  # (book, market, legs): a what-if re-prices the same legs
+@dataclass(frozen=True)
+class _Fixed:
+    """What a what-if cannot change, for one book and market."""
+    legs: Legs
+    realized: dict[str, float]  # the ledger per position id
+    book_roots: tuple[float, ...]  # the condor book's expiry break-evens
+    assumptions: tuple[str, ...]
+    # per condor, as lists: rows of the result
+    expiry_roots: list[tuple[float, ...]]
+    closes: list[tuple[float | None, float | None]]  # (mid, natural) from the quotes
+    lot: np.ndarray  # quantity x 100
+    max_profit: list[float]
+    max_loss: list[float]
+    pnl_realized: list[float]
+    at_risk: float  # the condors' max losses summed
 
 
-def _legs(book: Book, market: Market) -> Legs:
-    """The book's legs, built once per book and market (both immutable: an edit or a
-    reload makes new objects)."""
-    if _LEGS and _LEGS[0][0] is book and _LEGS[0][1] is market:
-        return _LEGS[0][2]
+_FIXED: list = []  # (book, market, _Fixed): a what-if re-prices the same legs
+
+
+def _fixed(book: Book, market: Market) -> _Fixed:
+    """Built once per book and market (both immutable: an edit or a reload makes new objects)."""
+    if _FIXED and _FIXED[0][0] is book and _FIXED[0][1] is market:
+        return _FIXED[0][2]
     legs = build_legs(book, market)
-    _LEGS[:] = [(book, market, legs)]
-    return legs
+    c = book.condors
+    K = legs.strike[: 4 * len(c)].reshape(len(c), 4)
+    credit = np.array([x.credit for x in c])
+    quotes = {(m.kind, m.expiry, m.strike, m.root): m for m in market.marks if m.bid is not None}
+    realized = realized_by_id(book)
+    max_loss = [(x.max_width - x.credit) * x.quantity * 100 for x in c]
+    fixed = _Fixed(legs, realized, _book_expiry_roots(legs), _assumptions(book, market, legs),
+                   condor_expiry_roots(K[:, 0], K[:, 1], K[:, 2], K[:, 3], credit) if c else [],
+                   [_quoted_close(x, quotes) for x in c], np.array([x.quantity * 100 for x in c], dtype=float),
+                   [x.credit * x.quantity * 100 for x in c],
+                   max_loss, [realized.get(x.id, 0.0) for x in c], sum(max_loss))
+    _FIXED[:] = [(book, market, fixed)]
+    return fixed
 
 
-def _condor_results(book, market, legs, st, t0, value, pnl, delta, gamma, theta, vega, realized):
-    nc = len(book.condors)
+def _condor_results(book, fixed, st, t0, value, pnl, delta, gamma, theta, vega):
+    nc, legs = len(book.condors), fixed.legs
     if not nc:
         return []
     K = legs.strike[: 4 * nc].reshape(nc, 4)
     T = (legs.settle[: 4 * nc: 4] - st.t) / YEAR
     sigma = legs.vol[: 4 * nc].reshape(nc, 4) * st.vol_scale
-    c = book.condors
-    credit = np.array([x.credit for x in c])
-    expiry = condor_expiry_roots(K[:, 0], K[:, 1], K[:, 2], K[:, 3], credit)
     S = float(st.spx)
     put_pct, call_pct = (S - K[:, 1]) / S, (K[:, 2] - S) / S
     put = put_pct <= call_pct  # the nearer short strike is the put
@@ -167,19 +193,17 @@ def _condor_results(book, market, legs, st, t0, value, pnl, delta, gamma, theta,
     dist = np.where(put, np.log(S / K[:, 1]), np.log(K[:, 2] / S))
     with np.errstate(divide="ignore", invalid="ignore"):
         dist_sd = np.where(sd > 0, dist / sd, np.inf * np.sign(dist))
-    quotes = {(m.kind, m.expiry, m.strike, m.root): m for m in market.marks if m.bid is not None}
-    rows = zip(c, (T * 365).tolist(), value.tolist(), pnl.tolist(), delta.tolist(), gamma.tolist(),
-               theta.tolist(), vega.tolist(), (100 * np.minimum(put_pct, call_pct)).tolist(),
-               dist_sd.tolist(), put.tolist(), expiry, t0)
-    return [CondorResult(
-        condor=x, dte=dte, mark=-v / (x.quantity * 100), pnl=p, max_profit=x.credit * x.quantity * 100,
-        max_loss=(x.max_width - x.credit) * x.quantity * 100, breakevens_expiry=be_x, breakevens_t0=be_0,
-        greeks=GreekSet(d, g, th, ve), distance_pct=pct, distance_sd=dsd, nearest_short="put" if p_side else "call",
-        pnl_realized=realized.get(x.id, 0.0), **_quoted_close(x, quotes))
-        for x, dte, v, p, d, g, th, ve, pct, dsd, p_side, be_x, be_0 in rows]
+    mark = -value[:nc] / fixed.lot
+    rows = zip(book.condors, (T * 365).tolist(), mark.tolist(), pnl.tolist(), fixed.max_profit, fixed.max_loss,
+               fixed.expiry_roots, t0, delta.tolist(), gamma.tolist(), theta.tolist(), vega.tolist(),
+               (100 * np.minimum(put_pct, call_pct)).tolist(), dist_sd.tolist(), put.tolist(),
+               fixed.pnl_realized, fixed.closes)
+    return [CondorResult(x, dte, m, p, top, bottom, be_x, be_0, GreekSet(d, g, th, ve), pct, dsd,
+                         "put" if p_side else "call", r, mid, natural)
+            for x, dte, m, p, top, bottom, be_x, be_0, d, g, th, ve, pct, dsd, p_side, r, (mid, natural) in rows]
 
 
-def _quoted_close(c, quotes) -> dict:
+def _quoted_close(c, quotes) -> tuple[float | None, float | None]:
     """The debit to close one condor at mid and at the natural price, when every leg has a
     bid and ask for its root (or for no root): buy the shorts back at the ask, sell the longs
     at the bid."""
@@ -187,10 +211,10 @@ def _quoted_close(c, quotes) -> dict:
             ("spx_call", c.long_call, 1))
     got = [quotes.get((k, c.expiry, K, c.root)) or quotes.get((k, c.expiry, K, None)) for k, K, _ in legs]
     if any(q is None for q in got):
-        return {}
+        return None, None
     mid = sum(-u * (q.bid + q.ask) / 2 for (_, _, u), q in zip(legs, got))
     natural = sum(q.ask if u < 0 else -q.bid for (_, _, u), q in zip(legs, got))
-    return {"close_mid": mid, "close_natural": natural}
+    return mid, natural
 
 
 def _book_expiry_roots(legs: Legs) -> tuple[float, ...]:
