@@ -68,8 +68,11 @@ def same(a, b) -> bool:
 # ---- the real history ------------------------------------------------------------------
 
 def test_the_tape_is_every_spx_trading_day_with_closes_from_the_files(tape):
-    days = sorted(set().union(*(rows(f) for f in SPX_FILES)))
-    assert [str(d) for d in tape.dates] == days and tape.paths == 1 and tape.days == 9227
+    # ... that has a VIX: after VIX's last close it is carried five trading days, then SPX goes on alone
+    every = sorted(set().union(*(rows(f) for f in SPX_FILES)))
+    last_vix = max(rows("vix_daily.csv"))
+    days = every[:every.index(last_vix) + 6]
+    assert [str(d) for d in tape.dates] == days and tape.paths == 1 and every[-1] > days[-1]
     spx, fred, vix = rows("spx_daily.csv"), rows("spx_close_fred.csv"), rows("vix_daily.csv")
     assert at(tape, "spx", "2008-10-10") == float(spx["2008-10-10"]["close"]) == 899.22
     assert at(tape, "vix", "2008-10-10") == float(vix["2008-10-10"]["close"]) == 69.95
@@ -208,7 +211,7 @@ def daily(days, values, dtype=float) -> Daily:
     return Daily(np.array(days, dtype="datetime64[D]"), np.array(values, dtype=dtype))
 
 
-def test_gaps_carry_up_to_five_trading_days_then_nan():
+def test_gaps_carry_up_to_five_trading_days_then_the_day_is_skipped():
     days = np.datetime64("2024-01-02") + np.arange(20)  # every calendar day a trading day
     vix = np.arange(20, dtype=float) + 10
     keep = np.ones(20, bool)
@@ -217,12 +220,13 @@ def test_gaps_carry_up_to_five_trading_days_then_nan():
     s = {"spx": daily(days, np.full(20, 4000.0)), "vix": daily(days[keep], vix[keep]),
          "fomc": daily(["2024-01-05", "2024-02-03"], ["scheduled"] * 2, object)}
     t = tape_from_series(s)
-    want = [10, 11, 12, 12, 12, 12, 12, 12, 18, 19, 19, 19, 19, 19, 19, np.nan, np.nan, 27, 28, 29]
-    assert same(t.vix[0], np.array(want, float))
+    want = [10, 11, 12, 12, 12, 12, 12, 12, 18, 19, 19, 19, 19, 19, 19, 27, 28, 29]
+    assert same(t.vix[0], np.array(want, float))  # the two days with no VIX, even carried, are not on the tape
+    assert not any(str(d) in ("2024-01-17", "2024-01-18") for d in t.dates)
     assert np.isnan(t.vix9d).all() and np.isnan(t.vx).all() and np.isnan(t.tbill).all()
     assert np.isnan(t.spx_open).all() and not t.cpi.any()
     assert list(np.flatnonzero(t.fomc)) == [3]  # the other event is after the last day
-    assert (t.vx_days[0, :, 0] == [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 28, 27, 26, 25, 24]).all()
+    assert (t.vx_days[0, :, 0] == [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 26, 25, 24]).all()
     # (2024-01-17 expires January's future; February's is 2024-02-14)
 
 
@@ -239,7 +243,7 @@ def test_a_store_without_spx_or_vix_says_what_to_import():
         tape_from_series({"spx": spx})
     with pytest.raises(InputError, match=r"no SPX closes.*spx_daily.csv"):
         tape_from_series({"vix": spx})
-    with pytest.raises(InputError, match="no SPX trading day stored"):
+    with pytest.raises(InputError, match="no SPX trading day with a VIX stored"):
         tape_from_series({"spx": spx, "vix": spx}, start=date(2025, 1, 1))
     with pytest.raises(KeyError):
         day_index(tape_from_series({"spx": spx, "vix": spx}), date(2024, 1, 3))
@@ -328,4 +332,4 @@ def test_monthly_expiry_days_index_the_tape(tape):
     k = monthly_expiry_days(tape.dates)
     days = [str(tape.dates[i]) for i in k if str(tape.dates[i]).startswith("2008")]
     assert len(days) == 12 and days[2] == "2008-03-20" and days[0] == "2008-01-18"
-    assert len(k) == 440  # 1990-01 to 2026-08 (2026-08-21, the last day, is one)
+    assert len(k) == 439  # 1990-01 to 2026-07 (the tape ends 2026-07-29, with VIX)

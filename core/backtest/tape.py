@@ -70,12 +70,13 @@ def tape_from_series(series: dict, start: date | None = None, end: date | None =
         keep &= cal >= np.datetime64(start, "D")
     if end is not None:
         keep &= cal <= np.datetime64(end, "D")
+    carried = {name: _carried(cal, series.get(name)) for name in ("vix", "vix9d", "vix3m", "vvix", "skew")}
+    keep &= ~np.isnan(carried["vix"])  # a day without a VIX (even carried) cannot be priced: skipped
     if not keep.any():
-        raise InputError(f"no SPX trading day stored from {start or 'the start'} to"
+        raise InputError(f"no SPX trading day with a VIX stored from {start or 'the start'} to"
                          f" {end or 'the end'}", field="dates")
     days = cal[keep]
-    levels = {name: _carried(cal, series.get(name))[keep][None]
-              for name in ("vix", "vix9d", "vix3m", "vvix", "skew")}
+    levels = {name: v[keep][None] for name, v in carried.items()}
     vx, vx_days = _futures(days, series)
     return Tape(dates=days, spx=close[keep][None],
                 spx_open=_opens(cal, close, series.get(OPEN_SERIES["spx"]))[keep][None],
