@@ -1,0 +1,295 @@
+"""The day-step: a condor program, with or without the ALVH layers, over a tape.
+
+All paths step together, one trading day at a time, with numpy across paths: a path is a
+(program, market) pair, so the hedged and unhedged programs, the roll-date shifts and the
+bootstrap's markets run in one loop. Each day, at the close: cash earns its rate; condors
+due settle (AM roots at the open print, PM at the close); new condors open on the
+schedule; every open leg is marked on the day's model; exits fire; the layers settle, roll
+and are re-sized; equity is cash plus marks. A decision on a day reads only that day's
+row and earlier ones.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.backtest import condors, hedging, model
+
+OPEN, CLOSED = 1, 2
+LEGS = 4
+
+
+@dataclass(frozen=True)
+class Run:
+    dates: np.ndarray  # (D,)
+    hedged: np.ndarray  # (P,) bool
+    shift: np.ndarray  # (P,) entry shift in trading days
+    market_of: np.ndarray  # (P,) the tape path each path reads
+    equity: np.ndarray  # (P, D) $ at each close
+    cash_rate: np.ndarray  # (P, D) annual, continuous
+    theta: np.ndarray  # (P, D) book theta $/day after the day's trades
+    hedge_pnl: np.ndarray  # (P, D) $ the layers made that day, costs included
+    hedge_value: np.ndarray  # (P, D) $ marks of the layers held
+    open_condors: np.ndarray  # (P, D) condors held
+    trades: np.ndarray  # (P,) condors opened
+    hedge_trades: np.ndarray  # (P,) layer trades
+    skipped: np.ndarray  # (P,) scheduled entries not opened (too small for the account)
+    real: dict  # input name -> (P_market, D) bool: the tape held it that day
+    costs: np.ndarray  # (P,) $ commissions and slippage paid
+
+
+def _schedule(tape, cfg, shifts):
+    """Per distinct shift: each slot's entry day, expiry day ordinal and AM flag."""
+    from core.backtest.calendar import monthly_expiry_days, nearest_expiry
+    D = tape.days
+    if cfg.entry.schedule == "monthly":
+        base = monthly_expiry_days(tape.dates)
+    else:
+        base = np.arange(0, D, cfg.entry.every_days)
+    out = {}
+    cache = {}
+    for s in shifts:
+        e = base + s
+        e = np.where(e < 0, -1, np.where(e >= D, D, e))
+        x = np.where(e < 0, -1, np.iinfo(np.int64).max // 2).astype(np.int64)
+        am = np.zeros(len(e), bool)
+        for k in np.flatnonzero((e >= 0) & (e < D)):
+            day = tape.dates[e[k]].item()
+            if day not in cache:
+                cache[day] = nearest_expiry(day, cfg.entry.dte)
+            expiry, am[k] = cache[day]
+            x[k] = np.datetime64(expiry, "D").astype(np.int64)
+        out[s] = (e, x, am)
+    return out
+
+
+PROGRESS_EVERY = 250  # days between progress calls
+
+
+def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progress=None) -> Run:
+    """`progress(done, total)`: called every PROGRESS_EVERY days and at the end."""
+    hedged = np.asarray(hedged, bool)
+    shift = np.asarray(shift, int)
+    rows = np.asarray(market_of, int)
+    P, D = len(rows), tape.days
+    dm = model.day_model(tape, cfg.model)
+    groups = sorted(set(shift.tolist()))
+    sched = _schedule(tape, cfg, groups)
+    g_of = np.array([groups.index(s) for s in shift])
+    E = np.stack([sched[s][0] for s in groups])  # (G, K)
+    X = np.stack([sched[s][1] for s in groups])
+    AM = np.stack([sched[s][2] for s in groups])
+    K = E.shape[1]
+    ords = tape.dates.astype("datetime64[D]").astype(np.int64)
+    lo = np.min([np.searchsorted(X[g], ords, "left") for g in range(len(groups))], axis=0)
+    hi = np.max([np.searchsorted(E[g], np.arange(D), "right") for g in range(len(groups))], axis=0)
+    enter = np.full((len(groups), D), -1)
+    for g in range(len(groups)):
+        ok = (E[g] >= 0) & (E[g] < D)
+        enter[g, E[g][ok]] = np.flatnonzero(ok)
+
+    strikes = np.zeros((P, K, LEGS))
+    qty = np.zeros((P, K))
+    credit = np.zeros((P, K))
+    status = np.zeros((P, K), np.int8)
+    x_of = X[g_of]  # (P, K)
+    am_of = AM[g_of]
+    cash = np.full(P, equity0)
+    eq_prev = np.full(P, equity0)
+    out = {k: np.zeros((P, D)) for k in ("equity", "cash_rate", "theta", "hedge_pnl", "hedge_value", "open")}
+    trades, skipped, costs = np.zeros(P), np.zeros(P), np.zeros(P)
+    c = cfg.costs
+    q = cfg.model.dividend_yield
+    layers = _Layers(tape, dm, cfg, rows, hedged)
+    rate_prev = None
+    for d in range(D):
+        od = ords[d]
+        S = tape.spx[rows, d]
+        if cfg.cash.history:
+            r = np.nan_to_num(tape.tbill[rows, d], nan=0.0)
+        else:
+            r = np.full(P, cfg.cash.rate)
+        if rate_prev is not None:
+            cash = cash * np.exp(rate_prev * (od - ords[d - 1]) / 365.0)
+        rate_prev = r
+        w = slice(lo[d], hi[d])
+        st, Kw, xw, amw = status[:, w], strikes[:, w], x_of[:, w], am_of[:, w]
+        qw = qty[:, w]
+        # settlement at the print the root settles on
+        due = (st == OPEN) & (xw <= od)
+        if due.any():
+            opening = tape.spx_open[rows, d]
+            px = np.where(amw, np.where(np.isnan(opening), S, opening)[:, None], S[:, None])
+            pay = condors.close_cost(condors.intrinsic(px[..., None], Kw))
+            cash = cash - np.where(due, pay * 100 * qw, 0.0).sum(axis=1)
+            st[due] = CLOSED
+        # entries on the schedule
+        kin = enter[g_of, d]
+        new = kin >= 0
+        if new.any():
+            p = np.flatnonzero(new)
+            k = kin[p]
+            days = (x_of[p, k] - od).astype(float)
+            T = condors.years_left(days, am_of[p, k])
+            atm = model.atm_vol(dm, rows[p], d, T)
+            slope = dm.slope[rows[p], d]
+            Kn = condors.struck(S[p], T, r[p], q, atm, slope, cfg.strikes)
+            g = condors.legs(S[p, None], Kn, T[:, None], r[p, None], q, atm[:, None], slope[:, None])
+            cr = condors.close_cost(g.price) - LEGS * c.slippage
+            width = np.maximum(Kn[:, 1] - Kn[:, 0], Kn[:, 3] - Kn[:, 2])
+            loss = (width - cr) * 100
+            ok = (cr > 0) & (loss > 0) & (T > 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                n = np.where(ok, np.floor(cfg.size.max_loss_pct / 100 * np.maximum(eq_prev[p], 0) / loss), 0.0)
+            strikes[p, k], credit[p, k], qty[p, k] = Kn, cr, n
+            status[p, k] = np.where(n > 0, OPEN, CLOSED)
+            fee = LEGS * c.commission * n
+            cash[p] += cr * 100 * n - fee
+            costs[p] += fee + LEGS * c.slippage * 100 * n
+            trades[p] += n > 0
+            skipped[p] += n <= 0
+            st, Kw, qw = status[:, w], strikes[:, w], qty[:, w]
+        # marks, and where layers are sized the same legs in each layer's stress
+        alive = st == OPEN
+        days = np.where(alive, xw - od, 1).astype(float)
+        T = condors.years_left(days, amw)
+        Kx = np.where(alive[..., None], Kw, S[:, None, None])  # an empty slot prices at the money
+        if layers.active:
+            vix = tape.vix[rows, d]
+            v = hedging.stressed_vix(vix, cfg.model.beta).T  # (3, P)
+            Ts = np.concatenate([T[None], np.maximum(T[None] - hedging.STRESS_DAYS[:, None, None] / 365.0, 0.0)])
+            Ss = np.concatenate([S[None], S[None] * (1 + hedging.STRESS_MOVE)[:, None]])
+            scale = np.concatenate([np.ones((1, P)), v / vix])[..., None]
+        else:
+            Ts, Ss, scale = T[None], S[None], np.ones((1, P, 1))
+        atm = model.atm_vol(dm, rows, d, Ts) * scale
+        slope = dm.slope[rows, d][None, :, None, None]
+        g = condors.legs(Ss[..., None, None], Kx[None], Ts[..., None], r[None, :, None, None], q, atm[..., None],
+                         slope)
+        costs_all = condors.close_cost(g.price)  # (1 or 4, P, W)
+        cost = costs_all[0]
+        # exits at the close, for condors opened before today
+        ex = cfg.exit
+        old = alive & (np.arange(lo[d], hi[d])[None, :] != kin[:, None])
+        cw = credit[:, w]
+        hit = np.zeros_like(old)
+        if ex.take_profit_pct > 0:
+            hit |= cw - cost >= ex.take_profit_pct / 100 * cw
+        if ex.stop_multiple > 0:
+            hit |= cost - cw >= ex.stop_multiple * cw
+        if ex.close_dte > 0:
+            hit |= xw - od <= ex.close_dte
+        hit &= old
+        if hit.any():
+            fee = np.where(hit, LEGS * c.commission * qw, 0.0)
+            cash = cash - np.where(hit, (cost + LEGS * c.slippage) * 100 * qw, 0.0).sum(axis=1) - fee.sum(axis=1)
+            costs += (fee + np.where(hit, LEGS * c.slippage * 100 * qw, 0.0)).sum(axis=1)
+            st[hit] = CLOSED
+            alive = st == OPEN
+        marks = np.where(alive, -cost * 100 * qw, 0.0).sum(axis=1)
+        theta = np.where(alive, (g.theta[0] * condors.SIGN).sum(axis=-1) * 100 * qw, 0.0).sum(axis=1)
+        hedge_cash, hedge_value, hedge_theta = layers.step(d, r, eq_prev, costs_all, qw, alive, costs)
+        cash = cash + hedge_cash
+        eq = cash + marks + hedge_value
+        out["hedge_pnl"][:, d] = hedge_value - (out["hedge_value"][:, d - 1] if d else 0.0) + hedge_cash
+        out["equity"][:, d], out["cash_rate"][:, d] = eq, r
+        out["theta"][:, d], out["hedge_value"][:, d] = theta + hedge_theta, hedge_value
+        out["open"][:, d] = (alive * qw).sum(axis=1)
+        eq_prev = eq
+        if progress is not None and (d % PROGRESS_EVERY == 0 or d == D - 1):
+            progress(d + 1, D)
+    return Run(tape.dates, hedged, shift, rows, out["equity"], out["cash_rate"], out["theta"], out["hedge_pnl"],
+               out["hedge_value"], out["open"], trades, layers.trades, skipped, dm.real, costs)
+
+
+class _Layers:
+    """The hedged paths' three layers: state (paths, layer), stepped once a day."""
+
+    def __init__(self, tape, dm, cfg, rows, hedged):
+        from core.market.marketgen import vix_expiry
+        self.tape, self.dm, self.cfg = tape, dm, cfg
+        self.p = np.flatnonzero(hedged)
+        self.rows = rows[self.p]
+        self.on = np.array([k in cfg.hedge.layers for k in hedging.LAYERS])
+        self.active = bool(len(self.p)) and bool(self.on.any())
+        n = len(self.p)
+        self.qty, self.k1, self.k2 = np.zeros((n, 3)), np.zeros((n, 3)), np.zeros((n, 3))
+        self.exp = np.zeros((n, 3), np.int64)
+        self.trades = np.zeros(len(rows))
+        self.ords = tape.dates.astype("datetime64[D]").astype(np.int64)
+        first, last = tape.dates[0].item(), tape.dates[-1].item()
+        listed = np.array([np.datetime64(vix_expiry(y, m), "D").astype(np.int64)
+                           for y in range(first.year - 1, last.year + 2) for m in range(1, 13)])
+        nxt = np.searchsorted(listed, self.ords, "right")[:, None] + np.arange(hedging.LISTED)
+        self.pick = hedging.pick_expiries((listed[nxt] - self.ords[:, None]).astype(float))  # (D, 3) days
+        ev_ords = np.append(self.ords[tape.fomc | tape.cpi], np.iinfo(np.int64).max // 2)  # sentinel
+        nxt_event = ev_ords[np.searchsorted(ev_ords, self.ords, "left")]
+        self.event = nxt_event - self.ords <= hedging.SETTINGS.event_days  # R4: an FOMC or CPI day ahead
+
+    def step(self, d, r_all, eq_all, costs_all, qw, alive, cash_costs):
+        """costs_all: (4, P, W) each condor's cost to close now and in each layer's stress."""
+        P = len(r_all)
+        cash, value, theta = np.zeros(P), np.zeros(P), np.zeros(P)
+        if not self.active:
+            return cash, value, theta
+        p, rows, cfg, c, m = self.p, self.rows, self.cfg, self.cfg.costs, self.cfg.model
+        od = self.ords[d]
+        r, eq, vix = r_all[p], eq_all[p], self.tape.vix[rows, d]
+        flow = np.zeros(len(p))
+        due = (self.qty > 0) & (self.exp <= od)
+        if due.any():  # settles on spot VIX (the close standing in for the opening quotation)
+            pay = np.maximum(vix[:, None] - self.k1, 0) + hedging.RATIO2 * np.maximum(vix[:, None] - self.k2, 0)
+            flow += np.where(due, self.qty * pay * 100, 0.0).sum(1)
+            self.qty = np.where(due, 0.0, self.qty)
+        days_held = np.maximum(self.exp - od, 0).astype(float)
+        days_new = np.broadcast_to(self.pick[d], days_held.shape)
+        F, _ = model.futures(self.tape, self.dm, rows, d, np.concatenate([days_held, days_new], 1), m.kappa)
+        k1n, k2n = hedging.strikes(F[:, 3:])
+        roll = (self.qty > 0) & (days_held < hedging.ROLL_BELOW)
+        keep = (self.qty > 0) & ~roll
+        e = np.where(keep, self.exp, od + days_new.astype(np.int64))
+        k1, k2 = np.where(keep, self.k1, k1n), np.where(keep, self.k2, k2n)
+        days = np.where(keep, days_held, days_new)
+        Fu = np.where(keep, F[:, :3], F[:, 3:])
+        sigma = model.vix_option_vol(self.dm, rows, d, days, m.vix_vol_decay)
+        price, th, gain = hedging.priced(Fu, k1, k2, days, r, sigma, vix, m.beta, m.kappa)
+        spread = c.vix_slippage * 100 * hedging.LEG_COUNT
+        fee = c.commission * hedging.LEG_COUNT
+        if roll.any():  # rolled units are sold here and bought back by the sizing below
+            s_old = model.vix_option_vol(self.dm, rows, d, days_held, m.vix_vol_decay)
+            old, _ = hedging.value(F[:, :3], np.where(roll, self.k1, k1n), np.where(roll, self.k2, k2n),
+                                   days_held / 365.0, r[:, None], s_old)
+            n = np.where(roll, self.qty, 0.0)
+            flow += (n * (old * 100 - spread - fee)).sum(1)
+            cash_costs[p] += (n * (spread + fee)).sum(1)
+            self.trades[p] += roll.sum(1)
+            self.qty = np.where(roll, 0.0, self.qty)
+        own = gain[:, [0, 1, 2], [0, 1, 2]]
+        change = np.where(alive[p], (costs_all[0, p] - costs_all[1:, p]) * 100 * qw[p], 0.0).sum(2)  # (3, P)
+        loss = np.maximum(-change, 0.0).T
+        vx = self.tape.vx[rows, d]
+        v3 = self.tape.vix3m[rows, d]
+        contango = np.where(~np.isnan(vx[:, 1]), vx[:, 1] > vx[:, 0],
+                            np.where(~np.isnan(v3), v3 > vix, self.dm.long_var[rows, d] > (vix / 100) ** 2))
+        window = self.tape.vix[rows, max(0, d - hedging.PERCENTILE_DAYS):d + 1]
+        event = bool(self.event[d])
+        dormant = hedging.dormant(window, contango) & (not event)
+        want = hedging.wants(loss, gain, price, cfg.hedge.target_coverage, eq, dormant) * self.on
+        drag = np.maximum(-th * 100 * 365, 1e-9)
+        keep1 = np.where(np.arange(3) == 0, self.qty, 0.0) if event else np.zeros_like(self.qty)
+        target = hedging.fit(want, own, loss, drag, price * 100, eq, keep1, cfg.hedge)
+        delta = target - self.qty
+        move = np.abs(delta) > cfg.hedge.rebalance_band * np.maximum(target, self.qty)
+        delta = np.where(move, delta, 0.0)
+        flow -= (delta * price * 100 + np.abs(delta) * (spread + fee)).sum(1)
+        cash_costs[p] += (np.abs(delta) * (spread + fee)).sum(1)
+        self.trades[p] += move.sum(1)
+        self.qty = self.qty + delta
+        bought = move & (delta > 0)
+        self.exp = np.where(bought, e, self.exp)
+        self.k1, self.k2 = np.where(bought, k1, self.k1), np.where(bought, k2, self.k2)
+        value[p] = (self.qty * price * 100).sum(1)
+        theta[p] = (self.qty * th * 100).sum(1)
+        cash[p] = flow
+        return cash, value, theta
