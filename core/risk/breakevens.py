@@ -48,12 +48,15 @@ def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None
     rows = np.concatenate([rows, hidden[0]])
     a, b, fa, fb = (np.concatenate([x, y]) for x, y in zip((a, b, fa, fb), hidden[1:]))
     x = _refine(f, rows, a, b, fa, fb, (a * fb - b * fa) / (fb - fa))  # from the chord's root
-    out: list[list[float]] = [[] for _ in range(k)]
-    for r, root in zip(rows, x):
-        out[r].append(float(root))
-    for r, c in zip(*np.nonzero(_zero_samples(values))):
-        out[r].append(float(grids[r, c]))
-    return [tuple(sorted(set(o))) for o in out]
+    zr, zc = np.nonzero(_zero_samples(values))
+    rows, x = np.concatenate([rows, zr]), np.concatenate([x, grids[zr, zc]])
+    order = np.lexsort((x, rows))  # by curve, then by level; a root found twice is kept once
+    rows, x = rows[order], x[order]
+    keep = np.ones(len(x), dtype=bool)
+    keep[1:] = (rows[1:] != rows[:-1]) | (x[1:] != x[:-1])
+    ends = np.searchsorted(rows[keep], np.arange(k + 1)).tolist()
+    roots = x[keep].tolist()
+    return [tuple(roots[a:b]) for a, b in zip(ends[:-1], ends[1:])]
 
 
 def _zero_samples(values: np.ndarray) -> np.ndarray:

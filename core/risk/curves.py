@@ -20,6 +20,7 @@ from core.model.results import RiskCurve
 
 GRID_CONDOR = 32  # scan points per condor; root pairs between samples come from extremum refinement
 GRID_BOOK = 48
+CHUNK = 32768  # options x levels per kernel pass (a few hundred kB of temporaries)
 # Package scan, as multiples of spot: sparse in the far-down tail, where only the
 # smooth VIX-hedge payoff lives, dense where the condors are.
 GRID_PACKAGE = np.concatenate([np.linspace(0.5, 0.8, 10)[:-1], np.linspace(0.8, 1.3, 39)])
@@ -83,7 +84,20 @@ class _Options:
         self.decay = None if decay is None else (decay + 0 * T)[:, :, None]
 
     def value(self, rows, U, ratio, dvix):
-        """Weighted value of curves `rows` with the underlying at U (m, p)."""
+        """Weighted value of curves `rows` with the underlying at U (m, p), in pieces of
+        at most CHUNK options x levels: the kernel's temporaries then stay in cache."""
+        m, n, p = len(rows), self.vol_t.shape[1], U.shape[1]
+        if m * n * p <= CHUNK:
+            return self._value(rows, U, ratio, dvix)
+        if m > 1:
+            k = max(1, CHUNK // (n * p))
+            return np.concatenate([self.value(rows[i:i + k], U[i:i + k], _part(ratio, i, k), _part(dvix, i, k))
+                                   for i in range(0, m, k)])
+        k = max(1, CHUNK // n)
+        return np.concatenate([self.value(rows, U[:, j:j + k], _part(ratio, j, k, 1), _part(dvix, j, k, 1))
+                               for j in range(0, p, k)], axis=1)
+
+    def _value(self, rows, U, ratio, dvix):
         vt = self.vol_t[rows]
         if self.scaled:
             vt = vt * _mid(ratio)
@@ -106,6 +120,13 @@ class _Options:
         if self.fut is None:
             return out + U * ((self.w_dq[rows] @ n1)[:, 0] - self.put_dq_sum[rows])
         return out + (self.w_dq[rows] @ (U * n1))[:, 0] - (self.put_dq[rows] @ U)[:, 0]
+
+
+def _part(x, start: int, size: int, axis: int = 0):
+    """Rows (or columns) start..start+size of a per-level array; a float stays a float."""
+    if not np.ndim(x):
+        return x
+    return x[start:start + size] if axis == 0 else x[:, start:start + size]
 
 
 def _mid(x):
@@ -181,7 +202,7 @@ def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, hori
     if not len(legs.units):
         return Scan([], (), (), (), None)
     condor_entry, hedge_entry = legs.entry[:nc].sum(), legs.entry[nc:].sum()
-    merged, spot_vol = merge_legs(legs), _SpotVol(market, model, st)
+    merged, spot_vol = _merged(legs), _SpotVol(market, model, st)
     spx_grid = float(st.spx) * GRID_PACKAGE
     kinks = spot_vol.kinks(merged, horizon)  # on the grid, so refinement sees smooth curves only
     spx_grid = np.union1d(spx_grid, kinks[(kinks > spx_grid[0]) & (kinks < spx_grid[-1])])
@@ -219,6 +240,15 @@ def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, hori
     return Scan(roots[:nc], roots[nc] if nc else (), roots[-2], roots[-1], curve)
 
 
+_MERGED: list = []  # (legs, merged): the engine passes the same legs for every what-if on a book
+
+
+def _merged(legs: Legs) -> Legs:
+    if not (_MERGED and _MERGED[0][0] is legs):
+        _MERGED[:] = [(legs, merge_legs(legs))]
+    return _MERGED[0][1]
+
+
 def _padded(rows) -> np.ndarray:
     """Rows of unequal length as one array, nan after each row's end (never a root)."""
     out = np.full((len(rows), max(len(r) for r in rows)), np.nan)
@@ -236,6 +266,8 @@ def _span(K: np.ndarray, sigma: np.ndarray, T: np.ndarray, spx) -> tuple[np.ndar
 def _condor_payoff(merged: Legs, spx: np.ndarray, entry: float) -> np.ndarray:
     """The condors' P&L along SPX, each at its own expiry: every SPX option (the condors'
     legs, merged) at its intrinsic value."""
-    legs = merged.underlying == SPX
-    sign = np.where(merged.is_call[legs], 1.0, -1.0)
-    return np.maximum(sign * (spx[:, None] - merged.strike[legs]), 0.0) @ merged.units[legs] - entry
+    spx_legs = merged.underlying == SPX
+    call, put = spx_legs & merged.is_call, spx_legs & ~merged.is_call
+    S = spx[:, None]
+    return (np.maximum(S - merged.strike[call], 0.0) @ merged.units[call]
+            + np.maximum(merged.strike[put] - S, 0.0) @ merged.units[put] - entry)
