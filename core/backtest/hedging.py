@@ -115,18 +115,19 @@ def fit(want, own_gain, loss, drag, premium, equity, keep, hedge):
         wanted = np.where(own_gain > 0, np.floor(want / own_gain + 0.5), 0.0)
         ratio = np.where(own_gain > 0, own_gain / np.maximum(loss, 1.0) / drag, -np.inf)
     order = np.argsort(-ratio, axis=1)  # each path's best layer first
-    w, dr, pr, kp = (np.take_along_axis(x, order, 1) for x in (wanted, drag, premium, keep.astype(float)))
-    n = kp.copy()
+    at = (np.arange(len(equity))[:, None], order)
+    w, dr, pr, n = wanted[at], drag[at], premium[at], keep[at].astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         for j in range(3):
-            cap = np.floor(np.minimum(np.maximum(drag_left, 0) / dr[:, j],
-                                      np.where(pr[:, j] > 0, np.maximum(prem_left, 0) / pr[:, j], np.inf)))
-            extra = np.nan_to_num(np.clip(np.minimum(w[:, j], cap) - n[:, j], 0.0, None), nan=0.0, posinf=0.0)
+            cap = np.minimum(np.maximum(drag_left, 0) / dr[:, j],
+                             np.where(pr[:, j] > 0, np.maximum(prem_left, 0) / pr[:, j], np.inf))
+            extra = np.maximum(np.minimum(w[:, j], np.floor(cap)) - n[:, j], 0.0)
+            extra = np.where(np.isfinite(extra), extra, 0.0)
             n[:, j] += extra
             drag_left = drag_left - extra * dr[:, j]
             prem_left = prem_left - extra * pr[:, j]
     out = np.empty_like(n)
-    np.put_along_axis(out, order, n, 1)
+    out[at] = n
     return out
 
 

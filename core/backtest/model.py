@@ -91,8 +91,8 @@ def futures(tape, dm: DayModel, rows, d: int, days, kappa: float):
     xs = np.concatenate([np.zeros_like(spot), tape.vx_days[rows, d]], axis=1)  # (P, 9), ascending
     ys = np.concatenate([spot, tape.vx[rows, d]], axis=1)
     i = np.clip((xs[:, None, :] <= days[:, :, None]).sum(-1) - 1, 0, xs.shape[1] - 2)  # bracket start
-    x0, x1 = np.take_along_axis(xs, i, 1), np.take_along_axis(xs, i + 1, 1)
-    y0, y1 = np.take_along_axis(ys, i, 1), np.take_along_axis(ys, i + 1, 1)
+    p = np.arange(len(xs))[:, None]
+    x0, x1, y0, y1 = xs[p, i], xs[p, i + 1], ys[p, i], ys[p, i + 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         val = y0 + (y1 - y0) * np.clip((days - x0) / (x1 - x0), 0.0, 1.0)
     real = (days >= 0) & (days <= xs[:, -1:]) & ~np.isnan(val)

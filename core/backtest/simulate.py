@@ -150,25 +150,15 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
             trades[p] += n > 0
             skipped[p] += n <= 0
             st, Kw, qw = status[:, w], strikes[:, w], qty[:, w]
-        # marks, and where layers are sized the same legs in each layer's stress
+        # marks
         alive = st == OPEN
         days = np.where(alive, xw - od, 1).astype(float)
         T = condors.years_left(days, amw)
         Kx = np.where(alive[..., None], Kw, S[:, None, None])  # an empty slot prices at the money
-        if layers.active:
-            vix = tape.vix[rows, d]
-            v = hedging.stressed_vix(vix, cfg.model.beta).T  # (3, P)
-            Ts = np.concatenate([T[None], np.maximum(T[None] - hedging.STRESS_DAYS[:, None, None] / 365.0, 0.0)])
-            Ss = np.concatenate([S[None], S[None] * (1 + hedging.STRESS_MOVE)[:, None]])
-            scale = np.concatenate([np.ones((1, P)), v / vix])[..., None]
-        else:
-            Ts, Ss, scale = T[None], S[None], np.ones((1, P, 1))
-        atm = model.atm_vol(dm, rows, d, Ts) * scale
-        slope = dm.slope[rows, d][None, :, None, None]
-        g = condors.legs(Ss[..., None, None], Kx[None], Ts[..., None], r[None, :, None, None], q, atm[..., None],
-                         slope)
-        costs_all = condors.close_cost(g.price)  # (1 or 4, P, W)
-        cost = costs_all[0]
+        atm = model.atm_vol(dm, rows, d, T)
+        slope = dm.slope[rows, d][:, None, None]
+        g = condors.legs(S[:, None, None], Kx, T[..., None], r[:, None, None], q, atm[..., None], slope)
+        cost = condors.close_cost(g.price)  # (P, W) points to buy each back
         # exits at the close, for condors opened before today
         ex = cfg.exit
         old = alive & (np.arange(lo[d], hi[d])[None, :] != kin[:, None])
@@ -189,7 +179,7 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
             alive = st == OPEN
         marks = np.where(alive, -cost * 100 * qw, 0.0).sum(axis=1)
         theta = np.where(alive, (g.theta[0] * condors.SIGN).sum(axis=-1) * 100 * qw, 0.0).sum(axis=1)
-        hedge_cash, hedge_value, hedge_theta = layers.step(d, r, eq_prev, costs_all, qw, alive, costs)
+        hedge_cash, hedge_value, hedge_theta = layers.step(d, S, r, eq_prev, (Kx, T, qw, alive, cost), costs)
         cash = cash + hedge_cash
         eq = cash + marks + hedge_value
         out["hedge_pnl"][:, d] = hedge_value - (out["hedge_value"][:, d - 1] if d else 0.0) + hedge_cash
@@ -227,8 +217,8 @@ class _Layers:
         nxt_event = ev_ords[np.searchsorted(ev_ords, self.ords, "left")]
         self.event = nxt_event - self.ords <= hedging.SETTINGS.event_days  # R4: an FOMC or CPI day ahead
 
-    def step(self, d, r_all, eq_all, costs_all, qw, alive, cash_costs):
-        """costs_all: (4, P, W) each condor's cost to close now and in each layer's stress."""
+    def step(self, d, S_all, r_all, eq_all, book, cash_costs):
+        """book: the condors' (strikes, years left, quantities, alive, cost to close now)."""
         P = len(r_all)
         cash, value, theta = np.zeros(P), np.zeros(P), np.zeros(P)
         if not self.active:
@@ -266,8 +256,7 @@ class _Layers:
             self.trades[p] += roll.sum(1)
             self.qty = np.where(roll, 0.0, self.qty)
         own = gain[:, [0, 1, 2], [0, 1, 2]]
-        change = np.where(alive[p], (costs_all[0, p] - costs_all[1:, p]) * 100 * qw[p], 0.0).sum(2)  # (3, P)
-        loss = np.maximum(-change, 0.0).T
+        loss = self._condor_losses(d, S_all[p], r, *(x[p] for x in book))
         vx = self.tape.vx[rows, d]
         v3 = self.tape.vix3m[rows, d]
         contango = np.where(~np.isnan(vx[:, 1]), vx[:, 1] > vx[:, 0],
@@ -293,3 +282,17 @@ class _Layers:
         theta[p] = (self.qty * th * 100).sum(1)
         cash[p] = flow
         return cash, value, theta
+
+    def _condor_losses(self, d, S, r, K, T, qw, alive, cost):
+        """(P, 3) the condor book's loss in each layer's stress, $ (0 where it gains)."""
+        rows, dm = self.rows, self.dm
+        vix = self.tape.vix[rows, d]
+        v = hedging.stressed_vix(vix, self.cfg.model.beta).T  # (3, P)
+        T2 = np.maximum(T[None] - hedging.STRESS_DAYS[:, None, None] / 365.0, 0.0)  # (3, P, W)
+        atm = model.atm_vol(dm, rows, d, T2) * (v / vix)[..., None]
+        S2 = S[None] * (1 + hedging.STRESS_MOVE)[:, None]
+        slope = dm.slope[rows, d][None, :, None, None]
+        price = condors.prices(S2[..., None, None], K[None], T2[..., None], r[None, :, None, None],
+                               self.cfg.model.dividend_yield, atm[..., None], slope)
+        change = np.where(alive[None], (cost[None] - condors.close_cost(price)) * 100 * qw[None], 0.0).sum(2)
+        return np.maximum(-change, 0.0).T
