@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_positions.add_parsers(sub, files)
     from cockpit.cli import chain as cli_chain
     cli_chain.add_parsers(sub, files)
+    from cockpit.cli import backtest as cli_backtest
+    cli_backtest.add_parsers(sub)
     return p
 
 
