@@ -282,6 +282,13 @@ def test_claims_not_measurable():
     assert "never drew down" in nan["Drawdown cut"]["verdict"]
     none = claimed(UN, None, None)
     assert none["Hedge drag"]["verdict"] == "not measurable (no hedged run)"
+    one = claimed(UN, None, {"paths": 10, "unhedged": {}})  # a Monte Carlo of one program
+    assert one["Sharpe gain"]["verdict"] == "not measurable (the Monte Carlo ran one program)"
+
+
+def test_a_deeper_hedged_drawdown_says_deeper():
+    got = claimed(UN, {**HE, "max_drawdown": 0.242})["Drawdown cut"]
+    assert got["measured"] == "22.0 % → 24.2 % (10.0 % deeper)" and got["verdict"] == FAILS
 
 
 def test_claims_from_a_real_summary():

@@ -104,23 +104,9 @@ def load_tape(db, start, end):
 
 
 def run(tape, cfg, *, hedged, unhedged, shifts, mc_paths, progress):
-    """runner.backtest; one program's Monte Carlo is run apart, as the runner's claims read
-    both programs' Sharpe difference from it (metrics._sharpe: KeyError 'sharpe_diff')."""
-    from core.backtest import metrics, runner
-
-    if not mc_paths or (hedged and unhedged):
-        return runner.backtest(tape, cfg, hedged=hedged, unhedged=unhedged, shifts=shifts,
-                               mc_paths=mc_paths, progress=progress)
-    def part(offset):  # the history is the first half of the bar, the Monte Carlo the second
-        if progress is not None:
-            return lambda done, _: progress(offset + done, 2 * tape.days)
-
-    b = runner.backtest(tape, cfg, hedged=hedged, unhedged=unhedged, shifts=shifts, progress=part(0))
-    mc = runner._monte_carlo(tape, cfg, b.programs, mc_paths, part(tape.days))
-    mc.update(block_days=cfg.bootstrap.block_days, seed=cfg.bootstrap.seed)
-    none = {"median": None, "p5": None, "p95": None}  # one program: no per-path difference
-    claims = metrics.claims(b.rows.get("unhedged"), b.rows.get("hedged"), {**mc, "sharpe_diff": none})
-    return dataclasses.replace(b, monte_carlo=mc, claims=claims)
+    from core.backtest import runner
+    return runner.backtest(tape, cfg, hedged=hedged, unhedged=unhedged, shifts=shifts, mc_paths=mc_paths,
+                           progress=progress)
 
 
 @contextmanager

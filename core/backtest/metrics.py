@@ -250,7 +250,7 @@ def _drawdown(unhedged, hedged, mc):
     if u <= 0:
         return f"{_pct(u)} → {_pct(h)}", _unmeasurable("the unhedged run never drew down"), ""
     cut = float(drawdown_reduction(u, h))
-    measured = f"{_pct(u)} → {_pct(h)} ({_pct(cut)} less)"
+    measured = f"{_pct(u)} → {_pct(h)} ({_pct(cut)} less)" if cut >= 0 else f"{_pct(u)} → {_pct(h)} ({_pct(-cut)} deeper)"
     levels = ("the levels match too" if abs(u - 0.22) <= 0.02 and h <= 0.14
               else "the levels differ from 22 % → 13–14 %")
     if cut >= 0.35:
@@ -261,6 +261,8 @@ def _drawdown(unhedged, hedged, mc):
 def _sharpe(unhedged, hedged, mc):
     if mc is None:
         return "—", _unmeasurable("no Monte Carlo run"), ""
+    if "sharpe_diff" not in mc:
+        return "—", _unmeasurable("the Monte Carlo ran one program"), ""
     diff = mc["sharpe_diff"]
     if diff["median"] is None:
         return "—", _unmeasurable("no path has a Sharpe for both runs"), ""

@@ -93,7 +93,8 @@ def _monte_carlo(tape, cfg, names, paths, progress):
             progress=None if progress is None else (lambda done, d: progress(done * tape.days // d, d)))
     s = metrics.summary(r.dates, r.equity, r.cash_rate, r.theta, r.hedge_pnl, r.trades)
     if len(names) < 2:
-        return {"paths": paths, "days": days, names[0]: _spread(s, slice(None))}
+        return {"paths": paths, "days": days, "block_days": b.block_days, "seed": b.seed,
+                names[0]: _spread(s, slice(None))}
     from core.backtest.metrics import Summary
     half = [Summary(**{f: getattr(s, f)[sl] for f in Summary.__dataclass_fields__})
             for sl in (slice(0, paths), slice(paths, None))]
