@@ -544,9 +544,6 @@ def test_no_exit_fires_on_the_entry_day():
     assert mark(k, 0, spx, vix) - k["credit"] == pytest.approx(4 * DEFAULT.costs.slippage)
 
 
-@pytest.mark.xfail(strict=True, reason="simulate.run: the day's window lo[d] = searchsorted(X, today, 'left') "
-                   "drops a condor whose expiry date is not a tape day before it is settled: it stays OPEN "
-                   "out of the window, is never settled and its mark vanishes from equity")
 def test_a_condor_whose_expiry_is_missing_from_the_tape_settles_on_the_next_day():
     # the hand history without Friday the 5th (a gap in the data): the first condor must
     # settle at the next print, Monday the 8th's close (4860, beyond the 4870 wing). The
@@ -590,9 +587,6 @@ def test_shifted_paths_enter_that_many_trading_days_later():
     assert first == [0, 3, 7]
 
 
-@pytest.mark.xfail(strict=True, reason="simulate.run (since 196b396): theta = ... g.theta[0] ... takes path 0's "
-                   "per-slot leg thetas for every path (g is (P, W, 4) now, no stress axis): each path's book "
-                   "theta is path 0's slots x its own quantities")
 def test_each_path_has_its_own_theta():
     cfg = config()
     r = run(hand_tape(DAYS, SPX, VIX, OPEN), cfg, [False, False, False], [0, 3, -3], [0, 0, 0])
@@ -626,11 +620,7 @@ def test_strike_for_delta_hits_vollibs_delta_on_a_flat_smile():
     assert strike_errors(0.0) < 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason="condors.strike_for_delta: a fixed 6 passes of K = F exp(-d1 s(K) sqrt T "
-                   "+ s(K)^2 T / 2) do not converge on a skewed smile (a pass shrinks the error only by about "
-                   "slope x |d1 - s sqrt T|, and grows it past 1): at the default slope 0.15 delta is off by up "
-                   "to 3e-4 here (8e-6 for a 45-day 16-delta short at 20 % vol), at slope 0.4 by 0.025")
-@pytest.mark.parametrize("slope", [0.15, 0.4])
+@pytest.mark.parametrize("slope", [0.15, 0.4, 0.8])
 def test_strike_for_delta_hits_vollibs_delta_on_the_skew(slope):
     assert strike_errors(slope) < 1e-9
 

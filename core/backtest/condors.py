@@ -8,6 +8,7 @@ import numpy as np
 
 from core.backtest import model
 from core.pricing.kernels import bsm, bsm_price
+from core.pricing.normal import ndtr as _ndtr
 
 IS_CALL = np.array([False, False, True, True])
 SIGN = np.array([1.0, -1.0, -1.0, 1.0])  # +1 long
@@ -19,18 +20,23 @@ def years_left(days, am):
     return (days - np.where(am, AM_HOURS / 24.0, 0.0)) / 365.0
 
 
-def strike_for_delta(S, T, r, q, delta, is_call, atm, slope, iters: int = 6):
-    """The strike whose BSM |delta| is `delta` on the smile: K = F exp(-d1 s sqrt T + s^2 T / 2)
-    with d1 fixed by the delta and s the smile's vol at K (a fixed point, a few passes)."""
-    from scipy.special import ndtri
+def strike_for_delta(S, T, r, q, delta, is_call, atm, slope, iters: int = 60):
+    """The strike whose BSM |delta| is `delta` on the smile (vol at the strike itself), by
+    bisection in x = ln(K/F) between the money (|delta| about a half) and 12 ATM standard
+    deviations out (|delta| about 0): 60 halvings leave the bracket below 1e-14 of it."""
     F = S * np.exp((r - q) * T)
-    d1 = ndtri(delta * np.exp(q * T))
-    d1 = np.where(is_call, d1, -d1)
-    K = F
+    sd = atm * np.sqrt(T)
+    sign = 1.0 if is_call else -1.0
+    near, far = np.zeros_like(sd), sign * 12.0 * sd  # at the money, and far out of it
     for _ in range(iters):
+        x = 0.5 * (near + far)
+        K = F * np.exp(x)
         s = model.smile_vol(atm, slope, F, K, T)
-        K = F * np.exp(-d1 * s * np.sqrt(T) + 0.5 * s * s * T)
-    return K
+        d1 = (-x + 0.5 * s * s * T) / (s * np.sqrt(T))
+        got = np.exp(-q * T) * _ndtr(sign * d1)
+        out = got < delta  # too far out: come back toward the money
+        far, near = np.where(out, x, far), np.where(out, near, x)
+    return F * np.exp(0.5 * (near + far))
 
 
 def struck(S, T, r, q, atm, slope, strikes):

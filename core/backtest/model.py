@@ -15,7 +15,8 @@ NODES = np.array([9.0, 30.0, 93.0]) / 365.0  # VIX9D, VIX, VIX3M tenors, years
 SKEW_REF = 120.0  # a fixed reference level of the SKEW index (a constant, not the sample
 # mean, which would look ahead): skew_slope applies as given at SKEW 120
 FUT_WINDOW = 30.0 / 365.0  # a VIX future settles on the next 30 days' implied variance
-VOL_FLOOR = 0.5  # the smile never drops a vol below half the ATM vol
+VOL_FLOOR, VOL_CAP = 0.5, 3.0  # the smile stays within half and three times the ATM vol: a
+# linear skew would otherwise price far puts so high that no strike has a small delta
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,9 @@ def atm_vol(dm: DayModel, rows, d: int, T):
 
 def smile_vol(atm, slope, F, K, T):
     """Put skew linear in standardized moneyness z = ln(K/F) / (atm sqrt T): vol = atm (1 - slope z),
-    at least VOL_FLOOR x atm."""
+    from VOL_FLOOR to VOL_CAP x atm."""
     z = np.log(K / F) / (atm * np.sqrt(np.maximum(T, 1e-6)))
-    return atm * np.maximum(1.0 - slope * z, VOL_FLOOR)
+    return atm * np.clip(1.0 - slope * z, VOL_FLOOR, VOL_CAP)
 
 
 def model_future(vix, long_var, kappa: float, days):

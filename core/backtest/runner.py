@@ -128,7 +128,8 @@ def assumptions(cfg) -> tuple[str, ...]:
     m = cfg.model
     return (
         f"SPX options: BSM, ATM vol = {m.atm_ratio:g} x the VIX term structure (VIX9D, VIX, VIX3M interpolated in"
-        " total variance, flat outside 9-93 days), put skew: vol x (1 - slope x z), z = ln(K/F)/(ATM vol sqrt T),"
+        " total variance, flat outside 9-93 days), put skew: vol x (1 - slope x z) within 0.5-3x ATM,"
+        " z = ln(K/F)/(ATM vol sqrt T),"
         f" slope {m.skew_slope:g}" + (" x (SKEW - 100)/20 where stored" if m.skew_index else "")
         + f"; dividend yield {m.dividend_yield:.2%}",
         "SPX settlement: AM roots (third-Friday monthlies) at the opening print, PM roots (weeklies) at the close;"

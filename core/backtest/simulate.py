@@ -82,7 +82,10 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
     AM = np.stack([sched[s][2] for s in groups])
     K = E.shape[1]
     ords = tape.dates.astype("datetime64[D]").astype(np.int64)
-    lo = np.min([np.searchsorted(X[g], ords, "left") for g in range(len(groups))], axis=0)
+    # a slot is in the day's window until it has settled: its expiry falls after the previous
+    # tape day (an expiry on a day the tape lacks settles on the next day it has)
+    before = np.concatenate([[ords[0] - 1], ords[:-1]])
+    lo = np.min([np.searchsorted(X[g], before, "right") for g in range(len(groups))], axis=0)
     hi = np.max([np.searchsorted(E[g], np.arange(D), "right") for g in range(len(groups))], axis=0)
     enter = np.full((len(groups), D), -1)
     for g in range(len(groups)):
@@ -178,7 +181,7 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
             st[hit] = CLOSED
             alive = st == OPEN
         marks = np.where(alive, -cost * 100 * qw, 0.0).sum(axis=1)
-        theta = np.where(alive, (g.theta[0] * condors.SIGN).sum(axis=-1) * 100 * qw, 0.0).sum(axis=1)
+        theta = np.where(alive, (g.theta * condors.SIGN).sum(axis=-1) * 100 * qw, 0.0).sum(axis=1)
         hedge_cash, hedge_value, hedge_theta = layers.step(d, S, r, eq_prev, (Kx, T, qw, alive, cost), costs)
         cash = cash + hedge_cash
         eq = cash + marks + hedge_value
