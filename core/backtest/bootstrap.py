@@ -108,4 +108,5 @@ def _take(tape: Tape, idx: np.ndarray) -> Tape:
         vix=tape.vix[0][idx], vix9d=tape.vix9d[0][idx], vix3m=tape.vix3m[0][idx],
         vvix=tape.vvix[0][idx], skew=tape.skew[0][idx],
         vx=tape.vx[0][idx], vx_days=tape.vx_days[0][idx], tbill=tape.tbill[0][idx],
-        fomc=tape.fomc[-days:], cpi=tape.cpi[-days:])
+        fomc=tape.fomc[-days:], cpi=tape.cpi[-days:],
+        next_event=None if tape.next_event is None else tape.next_event[-days:])

@@ -90,19 +90,21 @@ def priced(F, k1, k2, days, r, sigma, vix, beta: float, kappa: float):
     return p[:, 0], th[:, 0], (p[:, 1:] - p[:, :1]) * 100
 
 
-def wants(loss, gain, price, target, equity, dormant):
+def wants(loss, gain, price, target, equity, dormant, on=(True, True, True)):
     """(P, 3) $ of stress gain each layer is meant to cover (the engine's split). loss: (P, 3)
-    the condor book's loss in each layer's stress; gain: (P, 3 stresses, 3 layers)."""
+    the condor book's loss in each layer's stress; gain: (P, 3 stresses, 3 layers); `on`: the
+    layers that run (an L2 switched off covers nothing, so leaves the others the whole target).
+    As in the engine, a dormant regime (R3, no event) gives L1 nothing and L3 the whole rest."""
     budget = SETTINGS.l2_budget_pct / 100 * equity
     g2 = gain[:, 1, 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         bought = np.where(price[:, 1] > 0, np.floor(budget / (price[:, 1] * 100)) * g2, np.inf)
-        units2 = np.clip(np.minimum(bought, target * loss[:, 1]), 0.0, None)
-        per = np.where(g2 > 0, units2 / g2, 0.0)
+        want2 = np.clip(np.minimum(bought, target * loss[:, 1]), 0.0, None) * bool(on[1])
+        per = np.where(g2 > 0, want2 / g2, 0.0)
     w1, w3 = SETTINGS.weights
     left = np.maximum(target * loss - per[:, None] * gain[:, :, 1], 0.0)  # what L2 leaves in each stress
-    share = np.stack([np.where(dormant, 0.0, w1), np.zeros_like(equity), np.full_like(equity, w3)], axis=1)
-    return np.where(np.arange(3) == 1, units2[:, None], left * share)
+    share = np.stack([np.where(dormant, 0.0, w1), np.zeros_like(equity), np.where(dormant, 1.0, w3)], axis=1)
+    return np.where(np.arange(3) == 1, want2[:, None], left * share) * np.asarray(on)
 
 
 def fit(want, own_gain, loss, drag, premium, equity, keep, hedge):

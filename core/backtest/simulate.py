@@ -216,9 +216,12 @@ class _Layers:
                            for y in range(first.year - 1, last.year + 2) for m in range(1, 13)])
         nxt = np.searchsorted(listed, self.ords, "right")[:, None] + np.arange(hedging.LISTED)
         self.pick = hedging.pick_expiries((listed[nxt] - self.ords[:, None]).astype(float))  # (D, 3) days
-        ev_ords = np.append(self.ords[tape.fomc | tape.cpi], np.iinfo(np.int64).max // 2)  # sentinel
-        nxt_event = ev_ords[np.searchsorted(ev_ords, self.ords, "left")]
-        self.event = nxt_event - self.ords <= hedging.SETTINGS.event_days  # R4: an FOMC or CPI day ahead
+        if tape.next_event is not None:  # the published schedule, past the tape's end too
+            ahead = tape.next_event
+        else:
+            ev_ords = np.append(self.ords[tape.fomc | tape.cpi], np.iinfo(np.int64).max // 2)  # sentinel
+            ahead = ev_ords[np.searchsorted(ev_ords, self.ords, "left")] - self.ords
+        self.event = ahead <= hedging.SETTINGS.event_days  # R4: an FOMC or CPI day ahead
 
     def step(self, d, S_all, r_all, eq_all, book, cash_costs):
         """book: the condors' (strikes, years left, quantities, alive, cost to close now)."""
@@ -267,12 +270,16 @@ class _Layers:
         window = self.tape.vix[rows, max(0, d - hedging.PERCENTILE_DAYS):d + 1]
         event = bool(self.event[d])
         dormant = hedging.dormant(window, contango) & (not event)
-        want = hedging.wants(loss, gain, price, cfg.hedge.target_coverage, eq, dormant) * self.on
+        want = hedging.wants(loss, gain, price, cfg.hedge.target_coverage, eq, dormant, self.on)
         drag = np.maximum(-th * 100 * 365, 1e-9)
         keep1 = np.where(np.arange(3) == 0, self.qty, 0.0) if event else np.zeros_like(self.qty)
         target = hedging.fit(want, own, loss, drag, price * 100, eq, keep1, cfg.hedge)
         delta = target - self.qty
         move = np.abs(delta) > cfg.hedge.rebalance_band * np.maximum(target, self.qty)
+        # the band never lets what is held break the budget or the cap: those paths go to target
+        over = (((self.qty - keep1) * drag).sum(1) > cfg.hedge.drag_budget_pct / 100 * eq * (1 + 1e-9)) | \
+               (((self.qty - keep1) * price * 100).sum(1) > cfg.hedge.premium_cap_pct / 100 * eq * (1 + 1e-9))
+        move |= over[:, None] & (delta != 0)
         delta = np.where(move, delta, 0.0)
         flow -= (delta * price * 100 + np.abs(delta) * (spread + fee)).sum(1)
         cash_costs[p] += (np.abs(delta) * (spread + fee)).sum(1)

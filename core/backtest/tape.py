@@ -33,6 +33,9 @@ class Tape:
     tbill: np.ndarray  # (P, D) cash rate known that day, annual, continuous
     fomc: np.ndarray  # (D,) bool: an FOMC announcement day
     cpi: np.ndarray  # (D,) bool: a CPI release day
+    # (D,) calendar days to the next FOMC or CPI date on or after the day, past the tape's end
+    # too: the dates are published ahead (inf: none known). None: from fomc | cpi alone.
+    next_event: np.ndarray | None = None
 
     @property
     def paths(self) -> int:
@@ -82,7 +85,8 @@ def tape_from_series(series: dict, start: date | None = None, end: date | None =
                 spx_open=_opens(cal, close, series.get(OPEN_SERIES["spx"]))[keep][None],
                 **levels, vx=vx[None], vx_days=vx_days[None],
                 tbill=_tbill(days, series.get("tbill_3m"))[None],
-                fomc=_events(days, series.get("fomc")), cpi=_events(days, series.get("cpi")))
+                fomc=_events(days, series.get("fomc")), cpi=_events(days, series.get("cpi")),
+                next_event=_next_event(days, series.get("fomc"), series.get("cpi")))
 
 
 def day_index(tape: Tape, d: date) -> int:
@@ -165,3 +169,12 @@ def _events(days: np.ndarray, s) -> np.ndarray:
     if s is None or not len(s):
         return np.zeros(len(days), dtype=bool)
     return np.isin(days, as_daily(s).days)
+
+
+def _next_event(days: np.ndarray, *events) -> np.ndarray:
+    """Calendar days from each day to the next scheduled event on or after it (inf: none)."""
+    known = [as_daily(s).days for s in events if s is not None and len(s)]
+    at = np.unique(np.concatenate(known)).astype("datetime64[D]") if known else np.array([], "datetime64[D]")
+    i = np.searchsorted(at, days, "left")
+    ahead = at[np.minimum(i, len(at) - 1)] if len(at) else days
+    return np.where(i < len(at), (ahead - days).astype(float), np.inf)
