@@ -16,8 +16,9 @@ from core.risk.curves import scan
 from core.model.errors import InputError
 from core.book.lifecycle import realized_by_id
 from core.pricing.legs import FUT_FLOOR, VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, \
-    by_position, leg_prices, leg_values, map_cap_reached, market_state, moved_future
+    by_position, distinct_legs, leg_prices, leg_values, map_cap_reached, market_state, moved_future
 from core.model.instruments import NEW_YORK
+from core.pricing.kernels import Greeks
 from core.model.inputs import Book, Market, SignalInputs, WhatIf
 from core.model.results import (Analysis, BookResult, CondorResult, GreekSet, HedgeResult,
                           Valuation)
@@ -32,7 +33,8 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     fixed = _fixed(book, market)
     legs = fixed.legs
     st = market_state(market, book.model, whatif)
-    g = leg_values(legs, st)
+    distinct, inverse = distinct_legs(legs)  # condors share options: price each once
+    g = Greeks(*(x[inverse] for x in leg_values(distinct, st)))
     scale = legs.units * legs.mult
 
     def per_position(x):
@@ -111,7 +113,8 @@ def _vix_point(market: Market, book: Book, whatif: WhatIf, legs: Legs, st: Marke
     step = float(up.vix - st.vix)  # 1, unless VIX sits at its 0.01 floor
     if not step > 0:
         return np.zeros_like(value)
-    return (per_position(leg_prices(legs, up)) - value) / step
+    distinct, inverse = distinct_legs(legs)
+    return (per_position(leg_prices(distinct, up)[inverse]) - value) / step
 
 
 def _spx_sensitivity(legs: Legs, st: MarketState, beta: float, vxx_exp: float) -> np.ndarray:

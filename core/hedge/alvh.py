@@ -13,8 +13,8 @@ import numpy as np
 from core.risk.curves import Scan
 from core.hedge.candidates import menu
 from core.hedge.sizing import Item, layer_chain, solve, taken
-from core.pricing.legs import (SPX, VIX_FUT, VIX_OPT, YEAR, Legs, build_legs, by_position, leg_prices, leg_values,
-                               market_state, moved_future, settle_time)
+from core.pricing.legs import (SPX, VIX_FUT, VIX_OPT, YEAR, Legs, build_legs, by_position, distinct_legs,
+                               leg_prices, leg_values, market_state, moved_future, settle_time)
 from core.model.instruments import NEW_YORK
 from core.model.inputs import (LAYER_NAMES, Book, Hedge, LayerTemplate, Market, SignalInputs,
                         WhatIf)
@@ -88,7 +88,8 @@ def _drag_warning(held: float, after: float | None, budget: float) -> str | None
 
 def _stress(book, legs, now, st, scale, value_now) -> tuple[StressResult, ...]:
     s = book.stress
-    prices = leg_prices(legs, st)
+    distinct, inverse = distinct_legs(legs)
+    prices = leg_prices(distinct, st)[:, inverse]
     gone = legs.settle <= now.t  # settled by the what-if: worth its settlement in every stress
     if gone.any():
         prices[:, gone] = leg_prices(legs, now)[gone]

@@ -116,23 +116,39 @@ class Solution:
     forced: bool  # the floors alone break a budget: counted outside it
 
 
+def _outer(parts, out=None) -> np.ndarray:
+    """A value summed over every combination of the layers' states (one axis per layer)."""
+    total = np.zeros(())
+    for i, x in enumerate(parts):
+        view = [1] * len(parts)
+        view[i] = -1
+        total = np.add(total, x.reshape(view), out=out if i == len(parts) - 1 else None)
+    return total
+
+
+def _at(parts, states) -> np.ndarray:
+    """The same sums at the given states only (summed in the same order: the same bits)."""
+    total = np.zeros(())
+    for x, i in zip(parts, states):
+        total = total + x[i]
+    return total
+
+
 def solve(chains: tuple[Chain, ...], drag_cap: float, premium_cap: float) -> Solution:
     cum = [_cum(c) for c in chains]
-    shape = tuple(len(y) for y, _, _ in cum)
-    y = d = p = np.zeros(())
-    for i, (yi, di, pi) in enumerate(cum):  # outer sums over the layers' states
-        view = [1] * len(chains)
-        view[i] = -1
-        y, d, p = y + yi.reshape(view), d + di.reshape(view), p + pi.reshape(view)
-    d0, p0 = sum(x[1][0] for x in cum), sum(x[2][0] for x in cum)
+    y, d, p = zip(*cum)
+    d0, p0 = sum(x[0] for x in d), sum(x[0] for x in p)
     forced = d0 > drag_cap + 1e-9 or p0 > premium_cap + 1e-9
     if forced:  # what must be kept is kept; the rest gets the whole budget beside it
         drag_cap, premium_cap = drag_cap + d0, premium_cap + p0
-    ok = (d <= drag_cap * (1 + 1e-12) + 1e-9) & (p <= premium_cap * (1 + 1e-12) + 1e-9)
-    top, best = float(y.max()), float(y[ok].max())
+    # one grid-sized buffer for drag, premium and coverage in turn: at 60^3 states each
+    # new one costs more in page faults than its sums
+    grid = _outer(d)
+    ok = grid <= drag_cap * (1 + 1e-12) + 1e-9
+    ok &= _outer(p, out=grid) <= premium_cap * (1 + 1e-12) + 1e-9
+    cover = _outer(y, out=grid)
+    top, best = float(cover.max()), float(cover[ok].max())
     tol = 1e-9 * max(1.0, abs(best))
-    pick = ok & (y >= best - tol)
-    order = np.lexsort((p[pick], d[pick]))  # least drag, then least premium
-    flat = np.flatnonzero(pick.ravel())[order[0]]
-    states = np.unravel_index(flat, shape)
-    return Solution(tuple(int(s) + c.floor for s, c in zip(states, chains)), best < top - tol, forced)
+    pick = np.nonzero(ok & (cover >= best - tol))
+    first = np.lexsort((_at(p, pick), _at(d, pick)))[0]  # least drag, then least premium
+    return Solution(tuple(int(i[first]) + c.floor for i, c in zip(pick, chains)), best < top - tol, forced)

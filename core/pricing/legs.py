@@ -197,6 +197,33 @@ def merge_legs(legs: Legs) -> Legs:
                 legs.fut[pick], legs.fut_decay[pick], np.array([legs.entry.sum()]), 0, legs.notes)
 
 
+_DISTINCT: list = []  # (legs, distinct, inverse): the engine passes the same legs for every what-if
+
+
+def distinct_legs(legs: Legs) -> tuple[Legs, np.ndarray]:
+    """One leg per distinct option as priced (class, side, strike, settlement, vol and
+    future), and each leg's index into them: a book's condors share few options, so a
+    stress set prices those and gathers (memory then grows with options, not legs)."""
+    if _DISTINCT and _DISTINCT[0][0] is legs:
+        return _DISTINCT[0][1], _DISTINCT[0][2]
+    keys = tuple(np.nan_to_num(k) for k in (legs.fut, legs.fut_decay, legs.vol, legs.strike)) + \
+        (legs.settle, legs.is_call, legs.underlying)
+    order = np.lexsort(keys)
+    differs = np.zeros(len(order), dtype=bool)
+    differs[:1] = True
+    for k in keys:
+        ks = k[order]
+        differs[1:] |= ks[1:] != ks[:-1]
+    inverse = np.empty(len(order), dtype=int)
+    inverse[order] = np.cumsum(differs) - 1
+    pick = order[differs]
+    out = Legs(legs.underlying[pick], legs.is_call[pick], legs.strike[pick], legs.settle[pick], legs.units[pick],
+               legs.mult[pick], legs.owner[pick], legs.vol[pick], legs.fut[pick], legs.fut_decay[pick],
+               legs.entry, 0, legs.notes)
+    _DISTINCT[:] = [(legs, out, inverse)]
+    return out, inverse
+
+
 def build_legs(book: Book, market: Market) -> Legs:
     notes: list[str] = []
     vols = _Vols(book, market, notes)
