@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_chain.add_parsers(sub, files)
     from cockpit.cli import backtest as cli_backtest
     cli_backtest.add_parsers(sub)
+    from cockpit.cli import sweep as cli_sweep
+    cli_sweep.add_parsers(sub)
     return p
 
 
