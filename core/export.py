@@ -88,7 +88,10 @@ def snapshot_numbers(a: Analysis) -> tuple[dict, dict]:
     """What a daily snapshot stores: book totals and each open position's value and P&L."""
     t = a.totals
     totals = {"pnl": t.pnl, "pnl_realized": t.realized, "theta": t.greeks.theta,
-              "delta": t.beta_weighted_delta, "vega": t.vix_point}
+              "delta": t.beta_weighted_delta, "vega": t.vix_point,
+              # the condors' own part: the live theta R² of the condors alone
+              "condor_pnl": t.condor_pnl, "condor_realized": t.condor_realized,
+              "condor_theta": t.condor_greeks.theta}
     positions = {c.condor.id: {"value": -c.mark * c.condor.quantity * 100, "pnl": c.pnl} for c in a.condors}
     positions.update({h.hedge.id: {"value": h.value, "pnl": h.pnl} for h in a.hedges})
     return clean(totals), clean(positions)

@@ -22,7 +22,12 @@ CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, book TEXT, time TEXT
 CREATE INDEX IF NOT EXISTS journal_book ON journal (book, id);
 CREATE TABLE IF NOT EXISTS snapshots (book TEXT, date TEXT, time TEXT, pnl REAL, pnl_realized REAL,
     theta REAL, delta REAL, vega REAL, positions TEXT, PRIMARY KEY (book, date)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshot_condors (book TEXT, date TEXT, pnl REAL, pnl_realized REAL,
+    theta REAL, PRIMARY KEY (book, date)) WITHOUT ROWID;
 """
+# The condors' own part of a snapshot (the live theta R² of the condors alone) is a table
+# beside the snapshots, so that stores written before it need no change of their table.
+CONDOR_TOTALS = ("condor_pnl", "condor_realized", "condor_theta")
 
 
 @dataclass(frozen=True)
@@ -266,6 +271,7 @@ def same(a: Book, b: Book) -> bool:
 
 def write_snapshot(db, key: str, day: date, totals: dict, positions: dict, replace_day: bool = True) -> bool:
     """Store the book's numbers for `day`; with replace_day False, only if none is stored yet.
+    The condors' own P&L and theta (totals' CONDOR_TOTALS, when given) go beside them.
     Returns True when a row was written."""
     conn = _connect(db)
     try:
@@ -276,7 +282,14 @@ def write_snapshot(db, key: str, day: date, totals: dict, positions: dict, repla
                 (key, day.isoformat(), datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  totals["pnl"], totals["pnl_realized"], totals["theta"], totals["delta"], totals["vega"],
                  json.dumps(positions)))
-            return cur.rowcount > 0
+            if cur.rowcount <= 0:
+                return False
+            if all(k in totals for k in CONDOR_TOTALS):
+                conn.execute("INSERT OR REPLACE INTO snapshot_condors VALUES (?, ?, ?, ?, ?)",
+                             (key, day.isoformat(), *(totals[k] for k in CONDOR_TOTALS)))
+            else:  # a day written again without them: no stale part of the old one
+                conn.execute("DELETE FROM snapshot_condors WHERE book = ? AND date = ?", (key, day.isoformat()))
+            return True
     except sqlite3.Error as exc:
         from core.history.store import db_error
         raise db_error(exc, db, "the snapshot") from None
@@ -297,3 +310,14 @@ def snapshots(db, key: str) -> list[dict]:
         out.append({"date": d, "pnl": p, "pnl_realized": r, "theta": t, "delta": de, "vega": v,
                     "positions": positions})
     return out
+
+
+def snapshot_series(db, key: str) -> list[dict]:
+    """The snapshots' daily numbers by date, without the positions: {date, pnl, pnl_realized,
+    theta}, and condor_pnl, condor_realized, condor_theta (None on a day stored without them)."""
+    rows = _reading(db, "SELECT date, pnl, pnl_realized, theta FROM snapshots WHERE book = ? ORDER BY date",
+                    (key,))
+    parts = {d: v for d, *v in _reading(db, "SELECT date, pnl, pnl_realized, theta FROM snapshot_condors"
+                                            " WHERE book = ?", (key,))}
+    return [{"date": d, "pnl": p, "pnl_realized": r, "theta": t,
+             **dict(zip(CONDOR_TOTALS, parts.get(d, (None, None, None))))} for d, p, r, t in rows]
