@@ -83,6 +83,7 @@ class Cockpit(BookKeys, App):
             self.register_theme(t)
         self.theme = theme or DEFAULT
         self._palette: tuple[str, Palette] | None = None
+        self.live_r2 = None  # the book's theta R² from its daily snapshots (or why not read)
 
     def compose(self):
         yield HeaderBar(id="header")
@@ -139,7 +140,7 @@ class Cockpit(BookKeys, App):
             error=s.error, dirty=s.dirty))
         self.query_one(CondorsPane).refresh_from(live, view, pal, self.selected["condors"], self._broken("condors"))
         self.query_one(HedgesPane).refresh_from(live, view, pal, self.selected["hedges"], self._broken("hedges"))
-        self.query_one(GreeksPane).refresh_from(live, view, pal)
+        self.query_one(GreeksPane).refresh_from(live, view, pal, self.live_r2)
         self.query_one(GaugesPane).refresh_from(self.signal_set, self.signal_error, pal)
         self.query_one(RiskPane).refresh_from(live, view, pal)
 
@@ -165,6 +166,18 @@ class Cockpit(BookKeys, App):
             self.session.snapshot_today()
         except (InputError, OSError) as exc:
             self.message = f"daily snapshot not stored: {exc}"
+        self.live_r2 = self._read_r2()
+
+    def _read_r2(self):
+        """The live theta R² over the book's daily snapshots (none for the demo book), or why not read."""
+        from core.history import journal
+        from core.history.live_r2 import theta_r2
+        s = self.session
+        try:
+            rows = [] if s.book.demo else journal.snapshot_series(s.db, journal.book_key(s.save_path))
+        except (InputError, OSError) as exc:
+            return str(exc)
+        return theta_r2(rows)
 
     def say(self, message: str) -> None:
         self.message = message
@@ -253,6 +266,10 @@ class Cockpit(BookKeys, App):
             self.say("saving…: quits once the book is written")
         else:
             self.exit()
+
+    def action_research(self) -> None:
+        from cockpit.screens.research import ResearchScreen
+        self.push_screen(ResearchScreen(self.session.db, self.session.book.alvh))
 
     def action_help(self) -> None:
         from cockpit.screens.help import HelpScreen

@@ -1,4 +1,5 @@
-"""Pane 3: book, hedge and net Greeks (what-if and change vs live), and the hedge ratio with its rules."""
+"""Pane 3: book, hedge and net Greeks (what-if and change vs live), the live theta R², and the
+hedge ratio with its rules."""
 from __future__ import annotations
 
 from rich.console import Group
@@ -61,9 +62,24 @@ def ratio_lines(r: HedgeRatio, was: HedgeRatio | None, pal: Palette) -> list[Tex
     return out
 
 
-def body(live: Analysis, view: Analysis, pal: Palette) -> Group:
+def r2_line(r2, pal: Palette) -> Text:
+    """The live book's theta R² (core.history.live_r2), or how many snapshot days it still needs;
+    a str is why the snapshots could not be read."""
+    if r2 is None or isinstance(r2, str):
+        return Text(f"R² P&L on theta: snapshots not read ({r2 or 'no store'})", style=pal.off)
+    if not r2.enough:
+        return Text(f"R² needs {r2.window} days of snapshots (have {r2.days})", style=pal.off)
+
+    def val(x):
+        return ("n/a", pal.off) if x is None else (f"{x:.2f}", "bold")
+    condors = val(r2.condors) if r2.condor_days >= r2.window else \
+        (f"needs {r2.window} days (have {r2.condor_days})", pal.off)
+    return Text.assemble(f"R² P&L on theta ({r2.window} d): condors ", condors, " · with hedges ", val(r2.book))
+
+
+def body(live: Analysis, view: Analysis, pal: Palette, r2=None) -> Group:
     vxx = ["V VXX-opt: $/VXX-opt vol pt"] if view.totals.vxx_vega or live.totals.vxx_vega else []
-    parts = [greeks_table(live, view, pal), *(Text(u, style=pal.off) for u in (*UNITS, *vxx))]
+    parts = [greeks_table(live, view, pal), r2_line(r2, pal), *(Text(u, style=pal.off) for u in (*UNITS, *vxx))]
     if view.alvh is None:
         parts.append(Text("hedge ratio: hedge engine n/a", style=pal.off))
     else:
@@ -75,5 +91,6 @@ def body(live: Analysis, view: Analysis, pal: Palette) -> Group:
 class GreeksPane(Pane):
     number, title = 3, "Greeks"
 
-    def refresh_from(self, live: Analysis, view: Analysis, pal: Palette) -> None:
-        self.show((live, view, pal), lambda: body(live, view, pal))
+    def refresh_from(self, live: Analysis, view: Analysis, pal: Palette, r2=None) -> None:
+        """r2: the live theta R² (core.history.live_r2.LiveR2), or why it could not be read."""
+        self.show((live, view, pal, r2), lambda: body(live, view, pal, r2))

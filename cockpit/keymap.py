@@ -52,6 +52,7 @@ KEYS: tuple[Key, ...] = (
     Key("4", "pane('gauges')", "Signal gauges pane", "Panes", False, "4"),
     Key("5", "pane('risk')", "Risk graph pane", "Panes", False, "5"),
     Key("z", "toggle_panes", "One pane / all panes", "Panes", False, "z"),
+    Key("b", "research", "Research: backtest the book's settings on history", "App", False, "b"),
     Key("t", "cycle_theme", "Next colour theme", "App", False, "t"),
     Key("f1,question_mark", "help", "Keys, units and model assumptions", "App", True, "F1", short="help"),
     Key("q", "quit_app", "Quit (asks when edits are unsaved)", "App", True, "q", short="quit"),
