@@ -20,34 +20,51 @@ def years_left(days, am):
     return (days - np.where(am, AM_HOURS / 24.0, 0.0)) / 365.0
 
 
-def strike_for_delta(S, T, r, q, delta, is_call, atm, slope, iters: int = 60):
-    """The strike whose BSM |delta| is `delta` on the smile (vol at the strike itself), by
-    bisection in x = ln(K/F) between the money (|delta| about a half) and 12 ATM standard
-    deviations out (|delta| about 0): 60 halvings leave the bracket below 1e-14 of it."""
+def strike_for_delta(S, T, r, q, delta, is_call, atm, slope, tol: float = 1e-13, iters: int = 100):
+    """The strike whose BSM |delta| is `delta` on the smile (vol at the strike itself): a root
+    in x = ln(K/F) kept bracketed between the money (|delta| about a half) and 12 ATM standard
+    deviations out (|delta| about 0), found by regula falsi with the Illinois step (a handful of
+    passes where bisection takes sixty)."""
     F = S * np.exp((r - q) * T)
-    sd = atm * np.sqrt(T)
-    sign = 1.0 if is_call else -1.0
-    near, far = np.zeros_like(sd), sign * 12.0 * sd  # at the money, and far out of it
+    sign = np.where(is_call, 1.0, -1.0)  # is_call may be an array: puts and calls solved together
+    sqrtT, disc = np.sqrt(T), np.exp(-q * T)
+
+    def excess(x):  # |delta| at x less the target: falls as x moves out of the money
+        s = model.smile_vol(atm, slope, F, F * np.exp(x), T)
+        return disc * _ndtr(sign * (-x + 0.5 * s * s * T) / (s * sqrtT)) - delta
+
+    b = sign * 12.0 * atm * sqrtT * np.ones_like(F)
+    a = np.zeros_like(b)
+    fa, fb = excess(a), excess(b)
+    side = np.zeros(np.shape(a))
     for _ in range(iters):
-        x = 0.5 * (near + far)
-        K = F * np.exp(x)
-        s = model.smile_vol(atm, slope, F, K, T)
-        d1 = (-x + 0.5 * s * s * T) / (s * np.sqrt(T))
-        got = np.exp(-q * T) * _ndtr(sign * d1)
-        out = got < delta  # too far out: come back toward the money
-        far, near = np.where(out, x, far), np.where(out, near, x)
-    return F * np.exp(0.5 * (near + far))
+        c = np.where(fa > fb, (a * fb - b * fa) / (fb - fa), 0.5 * (a + b))
+        fc = excess(c)
+        out = fc < 0  # too far out: c replaces the far end
+        b, fb = np.where(out, c, b), np.where(out, fc, fb)
+        a, fa = np.where(out, a, c), np.where(out, fa, fc)
+        # the Illinois step: an end kept twice running has its value halved
+        fa = np.where(out & (side < 0), 0.5 * fa, fa)
+        fb = np.where(~out & (side > 0), 0.5 * fb, fb)
+        side = np.where(out, -1.0, 1.0)
+        if np.all(np.abs(fc) < tol):
+            break
+    return F * np.exp(c)
 
 
 def struck(S, T, r, q, atm, slope, strikes):
     """(P, 4) strikes for the config's [strikes] section, rounded to its listed step; a wing
-    stays at least one step outside its short strike."""
+    stays at least one step outside its short strike. Inputs are (P,)."""
     step = strikes.step
-    sp = np.round(strike_for_delta(S, T, r, q, strikes.short_delta, False, atm, slope) / step) * step
-    sc = np.round(strike_for_delta(S, T, r, q, strikes.short_delta, True, atm, slope) / step) * step
-    if strikes.wing_delta is not None:
-        lp = np.round(strike_for_delta(S, T, r, q, strikes.wing_delta, False, atm, slope) / step) * step
-        lc = np.round(strike_for_delta(S, T, r, q, strikes.wing_delta, True, atm, slope) / step) * step
+    wings = strikes.wing_delta is not None
+    target = np.array([strikes.short_delta] * 2 + ([strikes.wing_delta] * 2 if wings else []))
+    calls = np.array([False, True] * (2 if wings else 1))
+    col = (lambda x: np.asarray(x)[..., None] if np.ndim(x) else x)  # paths down, legs across
+    K = strike_for_delta(col(S), col(T), col(r), q, target, calls, col(atm), col(slope))
+    K = np.round(K / step) * step
+    sp, sc = K[..., 0], K[..., 1]
+    if wings:
+        lp, lc = K[..., 2], K[..., 3]
     else:
         lp = np.round((sp - strikes.wing_width) / step) * step
         lc = np.round((sc + strikes.wing_width) / step) * step

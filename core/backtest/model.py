@@ -70,7 +70,7 @@ def smile_vol(atm, slope, F, K, T):
     """Put skew linear in standardized moneyness z = ln(K/F) / (atm sqrt T): vol = atm (1 - slope z),
     from VOL_FLOOR to VOL_CAP x atm."""
     z = np.log(K / F) / (atm * np.sqrt(np.maximum(T, 1e-6)))
-    return atm * np.clip(1.0 - slope * z, VOL_FLOOR, VOL_CAP)
+    return atm * np.minimum(np.maximum(1.0 - slope * z, VOL_FLOOR), VOL_CAP)
 
 
 def model_future(vix, long_var, kappa: float, days):
