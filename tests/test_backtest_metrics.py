@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from core.backtest import metrics
 from core.backtest.metrics import (CLAIMS, FAILS, HOLDS, drawdown_reduction, claims,
                                    monte_carlo, summary)
 
@@ -298,3 +299,12 @@ def test_claims_from_a_real_summary():
     rows = claims(un.row(), he.row(), None)
     json.dumps(rows, allow_nan=False)
     assert {r["verdict"] for r in rows} <= {HOLDS, FAILS, "not measurable (no Monte Carlo run)"}
+
+
+def test_the_drawdown_curve_is_the_fall_below_the_running_high():
+    e = np.array([[100.0, 110.0, 99.0, 121.0, 108.9, 130.0]])
+    want = [0.0, 0.0, 0.1, 0.0, 0.1, 0.0]  # 99 is 10 % below 110, 108.9 10 % below 121
+    assert metrics.drawdown_curve(e)[0] == pytest.approx(want, abs=1e-12)
+    dates = np.datetime64("2024-01-01") + np.arange(6)
+    assert metrics.drawdown_curve(e).max() == pytest.approx(summary(dates, e, np.zeros((1, 6)), np.zeros((1, 6)),
+                                                                    np.zeros((1, 6)), [0]).max_drawdown[0])

@@ -195,15 +195,14 @@ def charts(b, width: int) -> list[str]:
     markers = {"unhedged": "braille", "hedged": "dot"}  # told apart without colour too
     legend = ", ".join(f"{'⣿' if markers[n] == 'braille' else '•'} {n}" for n in PROGRAMS if n in b.equity)
     out = []
-    for title, curve, log in (("Equity, $ millions, log scale", lambda e: e / 1e6, True),
-                              ("Drawdown, % below the high", lambda e: -100 * (1 - e / np.maximum.accumulate(e)),
-                               False)):
+    for title, curves, log in (("Equity, $ millions, log scale", {n: e / 1e6 for n, e in b.equity.items()}, True),
+                               ("Drawdown, % below the high", {n: -100 * d for n, d in b.drawdown.items()}, False)):
         plt.clf()
         plt.theme("clear")
         plt.plot_size(width, CHART_ROWS)
         for n in PROGRAMS:
-            if n in b.equity:
-                plt.plot(years.tolist(), curve(b.equity[n]).tolist(), color=colours[n], marker=markers[n])
+            if n in curves:
+                plt.plot(years.tolist(), curves[n].tolist(), color=colours[n], marker=markers[n])
         if log:
             plt.yscale("log")
         plt.xticks(*_ticks(b.dates, years, width))

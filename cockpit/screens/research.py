@@ -188,8 +188,7 @@ def chart_series(bt) -> dict:
     out = {}
     for n in bt.programs:
         eq = np.asarray(bt.equity[n], dtype=float)
-        with np.errstate(all="ignore"):
-            fall = 100.0 * (eq / np.maximum.accumulate(eq) - 1.0)
+        fall = -100.0 * np.asarray(bt.drawdown[n], dtype=float)
         out[n] = (x[idx], 100.0 * eq[idx] / eq[0], np.minimum.reduceat(fall, idx))
     return out
 

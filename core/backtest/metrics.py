@@ -76,6 +76,13 @@ def _flat(x, std):
     return std <= FLAT * np.abs(x).max(axis=-1)
 
 
+def drawdown_curve(equity):
+    """Each day's fall below the highest close so far, a fraction (0.2 = 20 % below); (P, D)."""
+    e = np.asarray(equity, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1.0 - e / np.maximum.accumulate(e, axis=-1)
+
+
 def drawdowns(dates, equity):
     """(max drawdown, peak date, trough date, recovery date), each (P,). The trough is the
     first day of the deepest drawdown, the peak the last close at the high before it, the

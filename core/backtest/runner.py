@@ -28,6 +28,7 @@ class Backtest:
     programs: tuple[str, ...]  # "unhedged", "hedged" (those run)
     rows: dict  # program -> metrics.Summary.row() at shift 0
     equity: dict  # program -> (D,) $
+    drawdown: dict  # program -> (D,) fraction below the high so far
     daily: dict  # column -> (D,) array, the --csv series
     models: dict  # flag -> days the tape had it
     claims: list
@@ -67,8 +68,10 @@ def backtest(tape, cfg, *, hedged: bool = True, unhedged: bool = True, shifts: i
     claims = metrics.claims(rows.get("unhedged"), rows.get("hedged"), mc)
     daily = _daily(tape, r, names)
     models = {k: int(v[0].sum()) for k, v in r.real.items()}
-    return Backtest(cfg, r.dates, names, rows, {n: r.equity[i] for i, n in enumerate(names)}, daily, models,
-                    claims, sens, spread, mc, assumptions(cfg))
+    dd = metrics.drawdown_curve(r.equity[:len(names)])
+    return Backtest(cfg, r.dates, names, rows, {n: r.equity[i] for i, n in enumerate(names)},
+                    {n: dd[i] for i, n in enumerate(names)}, daily, models, claims, sens, spread, mc,
+                    assumptions(cfg))
 
 
 def _part(progress, offset, total):
