@@ -92,4 +92,4 @@ def intrinsic(S, K):
 
 def close_cost(leg_prices):
     """Points it costs to buy the condor back: shorts less wings."""
-    return -(leg_prices * SIGN).sum(axis=-1)
+    return leg_prices @ -SIGN

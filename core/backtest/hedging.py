@@ -133,14 +133,23 @@ def fit(want, own_gain, loss, drag, premium, equity, keep, hedge):
     return out
 
 
-def dormant(vix_window: np.ndarray, contango: np.ndarray) -> np.ndarray:
-    """R3: today's VIX below the 20th percentile of the past year, curve in contango.
-    vix_window: (P, n) VIX closes ending today."""
-    past, today = vix_window[:, :-1], vix_window[:, -1:]
-    if not past.shape[1]:
-        return np.zeros(len(today), bool)
-    with np.errstate(invalid="ignore"):
-        return (np.nanmean(past < today, axis=1) * 100 < 20) & contango
+def dormant(vix: np.ndarray, contango: np.ndarray, chunk: int = 128) -> np.ndarray:
+    """R3 on every day of (P, D) VIX closes: the day's VIX below the 20th percentile of the
+    PERCENTILE_DAYS closes before it, and the curve in contango. Days are taken in chunks so
+    the (P, chunk, window) comparison stays small."""
+    P, D = vix.shape
+    n = PERCENTILE_DAYS
+    padded = np.concatenate([np.full((P, n), np.nan), vix], axis=1)
+    out = np.zeros((P, D), bool)
+    for start in range(0, D, chunk):
+        stop = min(start + chunk, D)
+        win = np.lib.stride_tricks.sliding_window_view(padded[:, start:stop + n - 1], n, axis=1)  # (P, k, n)
+        today = vix[:, start:stop, None]
+        known = ~np.isnan(win)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pct = (win < today).sum(-1) / known.sum(-1) * 100
+        out[:, start:stop] = (pct < 20) & (known.sum(-1) > 0)
+    return out & contango
 
 
 def describe() -> str:

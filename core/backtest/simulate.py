@@ -106,13 +106,12 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
     q = cfg.model.dividend_yield
     layers = _Layers(tape, dm, cfg, rows, hedged)
     rate_prev = None
+    spx = tape.spx[rows]  # (P, D): one gather, not one a day
+    rates = np.nan_to_num(tape.tbill[rows], nan=0.0) if cfg.cash.history else np.full((P, D), cfg.cash.rate)
+    exits = cfg.exit.take_profit_pct > 0 or cfg.exit.stop_multiple > 0 or cfg.exit.close_dte > 0
     for d in range(D):
         od = ords[d]
-        S = tape.spx[rows, d]
-        if cfg.cash.history:
-            r = np.nan_to_num(tape.tbill[rows, d], nan=0.0)
-        else:
-            r = np.full(P, cfg.cash.rate)
+        S, r = spx[:, d], rates[:, d]
         if rate_prev is not None:
             cash = cash * np.exp(rate_prev * (od - ords[d - 1]) / 365.0)
         rate_prev = r
@@ -162,38 +161,46 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
         slope = dm.slope[rows, d][:, None, None]
         g = condors.legs(S[:, None, None], Kx, T[..., None], r[:, None, None], q, atm[..., None], slope)
         cost = condors.close_cost(g.price)  # (P, W) points to buy each back
-        # exits at the close, for condors opened before today
-        ex = cfg.exit
-        old = alive & (np.arange(lo[d], hi[d])[None, :] != kin[:, None])
-        cw = credit[:, w]
-        hit = np.zeros_like(old)
-        if ex.take_profit_pct > 0:
-            hit |= cw - cost >= ex.take_profit_pct / 100 * cw
-        if ex.stop_multiple > 0:
-            hit |= cost - cw >= ex.stop_multiple * cw
-        if ex.close_dte > 0:
-            hit |= xw - od <= ex.close_dte
-        hit &= old
-        if hit.any():
-            fee = np.where(hit, LEGS * c.commission * qw, 0.0)
-            cash = cash - np.where(hit, (cost + LEGS * c.slippage) * 100 * qw, 0.0).sum(axis=1) - fee.sum(axis=1)
-            costs += (fee + np.where(hit, LEGS * c.slippage * 100 * qw, 0.0)).sum(axis=1)
-            st[hit] = CLOSED
-            alive = st == OPEN
-        marks = np.where(alive, -cost * 100 * qw, 0.0).sum(axis=1)
-        theta = np.where(alive, (g.theta * condors.SIGN).sum(axis=-1) * 100 * qw, 0.0).sum(axis=1)
+        if exits:  # at the close, for condors opened before today
+            paid = np.zeros(P)
+            alive = _exits(cfg, alive & (np.arange(lo[d], hi[d])[None, :] != kin[:, None]), credit[:, w], cost,
+                           xw - od, qw, st, costs, paid)
+            cash = cash - paid
+        held = np.where(alive, qw, 0.0)
+        marks = -(cost * held).sum(axis=1) * 100
+        theta = ((g.theta @ condors.SIGN) * held).sum(axis=1) * 100
         hedge_cash, hedge_value, hedge_theta = layers.step(d, S, r, eq_prev, (Kx, T, qw, alive, cost), costs)
         cash = cash + hedge_cash
         eq = cash + marks + hedge_value
         out["hedge_pnl"][:, d] = hedge_value - (out["hedge_value"][:, d - 1] if d else 0.0) + hedge_cash
         out["equity"][:, d], out["cash_rate"][:, d] = eq, r
         out["theta"][:, d], out["hedge_value"][:, d] = theta + hedge_theta, hedge_value
-        out["open"][:, d] = (alive * qw).sum(axis=1)
+        out["open"][:, d] = held.sum(axis=1)
         eq_prev = eq
         if progress is not None and (d % PROGRESS_EVERY == 0 or d == D - 1):
             progress(d + 1, D)
     return Run(tape.dates, hedged, shift, rows, out["equity"], out["cash_rate"], out["theta"], out["hedge_pnl"],
                out["hedge_value"], out["open"], trades, layers.trades, skipped, dm.real, costs)
+
+
+def _exits(cfg, old, cw, cost, days_left, qw, st, costs, cash_out):
+    """Close at the close what hits a rule: take profit, stop, days left. Writes the slots'
+    status and the costs, the cash paid into cash_out; returns what stays alive."""
+    ex, c = cfg.exit, cfg.costs
+    hit = np.zeros_like(old)
+    if ex.take_profit_pct > 0:
+        hit |= cw - cost >= ex.take_profit_pct / 100 * cw
+    if ex.stop_multiple > 0:
+        hit |= cost - cw >= ex.stop_multiple * cw
+    if ex.close_dte > 0:
+        hit |= days_left <= ex.close_dte
+    hit &= old
+    if hit.any():
+        fee = np.where(hit, LEGS * c.commission * qw, 0.0)
+        cash_out += np.where(hit, (cost + LEGS * c.slippage) * 100 * qw, 0.0).sum(axis=1) + fee.sum(axis=1)
+        costs += (fee + np.where(hit, LEGS * c.slippage * 100 * qw, 0.0)).sum(axis=1)
+        st[hit] = CLOSED
+    return st == OPEN
 
 
 class _Layers:
@@ -222,6 +229,11 @@ class _Layers:
             ev_ords = np.append(self.ords[tape.fomc | tape.cpi], np.iinfo(np.int64).max // 2)  # sentinel
             ahead = ev_ords[np.searchsorted(ev_ords, self.ords, "left")] - self.ords
         self.event = ahead <= hedging.SETTINGS.event_days  # R4: an FOMC or CPI day ahead
+        # R3 for every market path and day: the curve's slope from VX1/VX2, else VIX3M/VIX, else the model
+        vx1, vx2 = tape.vx[..., 0], tape.vx[..., 1]
+        contango = np.where(~np.isnan(vx2), vx2 > vx1, np.where(~np.isnan(tape.vix3m), tape.vix3m > tape.vix,
+                                                                dm.long_var > (tape.vix / 100) ** 2))
+        self.dormant = hedging.dormant(tape.vix, contango)
 
     def step(self, d, S_all, r_all, eq_all, book, cash_costs):
         """book: the condors' (strikes, years left, quantities, alive, cost to close now)."""
@@ -263,13 +275,8 @@ class _Layers:
             self.qty = np.where(roll, 0.0, self.qty)
         own = gain[:, [0, 1, 2], [0, 1, 2]]
         loss = self._condor_losses(d, S_all[p], r, *(x[p] for x in book))
-        vx = self.tape.vx[rows, d]
-        v3 = self.tape.vix3m[rows, d]
-        contango = np.where(~np.isnan(vx[:, 1]), vx[:, 1] > vx[:, 0],
-                            np.where(~np.isnan(v3), v3 > vix, self.dm.long_var[rows, d] > (vix / 100) ** 2))
-        window = self.tape.vix[rows, max(0, d - hedging.PERCENTILE_DAYS):d + 1]
         event = bool(self.event[d])
-        dormant = hedging.dormant(window, contango) & (not event)
+        dormant = self.dormant[rows, d] & (not event)
         want = hedging.wants(loss, gain, price, cfg.hedge.target_coverage, eq, dormant, self.on)
         drag = np.maximum(-th * 100 * 365, 1e-9)
         keep1 = np.where(np.arange(3) == 0, self.qty, 0.0) if event else np.zeros_like(self.qty)
