@@ -159,7 +159,7 @@ def summary(dates, equity, cash_rate, theta, hedge_pnl, trades) -> Summary:
         r2 = np.where(flat_x | _flat(y, np.sqrt(syy)), np.nan,
                       np.minimum(sxy * sxy / (sxx * syy), 1.0))  # a line's may round to 1 + 2e-16
 
-        drag = -hedge_pnl.sum(axis=1) / years / equity.mean(axis=1)
+        drag = -hedge_pnl.sum(axis=1) / years / equity.mean(axis=1) + 0.0  # + 0.0: no hedge is 0, not -0
 
     mdd, peak, trough, recovery = drawdowns(dates, equity)
     return Summary(
