@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR = {"model": 1, "io": 2, "book": 3, "market": 3, "pricing": 4, "history": 5, "risk": 5,
-         "hedge": 6, "engine": 7, "export": 7, "backtest": 8}
+         "hedge": 6, "engine": 7, "export": 7, "backtest": 8, "capital": 8}
 
 
 def imports(path: Path) -> set[str]:
