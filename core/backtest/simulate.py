@@ -92,84 +92,97 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
         ok = (E[g] >= 0) & (E[g] < D)
         enter[g, E[g][ok]] = np.flatnonzero(ok)
 
-    strikes = np.zeros((P, K, LEGS))
+    # a "book" is a (market path, shift) pair: its condors' strikes and prices are the same
+    # for every program on it (only the quantities differ), so each is priced once
+    books, u_of = np.unique(np.stack([rows, g_of], 1), axis=0, return_inverse=True)
+    u_of = u_of.reshape(-1)
+    urow, ug = books[:, 0], books[:, 1]
+    U = len(books)
+    strikes = np.zeros((U, K, LEGS))
+    credit = np.zeros((U, K))
+    x_u, am_u = X[ug], AM[ug]  # (U, K)
     qty = np.zeros((P, K))
-    credit = np.zeros((P, K))
     status = np.zeros((P, K), np.int8)
-    x_of = X[g_of]  # (P, K)
-    am_of = AM[g_of]
     cash = np.full(P, equity0)
     eq_prev = np.full(P, equity0)
     out = {k: np.zeros((P, D)) for k in ("equity", "cash_rate", "theta", "hedge_pnl", "hedge_value", "open")}
     trades, skipped, costs = np.zeros(P), np.zeros(P), np.zeros(P)
     c = cfg.costs
     q = cfg.model.dividend_yield
-    layers = _Layers(tape, dm, cfg, rows, hedged)
+    layers = _Layers(tape, dm, cfg, rows, hedged, u_of)
     rate_prev = None
-    spx = tape.spx[rows]  # (P, D): one gather, not one a day
-    rates = np.nan_to_num(tape.tbill[rows], nan=0.0) if cfg.cash.history else np.full((P, D), cfg.cash.rate)
+    spx = tape.spx[urow]  # (U, D): one gather, not one a day
+    rates = np.nan_to_num(tape.tbill[urow], nan=0.0) if cfg.cash.history else np.full((U, D), cfg.cash.rate)
     exits = cfg.exit.take_profit_pct > 0 or cfg.exit.stop_multiple > 0 or cfg.exit.close_dte > 0
     for d in range(D):
         od = ords[d]
-        S, r = spx[:, d], rates[:, d]
+        Su, ru = spx[:, d], rates[:, d]
+        r = ru[u_of]
         if rate_prev is not None:
             cash = cash * np.exp(rate_prev * (od - ords[d - 1]) / 365.0)
         rate_prev = r
         w = slice(lo[d], hi[d])
-        st, Kw, xw, amw = status[:, w], strikes[:, w], x_of[:, w], am_of[:, w]
-        qw = qty[:, w]
+        st, qw = status[:, w], qty[:, w]
+        Ku, xu, amu = strikes[:, w], x_u[:, w], am_u[:, w]
         # settlement at the print the root settles on
-        due = (st == OPEN) & (xw <= od)
+        due = (st == OPEN) & (xu[u_of] <= od)
         if due.any():
-            opening = tape.spx_open[rows, d]
-            px = np.where(amw, np.where(np.isnan(opening), S, opening)[:, None], S[:, None])
-            pay = condors.close_cost(condors.intrinsic(px[..., None], Kw))
+            opening = tape.spx_open[urow, d]
+            px = np.where(amu, np.where(np.isnan(opening), Su, opening)[:, None], Su[:, None])
+            pay = condors.close_cost(condors.intrinsic(px[..., None], Ku))[u_of]
             cash = cash - np.where(due, pay * 100 * qw, 0.0).sum(axis=1)
             st[due] = CLOSED
-        # entries on the schedule
-        kin = enter[g_of, d]
-        new = kin >= 0
-        if new.any():
-            p = np.flatnonzero(new)
-            k = kin[p]
-            days = (x_of[p, k] - od).astype(float)
-            T = condors.years_left(days, am_of[p, k])
-            atm = model.atm_vol(dm, rows[p], d, T)
-            slope = dm.slope[rows[p], d]
-            Kn = condors.struck(S[p], T, r[p], q, atm, slope, cfg.strikes)
-            g = condors.legs(S[p, None], Kn, T[:, None], r[p, None], q, atm[:, None], slope[:, None])
+        # entries on the schedule: struck once per book, sized per program
+        kin_u = enter[ug, d]
+        kin = kin_u[u_of]
+        if (kin_u >= 0).any():
+            b = np.flatnonzero(kin_u >= 0)
+            k = kin_u[b]
+            days = (x_u[b, k] - od).astype(float)
+            T = condors.years_left(days, am_u[b, k])
+            atm = model.atm_vol(dm, urow[b], d, T)
+            slope = dm.slope[urow[b], d]
+            Kn = condors.struck(Su[b], T, ru[b], q, atm, slope, cfg.strikes)
+            g = condors.legs(Su[b, None], Kn, T[:, None], ru[b, None], q, atm[:, None], slope[:, None])
             cr = condors.close_cost(g.price) - LEGS * c.slippage
             width = np.maximum(Kn[:, 1] - Kn[:, 0], Kn[:, 3] - Kn[:, 2])
-            loss = (width - cr) * 100
-            ok = (cr > 0) & (loss > 0) & (T > 0)
+            loss_u = np.where((cr > 0) & (T > 0), (width - cr) * 100, 0.0)
+            strikes[b, k], credit[b, k] = Kn, cr
+            loss = np.zeros(U)
+            loss[b] = loss_u
+            p = np.flatnonzero(kin >= 0)
+            kp, lp = kin[p], loss[u_of[p]]
             with np.errstate(divide="ignore", invalid="ignore"):
-                n = np.where(ok, np.floor(cfg.size.max_loss_pct / 100 * np.maximum(eq_prev[p], 0) / loss), 0.0)
-            strikes[p, k], credit[p, k], qty[p, k] = Kn, cr, n
-            status[p, k] = np.where(n > 0, OPEN, CLOSED)
+                n = np.where(lp > 0, np.floor(cfg.size.max_loss_pct / 100 * np.maximum(eq_prev[p], 0) / lp), 0.0)
+            n = np.nan_to_num(n, nan=0.0, posinf=0.0)
+            qty[p, kp] = n
+            status[p, kp] = np.where(n > 0, OPEN, CLOSED)
             fee = LEGS * c.commission * n
-            cash[p] += cr * 100 * n - fee
+            cash[p] += credit[u_of[p], kp] * 100 * n - fee
             costs[p] += fee + LEGS * c.slippage * 100 * n
             trades[p] += n > 0
             skipped[p] += n <= 0
-            st, Kw, qw = status[:, w], strikes[:, w], qty[:, w]
-        # marks
+            st, qw, Ku = status[:, w], qty[:, w], strikes[:, w]
+        # marks, once per book
+        struck_u = Ku[..., 1] > 0
+        days_u = np.where(struck_u & (xu > od), xu - od, 1).astype(float)
+        T_u = condors.years_left(days_u, amu)
+        K_x = np.where(struck_u[..., None], Ku, Su[:, None, None])  # an empty slot prices at the money
+        atm = model.atm_vol(dm, urow, d, T_u)
+        slope = dm.slope[urow, d][:, None, None]
+        g = condors.legs(Su[:, None, None], K_x, T_u[..., None], ru[:, None, None], q, atm[..., None], slope)
+        cost_u = condors.close_cost(g.price)  # (U, W) points to buy each back
+        cost = cost_u[u_of]
         alive = st == OPEN
-        days = np.where(alive, xw - od, 1).astype(float)
-        T = condors.years_left(days, amw)
-        Kx = np.where(alive[..., None], Kw, S[:, None, None])  # an empty slot prices at the money
-        atm = model.atm_vol(dm, rows, d, T)
-        slope = dm.slope[rows, d][:, None, None]
-        g = condors.legs(S[:, None, None], Kx, T[..., None], r[:, None, None], q, atm[..., None], slope)
-        cost = condors.close_cost(g.price)  # (P, W) points to buy each back
         if exits:  # at the close, for condors opened before today
             paid = np.zeros(P)
-            alive = _exits(cfg, alive & (np.arange(lo[d], hi[d])[None, :] != kin[:, None]), credit[:, w], cost,
-                           xw - od, qw, st, costs, paid)
+            alive = _exits(cfg, alive & (np.arange(lo[d], hi[d])[None, :] != kin[:, None]), credit[u_of, w], cost,
+                           xu[u_of] - od, qw, st, costs, paid)
             cash = cash - paid
         held = np.where(alive, qw, 0.0)
         marks = -(cost * held).sum(axis=1) * 100
-        theta = ((g.theta @ condors.SIGN) * held).sum(axis=1) * 100
-        hedge_cash, hedge_value, hedge_theta = layers.step(d, S, r, eq_prev, (Kx, T, qw, alive, cost), costs)
+        theta = ((g.theta @ condors.SIGN)[u_of] * held).sum(axis=1) * 100
+        hedge_cash, hedge_value, hedge_theta = layers.step(d, Su, r, eq_prev, (K_x, T_u, cost_u), held, costs)
         cash = cash + hedge_cash
         eq = cash + marks + hedge_value
         out["hedge_pnl"][:, d] = hedge_value - (out["hedge_value"][:, d - 1] if d else 0.0) + hedge_cash
@@ -206,11 +219,17 @@ def _exits(cfg, old, cw, cost, days_left, qw, st, costs, cash_out):
 class _Layers:
     """The hedged paths' three layers: state (paths, layer), stepped once a day."""
 
-    def __init__(self, tape, dm, cfg, rows, hedged):
+    def __init__(self, tape, dm, cfg, rows, hedged, u_of):
         from core.market.marketgen import vix_expiry
         self.tape, self.dm, self.cfg = tape, dm, cfg
         self.p = np.flatnonzero(hedged)
         self.rows = rows[self.p]
+        # the books the hedged paths hold, each stressed once
+        self.books, first, self.book_of = np.unique(u_of[self.p], return_index=True, return_inverse=True)
+        self.book_of = self.book_of.reshape(-1)
+        self.tape_rows = self.rows[first]
+        self.rates = (np.nan_to_num(tape.tbill[self.tape_rows], nan=0.0) if cfg.cash.history
+                      else np.full((len(first), tape.days), cfg.cash.rate))
         self.on = np.array([k in cfg.hedge.layers for k in hedging.LAYERS])
         self.active = bool(len(self.p)) and bool(self.on.any())
         n = len(self.p)
@@ -235,8 +254,9 @@ class _Layers:
                                                                 dm.long_var > (tape.vix / 100) ** 2))
         self.dormant = hedging.dormant(tape.vix, contango)
 
-    def step(self, d, S_all, r_all, eq_all, book, cash_costs):
-        """book: the condors' (strikes, years left, quantities, alive, cost to close now)."""
+    def step(self, d, S_books, r_all, eq_all, books, held, cash_costs):
+        """books: each book's condor (strikes, years left, cost to close now); held: each path's
+        quantities of them, 0 where not open."""
         P = len(r_all)
         cash, value, theta = np.zeros(P), np.zeros(P), np.zeros(P)
         if not self.active:
@@ -274,7 +294,7 @@ class _Layers:
             self.trades[p] += roll.sum(1)
             self.qty = np.where(roll, 0.0, self.qty)
         own = gain[:, [0, 1, 2], [0, 1, 2]]
-        loss = self._condor_losses(d, S_all[p], r, *(x[p] for x in book))
+        loss = self._condor_losses(d, S_books[self.books], books, held[p])
         event = bool(self.event[d])
         dormant = self.dormant[rows, d] & (not event)
         want = hedging.wants(loss, gain, price, cfg.hedge.target_coverage, eq, dormant, self.on)
@@ -300,16 +320,19 @@ class _Layers:
         cash[p] = flow
         return cash, value, theta
 
-    def _condor_losses(self, d, S, r, K, T, qw, alive, cost):
-        """(P, 3) the condor book's loss in each layer's stress, $ (0 where it gains)."""
-        rows, dm = self.rows, self.dm
+    def _condor_losses(self, d, S, books, held):
+        """(P, 3) the condor book's loss in each layer's stress, $ (0 where it gains), each
+        book priced once."""
+        K, T, cost = (x[self.books] for x in books)
+        rows, dm = self.tape_rows, self.dm
         vix = self.tape.vix[rows, d]
-        v = hedging.stressed_vix(vix, self.cfg.model.beta).T  # (3, P)
-        T2 = np.maximum(T[None] - hedging.STRESS_DAYS[:, None, None] / 365.0, 0.0)  # (3, P, W)
+        v = hedging.stressed_vix(vix, self.cfg.model.beta).T  # (3, B)
+        T2 = np.maximum(T[None] - hedging.STRESS_DAYS[:, None, None] / 365.0, 0.0)  # (3, B, W)
         atm = model.atm_vol(dm, rows, d, T2) * (v / vix)[..., None]
         S2 = S[None] * (1 + hedging.STRESS_MOVE)[:, None]
         slope = dm.slope[rows, d][None, :, None, None]
-        price = condors.prices(S2[..., None, None], K[None], T2[..., None], r[None, :, None, None],
-                               self.cfg.model.dividend_yield, atm[..., None], slope)
-        change = np.where(alive[None], (cost[None] - condors.close_cost(price)) * 100 * qw[None], 0.0).sum(2)
-        return np.maximum(-change, 0.0).T
+        r = self.rates[:, d][None, :, None, None]
+        price = condors.prices(S2[..., None, None], K[None], T2[..., None], r, self.cfg.model.dividend_yield,
+                               atm[..., None], slope)
+        drop = (cost[None] - condors.close_cost(price))[:, self.book_of]  # (3, P, W) per unit
+        return np.maximum(-(drop * held[None]).sum(2) * 100, 0.0).T
