@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.model.inputs import DEFAULT_LAYERS, DEFAULT_STRESS, AlvhSettings
-from core.pricing.kernels import black76
+from core.pricing.kernels import black76, bsm_price
 from core.pricing.legs import moved_future, spot_vol
 
 SETTINGS = AlvhSettings()  # l2 budget, L1/L3 weights, event horizon: the engine's defaults
@@ -57,6 +57,11 @@ def pick_expiries(days_to: np.ndarray) -> np.ndarray:
     return out
 
 
+def black76_price(is_call, F, K, T, r, sigma):
+    """Black-76 price only: BSM on the future with q = r."""
+    return bsm_price(is_call, F, K, T, r, r, sigma)
+
+
 def strikes(fut):
     """(k1, k2): each layer's long strike at strike_mult x its future, and its spread's short one."""
     k1 = np.maximum(np.round(fut * STRIKE_MULT / STRIKE_STEP) * STRIKE_STEP, STRIKE_STEP)
@@ -79,15 +84,17 @@ def stressed_vix(vix, beta: float):
 
 
 def priced(F, k1, k2, days, r, sigma, vix, beta: float, kappa: float):
-    """One Black-76 call for each layer's instrument now and in each layer's stress:
-    price and theta now (P, 3), VIX points, and gain (P, 3 stresses, 3 layers), $ per unit."""
+    """Each layer's instrument now and in each layer's stress: price and theta now (P, 3), VIX
+    points, and gain (P, 3 stresses, 3 layers), $ per unit (the stresses priced price-only)."""
     v = stressed_vix(vix, beta)[:, :, None]  # stress axis
-    T = (days / 365.0)[:, None, :]
-    moved = moved_future(F[:, None, :], v - vix[:, None, None], np.exp(-kappa * T))
-    Fs = np.concatenate([F[:, None, :], moved], 1)  # (P, 1 + 3, 3): now, then each stress
-    Ts = np.concatenate([T, np.maximum(T - STRESS_DAYS[None, :, None] / 365.0, 0.0)], 1)
-    p, th = value(Fs, k1[:, None, :], k2[:, None, :], Ts, r[:, None, None], sigma[:, None, :])
-    return p[:, 0], th[:, 0], (p[:, 1:] - p[:, :1]) * 100
+    T = days / 365.0
+    price, theta = value(F, k1, k2, T, r[:, None], sigma)
+    moved = moved_future(F[:, None, :], v - vix[:, None, None], np.exp(-kappa * T)[:, None, :])
+    T2 = np.maximum(T[:, None, :] - STRESS_DAYS[None, :, None] / 365.0, 0.0)
+    K = np.stack([k1, k2], -1)[:, None]  # (P, 1, 3, 2)
+    p2 = black76_price(True, moved[..., None], K, T2[..., None], r[:, None, None, None], sigma[:, None, :, None])
+    p2 = (p2 * np.stack([np.ones(3), RATIO2], -1)).sum(-1)
+    return price, theta, (p2 - price[:, None, :]) * 100
 
 
 def wants(loss, gain, price, target, equity, dormant, on=(True, True, True)):
