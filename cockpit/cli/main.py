@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what-if VIX move in points on top of the spot-vol map")
     r.add_argument("--days", type=days, default=0.0, metavar="N",
                    help=f"what-if calendar days forward ({DAYS[0]:g} to {DAYS[1]:g})")
+    r.add_argument("--grid", action="store_true",
+                   help="the SPX x VIX scenario grid of the package P&L, at T+0 and at --days")
     r.set_defaults(func=_report)
 
     s = sub.add_parser("serve", parents=[files], help="serve the cockpit in a browser (textual-serve)")
@@ -117,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_backtest.add_parsers(sub)
     from cockpit.cli import sweep as cli_sweep
     cli_sweep.add_parsers(sub)
+    from cockpit.cli import suggest as cli_suggest
+    cli_suggest.add_parsers(sub, files)
     return p
 
 

@@ -1,0 +1,197 @@
+"""The new-tranche helper: "open a 45-DTE 16-delta condor with 50-point wings".
+
+The listed expiry nearest the DTE (the market file's SPX expiries, else the caller's SPX
+calendar); the short strikes whose spot delta (BSM, at the vol the engine gives that
+strike) is nearest the target, solved by bisection on the smile, then the nearer of the two
+listed 5-point strikes around each; the wings `wings` points out. The credit is the model's
+mid (a marked leg is priced at its mark); the book is analyzed with and without the condor.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Callable
+
+import numpy as np
+
+from core.engine import analyze
+from core.model.errors import InputError
+from core.model.inputs import Book, Condor, Market, SignalInputs
+from core.model.instruments import SPX, settle_time
+from core.model.results import Analysis, CondorResult
+from core.pricing.kernels import bsm
+from core.pricing.legs import YEAR, build_legs
+
+STEP = 5.0  # SPX lists 5-point strikes
+DTE = (1, 1000)  # calendar days a suggestion may ask for
+DELTA = (0.01, 0.49)  # short-strike |delta|: past 0.5 the short put would sit above the call
+MAX_LOSS_PCT = 2.0  # default cap: one tranche's max loss, % of equity
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    condor: Condor  # at the quantity asked, else the largest that fits the cap (at least 1)
+    expiry_from: str  # where the expiry came from
+    target_delta: float
+    deltas: tuple[float, float]  # |delta| of the short put and short call at their vols
+    vols: tuple[float, float, float, float]  # each leg's vol, long put to long call
+    max_loss_pct: float  # the cap, % of equity
+    quantity_cap: int  # the largest quantity whose max loss is within the cap (0: not even one)
+    result: CondorResult  # the condor as the engine prices it in the book
+    before: Analysis  # the book without it
+    after: Analysis  # with it
+
+    @property
+    def fits(self) -> bool:
+        return self.condor.quantity <= self.quantity_cap
+
+    @property
+    def max_loss_each(self) -> float:
+        """$ one condor can lose: the wider wing less the credit, x 100."""
+        return (self.condor.max_width - self.condor.credit) * 100
+
+
+def check_inputs(dte: float, delta: float, wings: float, quantity: int | None, max_loss_pct: float) -> None:
+    """One InputError naming the argument that is out of range."""
+    if not (DTE[0] <= dte <= DTE[1] and float(dte).is_integer()):
+        raise InputError(f"{dte:g}: a whole number of calendar days, {DTE[0]} to {DTE[1]}", field="--dte")
+    if not DELTA[0] <= delta <= DELTA[1]:
+        raise InputError(f"{delta:g}: the short strikes' |delta|, {DELTA[0]:g} to {DELTA[1]:g} (0.16 is 16-delta)",
+                         field="--delta")
+    if not (wings > 0 and float(wings / STEP).is_integer()):
+        raise InputError(f"{wings:g}: points from each short strike to its wing, a positive multiple of"
+                         f" {STEP:g}", field="--wings")
+    if quantity is not None and quantity < 1:
+        raise InputError(f"{quantity}: at least 1 condor", field="--quantity")
+    if not 0 < max_loss_pct <= 100:
+        raise InputError(f"{max_loss_pct:g}: % of equity one tranche may lose, above 0 and at most 100",
+                         field="--max-loss-pct")
+
+
+def listed_expiries(market: Market) -> list[tuple[date, bool]]:
+    """(expiry, AM-settled) of the SPX expiries the market file lists: its fitted smiles and
+    its SPX marks (a mark naming no root: PM, SPXW)."""
+    out = {(s.expiry, s.root == "SPX") for s in market.spx_smiles}
+    out |= {(m.expiry, m.root == "SPX") for m in market.marks if m.kind.startswith("spx_")}
+    return sorted(out)
+
+
+def nearest_expiry(market: Market, dte: int,
+                   calendar: Callable[[date, int], tuple[date, bool]] | None) -> tuple[date, bool, str]:
+    """The listed expiry whose calendar days from as_of are nearest `dte` (a tie: the later;
+    one date with both roots: the AM monthly), and where it came from."""
+    now, day = market.as_of.timestamp(), market.as_of.date()
+    live = [x for x in listed_expiries(market) if settle_time(x[0], SPX, x[1]) > now]
+    if live:
+        e, am = min(live, key=lambda x: (abs((x[0] - day).days - dte), -x[0].toordinal(), not x[1]))
+        return e, am, "the market file's SPX expiries"
+    if calendar is None:
+        raise InputError("the market file lists no SPX expiry (no smile or SPX mark) and no calendar was given",
+                         field="--dte")
+    e, am = calendar(day, dte)
+    return e, am, "the SPX calendar (the market file lists no SPX expiry)"
+
+
+def _probe(book: Book, market: Market, expiry: date, root: str, strikes: np.ndarray) -> np.ndarray:
+    """The engine's vol at each (long put, short put, short call, long call) row of strikes."""
+    condors = tuple(Condor(f"probe{i}", expiry, 1, *map(float, row), 0.0, root=root) for i, row in enumerate(strikes))
+    return build_legs(Book(equity=book.equity, condors=condors, model=book.model), market).vol.reshape(-1, 4)
+
+
+def _deltas(market: Market, strikes: np.ndarray, vols: np.ndarray, T: float) -> np.ndarray:
+    """|spot delta| of each leg: BSM at the leg's vol."""
+    g = bsm(np.array([False, False, True, True]), market.spx, strikes, T, market.rate, market.dividend_yield, vols)
+    return np.abs(g.delta)
+
+
+def solve_shorts(book: Book, market: Market, expiry: date, root: str, delta: float, wings: float,
+                 T: float) -> tuple[float, float]:
+    """The put and call strikes of |delta| `delta` on the smile (before rounding): bisection in
+    ln K, puts and calls together, the put's |delta| rising with K, the call's falling."""
+    F = market.spx * math.exp((market.rate - market.dividend_yield) * T)
+    sd = max(market.vix / 100, 0.05) * math.sqrt(T)
+    lo, hi = np.log(F) + np.array([-8 * sd, -2 * sd]), np.log(F) + np.array([2 * sd, 8 * sd])  # put, call
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        K = np.exp(mid)
+        row = np.array([[K[0] - wings, K[0], K[1], K[1] + wings]])
+        d = _deltas(market, row, _probe(book, market, expiry, root, row), T)[0, 1:3]
+        above = d > delta  # put: too near the money, go down; call: too near, go up
+        hi = np.where([above[0], not above[1]], mid, hi)
+        lo = np.where([above[0], not above[1]], lo, mid)
+    K = np.exp(0.5 * (lo + hi))
+    return float(K[0]), float(K[1])
+
+
+def _nearest_listed(book, market, expiry, root, delta, wings, T, put: float, call: float):
+    """Of the two listed strikes around each solved one, the one whose delta is nearer."""
+    p, c = (np.array([math.floor(x / STEP), math.ceil(x / STEP)]) * STEP for x in (put, call))
+    rows = np.array([[p[0] - wings, p[0], c[1], c[1] + wings], [p[1] - wings, p[1], c[0], c[0] + wings]])
+    d = _deltas(market, rows, _probe(book, market, expiry, root, rows), T)
+    sp = p[0] if abs(d[0, 1] - delta) <= abs(d[1, 1] - delta) else p[1]
+    sc = c[1] if abs(d[0, 2] - delta) <= abs(d[1, 2] - delta) else c[0]
+    return float(sp), float(max(sc, sp + STEP))
+
+
+def _free_id(book: Book, expiry: date, taken: frozenset) -> str:
+    taken = taken | {x.id for x in book.condors + book.hedges + book.closed}
+    base = f"IC-{expiry:%b%d}"
+    return next(x for x in [base] + [f"{base}-{i}" for i in range(2, 1000)] if x not in taken)
+
+
+def suggest(book: Book, market: Market, dte: int, delta: float, wings: float, quantity: int | None = None,
+            max_loss_pct: float = MAX_LOSS_PCT, calendar=None,
+            signals: SignalInputs | None = None, taken: frozenset = frozenset()) -> Suggestion:
+    """The condor, priced, and the book with it. `book`: positions the engine prices (open at as_of);
+    `taken`: ids the new condor must not have besides the book's (positions set aside)."""
+    check_inputs(dte, delta, wings, quantity, max_loss_pct)
+    expiry, am, source = nearest_expiry(market, int(dte), calendar)
+    root = "SPX" if am else "SPXW"
+    T = (settle_time(expiry, SPX, am) - market.as_of.timestamp()) / YEAR
+    sp, sc = _nearest_listed(book, market, expiry, root, delta, wings, T,
+                             *solve_shorts(book, market, expiry, root, delta, wings, T))
+    row = np.array([[sp - wings, sp, sc, sc + wings]])
+    if row[0, 0] <= 0:
+        raise InputError(f"the long put {row[0, 0]:g} is not above 0: narrower wings", field="--wings")
+    vols = _probe(book, market, expiry, root, row)
+    g = bsm(np.array([False, False, True, True]), market.spx, row, T, market.rate, market.dividend_yield, vols)
+    credit = round(float(g.price[0] @ np.array([-1.0, 1.0, 1.0, -1.0])), 2)  # shorts less wings, at mid
+    if credit <= 0:
+        raise InputError(f"the condor {sp:g}/{sc:g} prices at a credit of {credit:.2f}: no premium to sell",
+                         field="--delta")
+    each = (wings - credit) * 100
+    cap = int(math.floor(book.equity * max_loss_pct / 100 / each + 1e-9))
+    condor = Condor(_free_id(book, expiry, taken), expiry, quantity or max(cap, 1), *row[0].tolist(), credit,
+                    root=root, opened=market.as_of.date())
+    signals = signals or SignalInputs()  # the hedge rules read them: the ratio's target
+    before = analyze(book, market, signals=signals)
+    after = analyze(replace(book, condors=book.condors + (condor,)), market, signals=signals)
+    d = _deltas(market, row, vols, T)[0]
+    return Suggestion(condor, source, delta, (float(d[1]), float(d[2])), tuple(vols[0].tolist()),
+                      max_loss_pct, cap, after.condors[-1], before, after)
+
+
+def _book(a: Analysis) -> dict:
+    t = a.totals
+    return {"beta_weighted_delta": t.beta_weighted_delta, "gamma": t.greeks.gamma, "theta": t.greeks.theta,
+            "spx_vega": t.spx_vega, "vix_point": t.vix_point,
+            "hedge_ratio": a.alvh.ratio.current if a.alvh else None,
+            "hedge_ratio_target": a.alvh.ratio.target if a.alvh else None}
+
+
+def suggestion_to_dict(s: Suggestion) -> dict:
+    c, r = s.condor, s.result
+    return {"id": c.id, "expiry": c.expiry.isoformat(), "root": c.root, "expiry_from": s.expiry_from,
+            "dte": r.dte, "quantity": c.quantity, "quantity_cap": s.quantity_cap, "fits": s.fits,
+            "max_loss_pct": s.max_loss_pct,
+            "strikes": [c.long_put, c.short_put, c.short_call, c.long_call], "wings": c.max_width,
+            "target_delta": s.target_delta, "deltas": {"put": s.deltas[0], "call": s.deltas[1]},
+            "vols": list(s.vols), "credit": c.credit, "max_loss_each": s.max_loss_each,
+            "max_profit": r.max_profit, "max_loss": r.max_loss,
+            "breakevens": {"expiry": list(r.breakevens_expiry), "t0": list(r.breakevens_t0)},
+            "greeks": {"delta": r.greeks.delta, "gamma": r.greeks.gamma, "theta": r.greeks.theta,
+                       "vega": r.greeks.vega},
+            "book_before": _book(s.before), "book_after": _book(s.after),
+            "units": {"strikes": "SPX points", "credit": "index points per condor", "max_loss": "$",
+                      "delta": "$ per SPX point", "theta": "$ per calendar day", "vega": "$ per vol point"}}
