@@ -70,6 +70,27 @@ def analysis_to_dict(a: Analysis) -> dict:
     return clean(out)
 
 
+def add_odds(out: dict, odds) -> None:
+    """core.capital.probability's odds into an `analysis_to_dict` result, in place (this
+    room sits below capital, so the caller passes them in): fractions 0..1, index points."""
+    out["units"]["probability"] = "fraction 0..1; *_real under the real-world lognormal (null: no history)"
+    out["units"]["expected_move"] = "index points, +-1 sigma to expiry"
+    for row, o in zip(out["condors"], odds.condors):
+        row.update(clean({
+            "pop": o.pop, "pop_real": o.pop_real, "pop_whatif": o.pop_whatif, "pop_whatif_real": o.pop_whatif_real,
+            "touch_put": o.touch_put, "touch_call": o.touch_call, "touch_put_real": o.touch_put_real,
+            "touch_call_real": o.touch_call_real, "max_loss_prob": o.max_loss, "max_loss_prob_real": o.max_loss_real,
+            "expected_move": {"implied": o.move, "atm_vol": o.atm_vol, "straddle": o.straddle,
+                              "straddle_sigma": o.move_straddle}}))
+    b, real = odds.book, odds.real
+    out["book"]["probability"] = clean({
+        **({"horizon": b.horizon, "pop": b.pop, "pop_real": b.pop_real, "pop_whatif": b.pop_whatif,
+            "pop_whatif_real": b.pop_whatif_real} if b else {}),
+        "real_world": None if real is None else {"vol": real.vol, "drift": real.drift, "rf": real.rf, "mrp": real.mrp,
+                                                 "window": real.window, "last_close": real.last.isoformat(),
+                                                 "demo": real.demo}})
+
+
 def closed_to_dict(c) -> dict:
     d = asdict(c)
     for k in ("opened", "closed"):

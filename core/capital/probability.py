@@ -4,7 +4,7 @@ what-if date, of touching each short strike, of max loss, and the expected move.
 Two measures side by side. Risk-neutral: the smile the engine prices the legs with, as a
 Breeden-Litzenberger digital, P(S_T > K) = -e^(rT) dC/dK = N(d2) - phi(d2) sqrt(T) dsigma/dk.
 Real-world: a lognormal with the realized vol of the stored SPX closes and drift the
-index's CAPM cost of equity (rate + MRP, beta 1) less the dividend yield. No I/O: the
+index's CAPM cost of equity (rf + MRP, beta 1) less the dividend yield. No I/O: the
 caller passes the closes (`real_world`). Probabilities are fractions, moves index points.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import date
 
 import numpy as np
 
+from core.history.signals import realized_vol
 from core.model.inputs import Book, Market
 from core.model.results import Analysis
 from core.pricing.kernels import bsm_price
@@ -22,8 +23,7 @@ from core.pricing.legs import YEAR, build_legs
 from core.pricing.normal import ndtr
 
 MRP = 0.055  # market risk premium, the issue's default
-WINDOW = 252  # trading days of closes the realized vol is measured over
-MIN_RETURNS = 20  # fewer daily returns than this give no realized vol
+WINDOW = 252  # daily returns the realized vol is measured over
 MIN_VOL = 0.01  # the fitted smile is floored here far outside the strikes it saw
 # an ATM straddle is worth E|S_T - K| ~ S sigma sqrt(T) sqrt(2/pi): 1 sigma = straddle x sqrt(pi/2)
 STRADDLE_TO_SIGMA = math.sqrt(math.pi / 2)
@@ -35,31 +35,36 @@ _SIGNS = np.array([1.0, -1.0, -1.0, 1.0])  # long put, short put, short call, lo
 class RealWorld:
     """The real-world lognormal: realized vol of SPX closes and the price drift."""
     vol: float  # annual
-    drift: float  # the index's expected total return (CAPM, beta 1), annual
-    returns: int  # daily returns the vol was measured on
+    rf: float
+    mrp: float
+    window: int  # daily returns the vol was measured on
     last: date  # the last close used
     demo: bool  # the bundled DEMO history
 
-
-def realized_vol(closes: np.ndarray, window: int = WINDOW) -> tuple[float, int] | None:
-    """Sample std of the last `window` daily log returns x sqrt(252), and their count."""
-    x = np.asarray(closes, dtype=float)
-    x = x[np.isfinite(x) & (x > 0)][-(window + 1):]
-    r = np.diff(np.log(x))
-    if len(r) < MIN_RETURNS:
-        return None
-    return float(np.std(r, ddof=1) * math.sqrt(252.0)), len(r)
+    @property
+    def drift(self) -> float:
+        """The index's expected total return: CAPM with beta 1, a year."""
+        return self.rf + self.mrp
 
 
-def real_world(spx, as_of: date, rate: float, mrp: float = MRP, window: int = WINDOW) -> RealWorld | None:
-    """From a history `Daily` of SPX closes (closes after as_of ignored); None without enough."""
+def real_world(spx, as_of: date, rf: float, mrp: float = MRP, window: int = WINDOW) -> RealWorld | None:
+    """From a history `Daily` of SPX closes up to as_of: the realized vol of the last
+    `window` daily log returns (root mean square x sqrt(252), as the signals measure it) and
+    the index's CAPM expected return rf + 1 x MRP. None with fewer than window + 1 closes."""
     if spx is None or not len(spx):
         return None
-    seen = spx[spx.days <= np.datetime64(as_of)]
-    got = realized_vol(seen.values, window) if len(seen) else None
-    if got is None:
+    seen = spx[spx.days <= np.datetime64(as_of)].dropna()
+    vol = realized_vol(seen, window) if len(seen) else None
+    if vol is None:
         return None
-    return RealWorld(got[0], rate + mrp, got[1], seen.last_day(), seen.demo)
+    return RealWorld(vol / 100, rf, mrp, window, seen.last_day(), seen.demo)
+
+
+def real_world_for(book: Book, market: Market, spx) -> RealWorld | None:
+    """`real_world` with the book's [capital] rf (else the market's rate), MRP and window."""
+    s = book.capital
+    rf = market.rate if s.rf_pct is None else s.rf_pct / 100
+    return real_world(spx, market.as_of.date(), rf, s.mrp_pct / 100, s.vol_window_days)
 
 
 def above(S, K, T, growth, sigma, sigma_k=0.0):
@@ -200,15 +205,14 @@ class Odds:
     condors: tuple[CondorOdds, ...]
     book: BookOdds | None
     real: RealWorld | None
-    mrp: float
 
 
-def odds(a: Analysis, real: RealWorld | None = None, mrp: float = MRP) -> Odds:
+def odds(a: Analysis, real: RealWorld | None = None) -> Odds:
     """At expiry from where the analysis values (the what-if's SPX, time and vol scale);
     at the what-if date from the live market over the what-if's days."""
     book, m = a.book, a.market
     if not a.condors:
-        return Odds((), None, real, mrp)
+        return Odds((), None, real)
     smiles, K, leg_vol, settle = _fit(book, m)
     q, r = m.dividend_yield, m.rate
     S, t, scale = a.at.spx, a.at.time.timestamp(), a.at.vol_scale
@@ -276,7 +280,7 @@ def odds(a: Analysis, real: RealWorld | None = None, mrp: float = MRP) -> Odds:
             float(pop[i]), real_at(0), None if pop_w is None else float(pop_w[i]), real_at(1),
             float(touch_put[i]), float(touch_call[i]), real_at(2), real_at(3), float(loss[i]), real_at(4),
             float(move[i]), float(atm_vol[i]), st, None if st is None else st * STRADDLE_TO_SIGMA))
-    return Odds(tuple(rows), _book_odds(a, smiles, settle, real, g_q, g_p), real, mrp)
+    return Odds(tuple(rows), _book_odds(a, smiles, settle, real, g_q, g_p), real)
 
 
 def _straddle(m: Market, c) -> float | None:

@@ -6,6 +6,7 @@ No I/O: the caller passes the moves (`spx_moves` on the store's closes).
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 
@@ -21,6 +22,13 @@ def spx_moves(closes, horizon: int = HORIZON) -> np.ndarray:
     x = np.asarray(closes, dtype=float)
     x = x[np.isfinite(x) & (x > 0)]
     return x[horizon:] / x[:-horizon] - 1.0 if len(x) > horizon else np.zeros(0)
+
+
+def history_moves(spx, as_of: date, horizon: int = HORIZON) -> np.ndarray:
+    """`spx_moves` of a history `Daily` of SPX closes up to as_of (none without one)."""
+    if spx is None:
+        return np.zeros(0)
+    return spx_moves(spx[spx.days <= np.datetime64(as_of)].dropna().values, horizon)
 
 
 def scenario_pnl(book: Book, market: Market, moves, whatif: WhatIf = WhatIf(), days: float = 0.0) -> np.ndarray:
