@@ -11,7 +11,7 @@ from datetime import date, datetime
 import numpy as np
 
 from core.risk.curves import Scan
-from core.hedge.candidates import menu
+from core.hedge.candidates import menu_of, picks
 from core.hedge.sizing import Item, layer_chain, solve, taken
 from core.pricing.legs import (SPX, VIX_FUT, VIX_OPT, YEAR, Legs, build_legs, by_position, distinct_legs,
                                leg_prices, leg_values, market_state, moved_future, settle_time)
@@ -186,21 +186,35 @@ class _Unit:
         return self.gain / self.drag if self.drag > 0 else np.inf
 
 
-_MENU_CACHE: list = []  # (market, layers, model, now, menus, legs): a what-if cannot change them
+_MENU_CACHE: list = []  # (market, layers, model, picks, menus, legs): what a what-if moving days keeps
 
 
 def _menu_legs(book, market, now):
-    """Each layer's candidates and their legs, built once per market, templates and time."""
+    """Each layer's candidates and their legs, built once per market, templates and the
+    expiries the valuation time picks (only their prices depend on the time)."""
     a = book.alvh
-    for m, layers, model, t, menus, cl in _MENU_CACHE:
-        if m is market and layers == a.layers and model == book.model and t == now:
+    chosen = tuple(picks(k, a.layers[k], market, now) for k in (1, 2, 3))
+    for m, layers, model, p, menus, cl in _MENU_CACHE:
+        if m is market and layers == a.layers and model == book.model and p == chosen:
             return menus, cl
-    menus = {k: menu(k, a.layers[k], market, now) for k in (1, 2, 3)}
+    menus = {k: menu_of(k, a.layers[k], market, chosen[k - 1]) for k in (1, 2, 3)}
     cands = [h for k in (1, 2, 3) for h in menus[k]]
-    cl = build_legs(replace(book, condors=(), hedges=tuple(replace(h, id=f"c{i}") for i, h in enumerate(cands))),
-                    market) if cands else None
-    _MENU_CACHE[:] = [(market, a.layers, book.model, now, menus, cl)]
+    cl = _hedge_legs(book, market, tuple(replace(h, id=f"c{i}") for i, h in enumerate(cands))) if cands else None
+    _MENU_CACHE[:] = [(market, a.layers, book.model, chosen, menus, cl)]
     return menus, cl
+
+
+_LEGS_CACHE: list = []  # (market, model, hedges, legs)
+
+
+def _hedge_legs(book, market, hedges):
+    """Legs of hedges outside the book (candidates, rolls): they depend on the market only."""
+    for m, model, h, legs in _LEGS_CACHE:
+        if m is market and model == book.model and h == hedges:
+            return legs
+    legs = build_legs(replace(book, condors=(), hedges=hedges), market)
+    _LEGS_CACHE[:] = [(market, book.model, hedges, legs)] + _LEGS_CACHE[:1]
+    return legs
 
 
 def _menus(book, market, states, own, i_ref):
@@ -212,8 +226,7 @@ def _menus(book, market, states, own, i_ref):
     rolls_for = _roll_candidates(book, {k: (m[0] if m else None) for k, m in menus.items()}, now)
     rolled_now = np.zeros(0)
     if rolls_for:
-        rb = replace(book, condors=(), hedges=tuple(replace(h, id=f"r{i}") for i, (_, _, h, _) in enumerate(rolls_for)))
-        rl = build_legs(rb, market)
+        rl = _hedge_legs(book, market, tuple(replace(h, id=f"r{i}") for i, (_, _, h, _) in enumerate(rolls_for)))
         rolled_now = by_position(leg_prices(rl, st) * rl.units * rl.mult, rl)
     if cl is None:
         return {1: [], 2: [], 3: []}, rolls_for, rolled_now

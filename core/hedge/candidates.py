@@ -23,30 +23,37 @@ def expiries(t: LayerTemplate, market: Market, now: float) -> list[tuple]:
     return inside
 
 
-def template(layer: int, t: LayerTemplate, market: Market, now: float) -> Hedge | None:
-    """The layer's own instrument today (where rolls go): L1 the nearest expiry, L3 the
-    farthest, L2 the one nearest the window's middle; struck at `strike_mult` x future."""
+def picks(layer: int, t: LayerTemplate, market: Market, now: float):
+    """The expiries the time picks: the template's (expiry, future) and every one inside the
+    window. A what-if moving days rarely changes them, so the candidates are keyed on them.
+    The template is the layer's own instrument today (where rolls go): L1 the nearest
+    expiry, L3 the farthest, L2 the one nearest the window's middle."""
     inside = expiries(t, market, now)
     if not inside:
-        return None
+        return None, ()
     if t.max_days is None:
-        expiry, fut, _ = inside[-1]
+        first = inside[-1]
     elif layer == 1:
-        expiry, fut, _ = inside[0]
+        first = inside[0]
     else:
         mid = (t.min_days + t.max_days) / 2
-        expiry, fut, _ = min(inside, key=lambda x: abs(x[2] - mid))
-    return _hedge(layer, t.instrument, expiry, fut, t.strike_mult, t.width, market)
+        first = min(inside, key=lambda x: abs(x[2] - mid))
+    return first[:2], tuple(x[:2] for x in inside)
 
 
 def menu(layer: int, t: LayerTemplate, market: Market, now: float) -> list[Hedge]:
+    return menu_of(layer, t, market, picks(layer, t, market, now))
+
+
+def menu_of(layer: int, t: LayerTemplate, market: Market, picked) -> list[Hedge]:
     """The template first, then every other candidate once."""
-    first = template(layer, t, market, now)
+    first, inside = picked
+    first = None if first is None else _hedge(layer, t.instrument, *first, t.strike_mult, t.width, market)
     if first is None:
         return []
     out, seen = [first], {first.legs}
     kinds = (t.instrument,) + tuple(k for k in FAMILY[layer] if k != t.instrument)
-    for expiry, fut, _ in expiries(t, market, now):
+    for expiry, fut in inside:
         for kind in kinds:
             for m in (STRIKE_MULTS if kind != "vix_future" else (1.0,)):
                 h = _hedge(layer, kind, expiry, fut, m, t.width, market)
