@@ -271,6 +271,20 @@ class Cockpit(BookKeys, App):
         from cockpit.screens.research import ResearchScreen
         self.push_screen(ResearchScreen(self.session.db, self.session.book.alvh))
 
+    def action_scenario_grid(self) -> None:
+        from cockpit.screens.grid import GridScreen
+        if self.session.live is None:
+            self.say("no grid: the engine has not priced the book")
+            return
+        self.push_screen(GridScreen(self.session))
+
+    def action_suggest_tranche(self) -> None:
+        from cockpit.screens.suggest_form import SuggestForm
+        if self.session.live is None:
+            self.say("no suggestion: the engine has not priced the book")
+            return
+        self.push_screen(SuggestForm(self.session), self._condor_saved)
+
     def action_help(self) -> None:
         from cockpit.screens.help import HelpScreen
         a = self.session.view

@@ -41,6 +41,9 @@ def run_report(args) -> int:
         out["settled_now"] = [r.id for r in settled.records]
         out["awaiting_settlement"] = [{"id": w.id, "what": w.what, "underlying": w.underlying,
                                        "date": w.day.isoformat(), "style": w.style} for w in settled.awaiting]
+        if getattr(args, "grid", False):
+            from core.capital.grid import grid_to_dict, scenario_grid
+            out["grid"] = clean(grid_to_dict(scenario_grid(a.book, a.market, a.whatif.days)))
         # strict JSON (a non-finite number is an error, not NaN), all serialized before
         # the first byte is written; main() ends quietly if the reader closes the pipe
         text = json.dumps(out, indent=2, allow_nan=False)
@@ -57,7 +60,19 @@ def run_report(args) -> int:
     print_report(a, console)
     print_lifecycle(a, settled, console)
     print_signals(sset, console, a.book.model)
+    if getattr(args, "grid", False):
+        print_grid(a, console)
     return 0
+
+
+def print_grid(a: Analysis, console: Console) -> None:
+    """The SPX x VIX grid as the cockpit's g shows it, without colour: T+0, then the what-if date."""
+    from cockpit.screens.grid import grid_table, legend
+    from core.capital.grid import scenario_grid
+    g = scenario_grid(a.book, a.market, a.whatif.days)
+    for horizon in (False, True) if g.days else (False,):
+        console.print(grid_table(g, horizon))
+    console.print(printable(legend(g)), markup=False, highlight=False)
 
 
 def print_lifecycle(a: Analysis, settled, console: Console) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from core.io.atomic import atomic_write_text
 from core.model.inputs import (DEFAULT_LAYERS, DEFAULT_STRESS, HEDGE_KINDS, AlvhSettings, Book,
-                        Closed, Condor, Hedge, HedgeLeg, LayerTemplate, ModelSettings, ROOTS, Stress)
+                        CapitalSettings, Closed, Condor, Hedge, HedgeLeg, LayerTemplate, ModelSettings,
+                        ROOTS, Stress)
 from core.io.tomlsrc import SourceMap, Table, parse_toml, previous_text, read_text, too_large, within
 
 _POS = (lambda v: v > 0, "must be above zero")
@@ -46,9 +47,10 @@ def parse_book(text: str, source: str = "<book>", *, demo: bool = False) -> Book
     stress = tuple(_stress(t) for t in root.tables("stress")) or DEFAULT_STRESS
     model = _model(_table(root, "model"))
     alvh = _alvh(_table(root, "alvh"), stress)
+    capital = _capital(_table(root, "capital"))
     root.finish()
     return Book(equity=equity, condors=condors, hedges=hedges, model=model, stress=stress,
-                alvh=alvh, closed=closed, source=source, demo=demo)
+                alvh=alvh, closed=closed, source=source, demo=demo, capital=capital)
 
 
 def _table(root: Table, key: str, required: bool = False) -> Table:
@@ -265,6 +267,75 @@ def _layer(parent: Table, key: str, d: LayerTemplate, stresses: set[str], falls:
     return lt
 
 
+PCT = within(0, 100, " (%)")
+WEIGHTS = ("margin", "box", "collateral", "equity")
+
+
+def _capital(t: Table) -> CapitalSettings:
+    """[capital]: the capital calculator's inputs (README, "Capital"); absent keys take the defaults."""
+    d = CapitalSettings()
+    box_rate = t.get("box_rate_pct", "num", default=None, **PCT)
+    box = None
+    if any(k in t.data for k in ("box_width", "box_price", "box_days")):
+        if box_rate is not None:
+            raise t.error("box_rate_pct", "give box_rate_pct or a box (box_width, box_price, box_days), not both")
+        width = t.get("box_width", "num", **within(0.01, 1e6, " points"))
+        price = t.get("box_price", "num", check=lambda v: 0 < v < width,
+                      why=f"must be above zero and below the box width {width:g} (a positive rate)")
+        box = (width, price, t.get("box_days", "num", check=lambda v: 0 < v <= 3650,
+                                   why="must be above zero and at most 3,650"))
+    c = CapitalSettings(
+        rf_pct=t.get("rf_pct", "num", default=d.rf_pct, **PCT),
+        mrp_pct=t.get("mrp_pct", "num", default=d.mrp_pct, **within(0, 30, " (%)")),
+        margin_rate_pct=t.get("margin_rate_pct", "num", default=d.margin_rate_pct, **PCT),
+        tax_pct=t.get("tax_pct", "num", default=d.tax_pct, **PCT),
+        box_rate_pct=box_rate, box=box,
+        collateral_yield_pct=t.get("collateral_yield_pct", "num", default=d.collateral_yield_pct, **PCT),
+        weights=_weights(t, d.weights),
+        beta_band=_pair(t, "beta_band", d.beta_band, -10, 10),
+        vol_window_days=t.get("vol_window_days", "int", default=d.vol_window_days, **within(20, 2520, " days")),
+        futures_margin=t.get("futures_margin", "num", default=d.futures_margin, **within(0, 1e6, " (USD)")),
+        expirations=_pair(t, "expirations", d.expirations, 1, 100, whole=True),
+        notional_pct=_pair(t, "notional_pct", d.notional_pct, 0, 100),
+        wacc_trigger_pct=t.get("wacc_trigger_pct", "num", default=d.wacc_trigger_pct, **PCT),
+        spread_bp=_pair(t, "spread_bp", d.spread_bp, -10_000, 10_000),
+        pm_range_pct=_pair(t, "pm_range_pct", d.pm_range_pct, -50, 50))
+    if not c.pm_range_pct[0] < 0 < c.pm_range_pct[1]:
+        raise t.error("pm_range_pct", f"must run from a fall to a rise, like [-8, 6], got {list(c.pm_range_pct)}")
+    t.finish()
+    return c
+
+
+def _weights(t: Table, default) -> tuple[float, float, float, float]:
+    """weights = { margin = .., box = .., collateral = .., equity = .. }: each 0 to 1, sum 1."""
+    given = t.get("weights", "table", default=None)
+    if given is None:
+        return default
+    for k, v in given.items():
+        if k not in WEIGHTS:
+            raise t.error("weights", f"unknown weight {k!r}: use " + ", ".join(WEIGHTS))
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            raise t.error("weights", f"{k} must be a share from 0 to 1, got {v!r}")
+    w = tuple(float(given.get(k, 0.0)) for k in WEIGHTS)
+    if abs(sum(w) - 1) > 1e-9:
+        raise t.error("weights", f"must sum to 1, got {sum(w):.6g} ("
+                      + ", ".join(f"{k} {v:g}" for k, v in zip(WEIGHTS, w)) + ")")
+    return w
+
+
+def _pair(t: Table, key: str, default, lo: float, hi: float, whole: bool = False):
+    """[low, high]: two numbers from lo to hi, the first at most the second."""
+    v = t.get(key, "list", default=None)
+    if v is None:
+        return default
+    kinds = (int,) if whole else (int, float)
+    if len(v) != 2 or not all(isinstance(x, kinds) and not isinstance(x, bool) and lo <= x <= hi for x in v) \
+            or v[0] > v[1]:
+        what = "whole numbers" if whole else "numbers"
+        raise t.error(key, f"must be [low, high], two {what} from {lo:g} to {hi:g}, low <= high, got {v!r}")
+    return (int(v[0]), int(v[1])) if whole else (float(v[0]), float(v[1]))
+
+
 # ---- writing -------------------------------------------------------------
 
 def book_to_toml(book: Book, previous: str | None = None) -> str:
@@ -394,6 +465,26 @@ def _write_settings(doc, book: Book) -> None:
                         lt[name] = value
                 t[f"layer{k}"] = lt
         doc["alvh"] = t
+    if book.capital != CapitalSettings():
+        doc["capital"] = _capital_table(book.capital)
+
+
+def _capital_table(c: CapitalSettings):
+    """[capital] with the settings that differ from the defaults."""
+    import tomlkit
+    d, t = CapitalSettings(), tomlkit.table()
+    for name, value in vars(c).items():
+        if value == getattr(d, name):
+            continue
+        if name == "box":
+            t["box_width"], t["box_price"], t["box_days"] = value
+        elif name == "weights":
+            w = tomlkit.inline_table()
+            w.update(dict(zip(WEIGHTS, value)))
+            t["weights"] = w
+        else:
+            t[name] = list(value) if isinstance(value, tuple) else value
+    return t
 
 
 def _condor_table(c: Condor):

@@ -147,6 +147,29 @@ class AlvhSettings:
 
 
 @dataclass(frozen=True)
+class CapitalSettings:
+    """The book's [capital] table: what the capital calculator reads (core.capital).
+    Rates and caps in %, None: follow the market (rf, box rate and collateral yield: its rate)."""
+    rf_pct: float | None = None  # risk-free rate; None: the market's rate
+    mrp_pct: float = 5.5  # market risk premium
+    margin_rate_pct: float = 6.0  # margin loan, before tax
+    tax_pct: float = 0.0  # the margin loan's interest is deductible at this rate
+    box_rate_pct: float | None = None  # entered; else from box (width, price, days), else rf
+    box: tuple[float, float, float] | None = None  # a box's width and price (points) and its days
+    collateral_yield_pct: float | None = None  # None: rf
+    # WACC weights: margin loan, box financing, collateral, equity (sum 1)
+    weights: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
+    beta_band: tuple[float, float] = (0.2, 0.6)  # the book's scenario beta
+    vol_window_days: int = 252  # trading days of SPX closes for the realized vol
+    futures_margin: float = 10_000.0  # $ per VIX future contract
+    expirations: tuple[int, int] = (3, 5)  # concurrent condor expirations
+    notional_pct: tuple[float, float] = (4.0, 6.0)  # tranche max loss, % of equity: pass / warn
+    wacc_trigger_pct: float = 7.0  # the tranche cap applies when WACC is above this
+    spread_bp: tuple[float, float] = (400.0, 600.0)  # IRR - WACC the seed aims for
+    pm_range_pct: tuple[float, float] = (-8.0, 6.0)  # portfolio-margin scan of SPX
+
+
+@dataclass(frozen=True)
 class Book:
     equity: float
     condors: tuple[Condor, ...] = ()
@@ -157,6 +180,7 @@ class Book:
     closed: tuple[Closed, ...] = ()  # the realized ledger, oldest first
     source: str | None = None  # file it came from
     demo: bool = False
+    capital: CapitalSettings = CapitalSettings()
 
 
 @dataclass(frozen=True)
