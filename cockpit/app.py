@@ -285,6 +285,13 @@ class Cockpit(BookKeys, App):
             return
         self.push_screen(SuggestForm(self.session), self._condor_saved)
 
+    def action_capital(self) -> None:
+        from cockpit.screens.capital import CapitalScreen
+        if self.session.view is None:
+            self.say("no capital figures: the engine has not priced the book")
+            return
+        self.push_screen(CapitalScreen(self.session.view, self.session.db, self.palette))
+
     def action_help(self) -> None:
         from cockpit.screens.help import HelpScreen
         a = self.session.view

@@ -56,6 +56,7 @@ KEYS: tuple[Key, ...] = (
     Key("z", "toggle_panes", "One pane / all panes", "Panes", False, "z"),
     Key("b", "research", "Research: backtest the book's settings on history", "App", False, "b"),
     Key("g", "scenario_grid", "SPX x VIX grid: package P&L by SPX move and VIX level", "App", False, "g"),
+    Key("C", "capital", "Capital: beta, CAPM, WACC, IRR, buying power and the caps", "App", False, "C"),
     Key("t", "cycle_theme", "Next colour theme", "App", False, "t"),
     Key("f1,question_mark", "help", "Keys, units and model assumptions", "App", True, "F1", short="help"),
     Key("q", "quit_app", "Quit (asks when edits are unsaved)", "App", True, "q", short="quit"),

@@ -34,6 +34,9 @@ def run_report(args) -> int:
     if args.json:
         from core.export import analysis_to_dict, clean
         out = analysis_to_dict(a)
+        from cockpit.capital import load_capital
+        from core.capital.calculator import capital_to_dict
+        out["capital"], out["tranches"] = (clean(x) for x in capital_to_dict(load_capital(a, args.db)))
         out["signals"] = clean(sset.to_json())
         # the beta the engine used (the book's), beside what the history fits
         out["signals"].update(beta=a.book.model.beta, beta_source=a.book.model.beta_source,
@@ -58,6 +61,7 @@ def run_report(args) -> int:
         raise BrokenPipeError("stdout closed")
     console.on_broken_pipe = broken_pipe
     print_report(a, console)
+    print_capital(a, args.db, console)
     print_lifecycle(a, settled, console)
     print_signals(sset, console, a.book.model)
     if getattr(args, "grid", False):
@@ -73,6 +77,14 @@ def print_grid(a: Analysis, console: Console) -> None:
     for horizon in (False, True) if g.days else (False,):
         console.print(grid_table(g, horizon))
     console.print(printable(legend(g)), markup=False, highlight=False)
+
+
+def print_capital(a: Analysis, db, console: Console) -> None:
+    """The capital section: the rules' pass / warn / fail lines, then the figures."""
+    from cockpit.capital import capital_lines, load_capital
+    console.print("[b]Capital[/b] (the book's \\[capital] table; formulas in the README)", highlight=False)
+    for text, _ in capital_lines(load_capital(a, db)):
+        console.print(printable(text), markup=False, highlight=False)
 
 
 def print_lifecycle(a: Analysis, settled, console: Console) -> None:
