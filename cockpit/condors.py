@@ -7,6 +7,7 @@ from rich.text import Text
 from cockpit import fmt
 from cockpit.keymap import bindings
 from cockpit.pane import Palette, Pane, grid
+from core.capital.probability import odds
 from core.model.results import Analysis, CondorResult
 
 NEAR_SD = 1.0  # amber inside one standard deviation of the nearest short strike
@@ -30,9 +31,12 @@ def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | N
             ("Mark", "r")] + ([("Natural", "r"), ("Slip $", "r")] if quoted else []) + \
         [("P&L $", "r")] + ([("vs live", "r")] if moved else [])
     cols += [("Real $", "r"), ("Life $", "r")]  # realized by closes of this id; lifetime = both
-    cols += [("BE expiry", "r"), ("BE T+0", "r"), ("To short", "l"), ("Δ $/pt", "r"), ("Θ $/d", "r")]
+    cols += [("BE expiry", "r"), ("BE T+0", "r"), ("To short", "l"), ("PoP %", "r"), ("±1σ pts", "r"),
+             ("Δ $/pt", "r"), ("Θ $/d", "r")]
+    # risk-neutral, at expiry, from where the view values; the report adds the real world
+    chances = odds(view).condors
     rows = []
-    for i, (c, was) in enumerate(zip(view.condors, live.condors)):
+    for i, (c, was, p) in enumerate(zip(view.condors, live.condors, chances)):
         x = c.condor
         level = alert_level(c)
         flag = ("", "!", "!!")[level]  # readable without colour too
@@ -48,7 +52,7 @@ def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | N
         row += [fmt.money(c.pnl_realized), Text(fmt.money(life), style=pal.pnl(life))]
         row += [fmt.pair(c.breakevens_expiry), fmt.pair(c.breakevens_t0),
                 f"{c.nearest_short[0].upper()} {c.distance_pct:+.1f}% {fmt.sigmas(c)}",
-                fmt.num(c.greeks.delta, "+,.1f"), fmt.money(c.greeks.theta)]
+                f"{100 * p.pop:.0f}", f"{p.move:,.0f}", fmt.num(c.greeks.delta, "+,.1f"), fmt.money(c.greeks.theta)]
         style = (None, pal.warn, pal.alert)[level] or ""
         if i == selected:
             style += " reverse"

@@ -13,7 +13,7 @@ from scipy.integrate import quad
 from vollib.black_scholes_merton import black_scholes_merton
 
 from core.book.bookfile import load_book
-from core.capital.probability import STRADDLE_TO_SIGMA, above, odds, real_world, realized_vol, touch
+from core.capital.probability import STRADDLE_TO_SIGMA, above, odds, real_world, real_world_for, touch
 from core.engine import analyze
 from core.history.daily import Daily
 from core.io.paths import DEMO_BOOK, DEMO_MARKET
@@ -158,16 +158,17 @@ def test_expected_move_by_hand_and_from_the_straddle():
 def test_real_world_is_a_lognormal_with_realized_vol_and_capm_drift():
     rng = np.random.default_rng(1)
     closes = 5000 * np.exp(np.cumsum(rng.normal(0, 0.01, 400)))
-    r = np.diff(np.log(closes[-253:]))
-    vol, n = realized_vol(closes)
-    assert n == 252 and vol == pytest.approx(np.std(r, ddof=1) * math.sqrt(252))
-    assert realized_vol(closes[:15]) is None
     days = np.arange(np.datetime64("2025-06-01"), np.datetime64("2025-06-01") + 400)
+    r = np.diff(np.log(closes[-253:]))
     rw = real_world(Daily(days, closes, True), date(2027, 1, 1), 0.04)
-    assert rw.vol == pytest.approx(vol) and rw.drift == pytest.approx(0.095) and rw.demo
-    cut = real_world(Daily(days, closes), date(2025, 12, 1), 0.04, mrp=0.03)  # closes after as_of unused
-    assert cut.vol == pytest.approx(realized_vol(closes[days <= np.datetime64("2025-12-01")])[0])
+    assert rw.vol == pytest.approx(math.sqrt(252 * np.mean(r * r))) and rw.window == 252
+    assert rw.drift == pytest.approx(0.095) and rw.demo
+    cut = real_world(Daily(days, closes), date(2026, 6, 1), 0.04, mrp=0.03)  # closes after as_of unused
+    r = np.diff(np.log(closes[days <= np.datetime64("2026-06-01")][-253:]))
+    assert cut.vol == pytest.approx(math.sqrt(252 * np.mean(r * r)))
     assert cut.drift == pytest.approx(0.07) and not cut.demo
+    assert real_world(Daily(days[:200], closes[:200]), date(2027, 1, 1), 0.04) is None  # under a window
+    assert real_world_for(BOOK, MARKET, Daily(days, closes)).drift == pytest.approx(MARKET.rate + 0.055)
     book, m = flat(0.2)
     a = analyze(book, m)
     got = odds(a, rw).condors[0]
@@ -208,3 +209,26 @@ def test_demo_figures_are_sane():
         assert 0.5 < c.pop < 0.95 and 0 < c.max_loss < 1 - c.pop
         assert c.touch_put > 0 and c.touch_call > 0 and c.move > 0
     assert 0 < o.book.pop < 1
+
+
+def test_the_report_json_carries_them_on_the_demo_book(capsys, tmp_path, monkeypatch):
+    import json
+    from cockpit.cli.main import main
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert main(["report", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    want = odds(analyze(BOOK, MARKET))
+    for c, o in zip(d["condors"], want.condors):
+        assert c["pop"] == pytest.approx(o.pop) and c["touch_put"] == pytest.approx(o.touch_put)
+        assert c["max_loss_prob"] == pytest.approx(o.max_loss)
+        assert c["expected_move"]["implied"] == pytest.approx(o.move)
+        for k in ("pop_real", "touch_call", "touch_call_real", "max_loss_prob_real"):
+            assert 0 < c[k] < 1
+        assert c["pop_whatif"] is None  # no what-if days
+    p = d["book"]["probability"]
+    assert p["horizon"] == "2026-12-04" and 0 < p["pop"] < 1 and p["real_world"]["demo"]
+    assert p["real_world"]["drift"] == pytest.approx(MARKET.rate + 0.055)
+    shares = [t["risk_share"] for t in d["tranches"]]
+    assert len(shares) == 3 and sum(shares) + d["risk_contribution"]["hedges_share"] == pytest.approx(1.0)
+    assert d["risk_contribution"]["demo"] and d["risk_contribution"]["moves"] > 400

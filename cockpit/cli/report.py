@@ -37,6 +37,7 @@ def run_report(args) -> int:
         from cockpit.capital import load_capital
         from core.capital.calculator import capital_to_dict
         out["capital"], out["tranches"] = (clean(x) for x in capital_to_dict(load_capital(a, args.db)))
+        add_probability(out, *load_odds(a, args.db))
         out["signals"] = clean(sset.to_json())
         # the beta the engine used (the book's), beside what the history fits
         out["signals"].update(beta=a.book.model.beta, beta_source=a.book.model.beta_source,
@@ -62,6 +63,7 @@ def run_report(args) -> int:
     console.on_broken_pipe = broken_pipe
     print_report(a, console)
     print_capital(a, args.db, console)
+    print_probability(a, *load_odds(a, args.db), console)
     print_lifecycle(a, settled, console)
     print_signals(sset, console, a.book.model)
     if getattr(args, "grid", False):
@@ -85,6 +87,75 @@ def print_capital(a: Analysis, db, console: Console) -> None:
     console.print("[b]Capital[/b] (the book's \\[capital] table; formulas in the README)", highlight=False)
     for text, _ in capital_lines(load_capital(a, db)):
         console.print(printable(text), markup=False, highlight=False)
+
+
+def load_odds(a: Analysis, db):
+    """The odds under both measures and each tranche's risk, from the store's SPX closes."""
+    from cockpit.capital import spx_closes
+    from core.capital.probability import odds, real_world_for
+    from core.capital.risk import history_moves, tranche_risk
+    spx = spx_closes(db, a.market.demo)
+    moves = history_moves(spx, a.market.as_of.date())
+    risk = tranche_risk(a.book, a.market, moves, a.whatif)
+    return odds(a, real_world_for(a.book, a.market, spx)), risk, len(moves), bool(spx is not None and spx.demo)
+
+
+def add_probability(out: dict, odds, risk: list[dict], moves: int, demo: bool) -> None:
+    """condors[].{pop, pop_real, touch_*, max_loss_prob, expected_move}, book.probability,
+    tranches[].risk_share (rows keyed by expiry) and the hedges' share."""
+    from core.export import add_odds, clean
+    add_odds(out, odds)
+    rows = {r["expiry"]: r for r in out.setdefault("tranches", [])}
+    for r in risk:
+        if r["kind"] == "tranche":
+            row = rows.get(r["expiry"]) or {"expiry": r["expiry"], "condors": r["condors"]}
+            if r["expiry"] not in rows:
+                out["tranches"].append(row)
+            row.update(clean({k: r[k] for k in ("risk_share", "pnl_sd", "equal_risk_multiplier", "equal_risk_quantity")}))
+    hedges = next((r for r in risk if r["kind"] == "hedges"), None)
+    out["risk_contribution"] = clean({"moves": moves, "horizon_days": 5, "hedges_share": hedges and hedges["risk_share"],
+                                      "demo": demo})
+
+
+def pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}"
+
+
+def print_probability(a: Analysis, odds, risk: list[dict], moves: int, demo: bool, console: Console) -> None:
+    """Per condor both measures side by side (risk-neutral · real-world), the package's PoP
+    and each tranche's share of the book's P&L variance."""
+    real = odds.real
+    world = ("real-world: no realized vol (too few SPX closes in the history store)" if real is None else
+             f"real-world: lognormal, realized vol {100 * real.vol:.1f}% over {real.window} closes to {real.last}"
+             f"{' (DEMO history)' if real.demo else ''}, drift rf + MRP {100 * real.drift:.1f}%/yr")
+    t = _table(f"Probability, % (risk-neutral from the smile · {world})")
+    days = a.whatif.days
+    for col in ("ID", "PoP expiry", *((f"PoP +{days:g}d",) if days else ()), "Touch put", "Touch call",
+                "Max loss", "±1σ pts"):
+        t.add_column(col, justify="left" if col == "ID" else "right")
+    for c, o in zip(a.condors, odds.condors):
+        move = f"{o.move:,.0f}" + ("" if o.move_straddle is None else f" (straddle {o.move_straddle:,.0f})")
+        _add(t, c.condor.id, f"{pct(o.pop)} · {pct(o.pop_real)}",
+             *((f"{pct(o.pop_whatif)} · {pct(o.pop_whatif_real)}",) if days else ()),
+             f"{pct(o.touch_put)} · {pct(o.touch_put_real)}", f"{pct(o.touch_call)} · {pct(o.touch_call_real)}",
+             f"{pct(o.max_loss)} · {pct(o.max_loss_real)}", move)
+    console.print(t)
+    b = odds.book
+    if b:
+        line = f"Package (condors + hedges) PoP at {b.horizon}: {pct(b.pop)} · {pct(b.pop_real)} %"
+        if days:
+            line += f"; at the what-if date (+{days:g} d): {pct(b.pop_whatif)} · {pct(b.pop_whatif_real)} %"
+        console.print(printable(line), markup=False, highlight=False)
+    if risk:
+        r = _table(f"Risk contribution: share of the book's P&L variance over {moves} 5-day SPX moves"
+                   f" of the history store{' (DEMO)' if demo else ''}, VIX by the spot-vol map")
+        for col in ("Tranche", "Condors", "Share %", "P&L sd $", "Equal-risk qty"):
+            r.add_column(col, justify="left" if col in ("Tranche", "Condors", "Equal-risk qty") else "right")
+        for x in risk:
+            qty = " ".join(f"{k} {v}" for k, v in x.get("equal_risk_quantity", {}).items())
+            _add(r, x["expiry"] or "hedges", ", ".join(x.get("condors") or x.get("hedges")), pct(x["risk_share"]),
+                 f"{x['pnl_sd']:,.0f}", qty)
+        console.print(r)
 
 
 def print_lifecycle(a: Analysis, settled, console: Console) -> None:
