@@ -232,3 +232,12 @@ def test_the_report_json_carries_them_on_the_demo_book(capsys, tmp_path, monkeyp
     shares = [t["risk_share"] for t in d["tranches"]]
     assert len(shares) == 3 and sum(shares) + d["risk_contribution"]["hedges_share"] == pytest.approx(1.0)
     assert d["risk_contribution"]["demo"] and d["risk_contribution"]["moves"] > 400
+
+
+def test_the_package_horizon_skips_expiries_a_what_if_has_passed():
+    """20 days on, Dec04 has settled: the package PoP is on Dec18's smile over its time left."""
+    a = analyze(BOOK, MARKET, WhatIf(days=20))
+    o = odds(a)
+    assert o.book.horizon == "2026-12-18"
+    assert 0.5 < o.book.pop < 1  # not the settled expiry's certainty
+    assert o.condors[0].pop in (0.0, 1.0) and o.condors[0].move == 0  # no time left: where SPX is decides

@@ -298,10 +298,12 @@ def _book_odds(a: Analysis, smiles: Smiles, settle, real, g_q, g_p) -> BookOdds 
     x = a.alvh
     if x is None:
         return None
-    first = int(np.argmin(settle))  # the package horizon is the first condor expiry
+    now = a.at.time.timestamp()
+    ahead = np.where(settle > now, settle, np.inf)  # the package horizon: the first condor expiry ahead
+    first = int(np.argmin(ahead)) if np.isfinite(ahead).any() else int(np.argmax(settle))
     rows = [first]
     curve = x.curve
-    T = max(settle[first] - a.at.time.timestamp(), 0.0) / YEAR
+    T = max(settle[first] - now, 0.0) / YEAR
     tau = a.whatif.days / 365.0
     scale = a.at.vol_scale
 
