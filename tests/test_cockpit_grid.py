@@ -103,7 +103,12 @@ async def test_n_suggests_previews_and_adds_the_condor_undo_takes_it_back(tmp_pa
         await pilot.pause()
         assert "delta: 0.7" in str(form.query_one("#problem").content) and form.result is None
         form.query_one("#delta").value = "0.16"
+        form.query_one("#quantity").value = "3"
         await pilot.pause()
+        assert "3 x SPXW" in body(form, "#suggestion") and "WARNING: 3 lose up to" in body(form, "#suggestion")
+        form.query_one("#quantity").value = ""
+        await pilot.pause()
+        assert "PoP at expiry" in body(form, "#suggestion") and "After: PASS expirations" in body(form, "#suggestion")
         await pilot.press("enter")
         await pilot.pause()
         assert not isinstance(app.screen, SuggestForm)

@@ -95,6 +95,39 @@ def test_the_quantity_is_the_largest_whose_max_loss_is_within_the_cap(demo, pct)
     assert s.condor.quantity == max(cap, 1) and s.fits == (cap >= 1)
 
 
+def test_the_cap_counts_what_the_tranche_holds_at_that_expiry(demo):
+    book, market = demo
+    first = suggest(book, market, 45, 0.16, 50, max_loss_pct=10, calendar=nearest_expiry).condor
+    held = replace(first, id="held", quantity=2)
+    s = suggest(replace(book, condors=book.condors + (held,)), market, 45, 0.16, 50, max_loss_pct=10,
+                calendar=nearest_expiry)
+    assert s.condor.expiry == held.expiry and s.condor.id != "held"
+    each = (50 - s.condor.credit) * 100
+    assert s.held == pytest.approx((50 - held.credit) * 100 * 2)
+    assert s.quantity_cap == math.floor((25_000 - s.held) / each)  # 10 % of 250,000 less what is held
+
+
+def test_the_capital_tranche_cap_binds_when_wacc_is_above_its_trigger(demo):
+    book, market = demo  # all margin loan at 12 %: WACC 12 % > the 7 % trigger, the 4 % cap in force
+    dear = replace(book, capital=replace(book.capital, weights=(1.0, 0.0, 0.0, 0.0), margin_rate_pct=12.0))
+    s = suggest(dear, market, 45, 0.16, 50, max_loss_pct=10, calendar=nearest_expiry)
+    assert s.capital_before.wacc == pytest.approx(0.12)
+    assert s.max_loss_pct == 4.0 and "tranche cap 4%" in s.cap_source
+    assert s.quantity_cap == math.floor(250_000 * 0.04 / ((50 - s.condor.credit) * 100))
+    cheap = suggest(book, market, 45, 0.16, 50, max_loss_pct=10, calendar=nearest_expiry)
+    assert cheap.max_loss_pct == 10 and "not in force" in cheap.cap_source
+
+
+def test_the_capital_figures_and_odds_are_the_calculator_s_on_the_book_with_it(demo):
+    from core.capital.calculator import capital
+    from core.capital.probability import odds
+    s = suggest(*demo, 45, 0.16, 50, calendar=nearest_expiry)
+    assert s.reg_t == pytest.approx((50 - s.condor.credit) * 100 * s.condor.quantity)  # Reg-T by hand
+    assert s.capital_after.reg_t - s.capital_before.reg_t == pytest.approx(s.reg_t)
+    assert s.capital_after.rules == capital(s.after).rules
+    assert s.odds == odds(s.after).condors[-1] and 0 < s.odds.pop < 1
+
+
 def test_a_quantity_over_the_cap_is_kept_and_flagged(demo):
     s = suggest(*demo, 45, 0.16, 50, quantity=9, calendar=nearest_expiry)
     assert s.condor.quantity == 9 and not s.fits
@@ -147,7 +180,8 @@ def test_cli_prints_the_suggestion(capsys):
     out = capsys.readouterr()
     assert out.err == ""
     for text in ("SPXW 2027-01-04", "Credit", "pts at mid", "Break-evens", "$/SPX pt", "Book after",
-                 "Hedge ratio", "largest within 2% of equity"):
+                 "Hedge ratio", "largest within 2% of equity", "PoP at expiry", "Reg-T", "Beta",
+                 "After: PASS expirations"):
         assert text in out.out, text
 
 
@@ -155,9 +189,13 @@ def test_cli_json_has_the_keys(capsys):
     assert run("suggest", "--dte", 45, "--delta", 0.16, "--wings", 50, "--quantity", 2, "--json") == 0
     d = json.loads(capsys.readouterr().out)
     for key in ("expiry", "root", "strikes", "deltas", "credit", "max_loss", "breakevens", "greeks",
-                "quantity", "quantity_cap", "book_before", "book_after", "units"):
+                "quantity", "quantity_cap", "cap_source", "pop", "pop_real", "touch_put", "touch_call",
+                "expected_move", "reg_t", "book_before", "book_after", "units"):
         assert key in d, key
     assert d["quantity"] == 2 and d["book_after"]["hedge_ratio"] is not None
+    for key in ("beta", "reg_t", "portfolio_margin", "rules"):
+        assert key in d["book_after"], key
+    assert {r["status"] for r in d["book_after"]["rules"]} <= {"pass", "warn", "fail"}
 
 
 @pytest.mark.parametrize("argv,field", [(("--delta", "0.7"), "--delta"), (("--dte", "0"), "--dte"),

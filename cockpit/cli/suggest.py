@@ -28,6 +28,7 @@ def add_parsers(sub, files) -> None:
 
 
 def cmd_suggest(args) -> int:
+    from cockpit.capital import spx_closes
     from cockpit.cli.inputs import load, settle_loaded
     from core.backtest.calendar import nearest_expiry
     from core.capital.suggest import check_inputs, suggest, suggestion_to_dict
@@ -39,13 +40,17 @@ def cmd_suggest(args) -> int:
     settled = settle_loaded(x)
     signals = load_signals(args.db, x.market).to_inputs()
     s = suggest(settled.priceable, x.market, int(args.dte), args.delta, args.wings, args.quantity,
-                args.max_loss_pct, nearest_expiry, signals)
+                args.max_loss_pct, nearest_expiry, signals, spx_closes=spx_closes(args.db, x.market.demo))
     if args.json:
         sys.stdout.write(json.dumps(clean(suggestion_to_dict(s)), indent=2, allow_nan=False) + "\n")
         return 0
     for line in suggestion_lines(s):
         print(printable(line))
     return 0
+
+
+def _odds(p: float | None) -> str:
+    return "n/a" if p is None else f"{p:.0%}"
 
 
 def _ratio(a) -> str:
@@ -55,9 +60,11 @@ def _ratio(a) -> str:
 
 def suggestion_lines(s) -> list[str]:
     """The suggestion as the report and the cockpit's form print it."""
-    c, r, b0, b1 = s.condor, s.result, s.before.totals, s.after.totals
-    cap = (f"largest within {s.max_loss_pct:g}% of equity: {s.quantity_cap}" if s.quantity_cap else
-           f"none fits {s.max_loss_pct:g}% of equity (one loses {s.max_loss_each:,.0f} $)")
+    c, r, o, b0, b1 = s.condor, s.result, s.odds, s.before.totals, s.after.totals
+    k0, k1 = s.capital_before, s.capital_after
+    held = f", {s.held:,.0f} $ held at this expiry" if s.held else ""
+    cap = (f"largest within {s.max_loss_pct:g}% of equity{held}: {s.quantity_cap}" if s.quantity_cap else
+           f"none fits {s.max_loss_pct:g}% of equity{held} (one loses {s.max_loss_each:,.0f} $)")
     if not s.fits:
         cap += f" — WARNING: {c.quantity} lose up to {r.max_loss:,.0f} $, over the cap"
     target = f"target {s.after.alvh.ratio.target:.2f}" if s.after.alvh else ""
@@ -68,11 +75,19 @@ def suggestion_lines(s) -> list[str]:
         f" {s.vols[1]:.1%} / {s.vols[2]:.1%}",
         f"Credit {c.credit:.2f} pts at mid · max profit {r.max_profit:,.0f} $ · max loss {r.max_loss:,.0f} $"
         f" ({s.max_loss_each:,.0f} $ each) · quantity: {cap}",
+        f"Cap: {s.cap_source}",
         f"Break-evens at expiry {fmt.levels(r.breakevens_expiry)} · T+0 {fmt.levels(r.breakevens_t0)}",
+        f"PoP at expiry {_odds(o.pop)} risk-neutral, {_odds(o.pop_real)} real-world · touch put"
+        f" {_odds(o.touch_put)} / call {_odds(o.touch_call)} · max loss {_odds(o.max_loss)} · expected move"
+        f" ±{o.move:,.0f} pts",
         f"Δ {r.greeks.delta:+.1f} $/SPX pt · Γ {r.greeks.gamma:+.4f} /pt · Θ {r.greeks.theta:+.0f} $/day"
         f" · V {r.greeks.vega:+.0f} $/vol pt",
         f"Book after: net Δ {b1.beta_weighted_delta:+.1f} ({fmt.chg(b1.beta_weighted_delta, b0.beta_weighted_delta, '+.1f') or '0'})"
         f" · Θ {b1.greeks.theta:+.0f} ({fmt.chg(b1.greeks.theta, b0.greeks.theta) or '0'}) $/day"
         f" · V {b1.spx_vega:+.0f} ({fmt.chg(b1.spx_vega, b0.spx_vega) or '0'}) $/SPX vol pt",
         f"Hedge ratio {_ratio(s.before)} -> {_ratio(s.after)} {target}".rstrip(),
+        f"Beta {k0.beta:+.3f} -> {k1.beta:+.3f} (band {k1.settings.beta_band[0]:g} to {k1.settings.beta_band[1]:g})"
+        f" · Reg-T {s.reg_t:,.0f} $ · book Reg-T {k0.reg_t:,.0f} -> {k1.reg_t:,.0f} $"
+        f" ({100 * k1.reg_t / k1.equity:.1f}% of equity) · PM est. {k0.pm:,.0f} -> {k1.pm:,.0f} $",
+        *(f"After: {rule.text}" for rule in k1.rules),
     ]

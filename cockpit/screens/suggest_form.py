@@ -44,6 +44,18 @@ class SuggestForm(FormScreen):
         super().__init__()
         self.session = session
         self.suggestion = None
+        self.closes = None  # the store's SPX closes, read at the first check
+        self.store_note = ""  # why they could not be read
+
+    def spx_closes(self):
+        """For the real-world odds and the realized vol; a store that cannot be read gives none."""
+        from cockpit.capital import spx_closes
+        if self.closes is None:
+            try:
+                self.closes = spx_closes(self.session.db, self.session.market.demo) or ()
+            except (InputError, OSError) as exc:  # the odds then have no real-world side: said
+                self.closes, self.store_note = (), f"history store not read ({exc}): no real-world odds"
+        return self.closes or None
 
     def compose(self):
         with VerticalScroll() as v:
@@ -67,7 +79,8 @@ class SuggestForm(FormScreen):
             try:  # the book as the panes price it; ids set aside there stay taken
                 got = suggest(s.live.book, s.market, args["dte"], args["delta"], args["wings"], args["quantity"],
                               args["max_loss_pct"], nearest_expiry, s.signals,
-                              taken=frozenset(x.id for x in s.book.condors + s.book.hedges))
+                              taken=frozenset(x.id for x in s.book.condors + s.book.hedges),
+                              spx_closes=self.spx_closes())
             except InputError as exc:
                 problem = f"{(exc.field or '').lstrip('-')}: {exc.message}"
             else:  # the engine the panes use must price the book with it
@@ -75,8 +88,8 @@ class SuggestForm(FormScreen):
                 self.suggestion = got
                 self.result = None if problem else got.condor
         self.query_one("#problem", Static).update(problem or "")
-        lines = suggestion_lines(self.suggestion) if self.suggestion else []
-        self.query_one("#suggestion", Static).update("\n".join(lines))
+        lines = suggestion_lines(self.suggestion) + [self.store_note] if self.suggestion else []
+        self.query_one("#suggestion", Static).update("\n".join(filter(None, lines)))
 
     def outcome(self):
         return None, self.result

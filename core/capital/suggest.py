@@ -4,7 +4,8 @@ The listed expiry nearest the DTE (the market file's SPX expiries, else the call
 calendar); the short strikes whose spot delta (BSM, at the vol the engine gives that
 strike) is nearest the target, solved by bisection on the smile, then the nearer of the two
 listed 5-point strikes around each; the wings `wings` points out. The credit is the model's
-mid (a marked leg is priced at its mark); the book is analyzed with and without the condor.
+mid (a marked leg is priced at its mark); the book is analyzed with and without the condor,
+and the capital calculator (beta, buying power, the rules) and the odds run on both.
 """
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from typing import Callable
 
 import numpy as np
 
+from core.capital.calculator import CapitalResult, capital
+from core.capital.margin import reg_t_condor
+from core.capital.probability import CondorOdds, odds, real_world_for
 from core.engine import analyze
+from core.history.daily import Daily
 from core.model.errors import InputError
 from core.model.inputs import Book, Condor, Market, SignalInputs
 from core.model.instruments import SPX, settle_time
@@ -36,11 +41,17 @@ class Suggestion:
     target_delta: float
     deltas: tuple[float, float]  # |delta| of the short put and short call at their vols
     vols: tuple[float, float, float, float]  # each leg's vol, long put to long call
-    max_loss_pct: float  # the cap, % of equity
-    quantity_cap: int  # the largest quantity whose max loss is within the cap (0: not even one)
+    max_loss_pct: float  # the cap in force, % of equity, on the tranche (the condors of its expiry)
+    cap_source: str  # which cap that is: the [capital] tranche cap or the helper's own
+    held: float  # $ max loss the book holds already at this expiry
+    quantity_cap: int  # the largest quantity whose tranche max loss is within the cap (0: not even one)
     result: CondorResult  # the condor as the engine prices it in the book
+    odds: CondorOdds  # its probability of profit, touch, max loss and expected move
+    reg_t: float  # $ its Reg-T requirement
     before: Analysis  # the book without it
     after: Analysis  # with it
+    capital_before: CapitalResult
+    capital_after: CapitalResult  # its rules are the ones the book would then face
 
     @property
     def fits(self) -> bool:
@@ -142,9 +153,11 @@ def _free_id(book: Book, expiry: date, taken: frozenset) -> str:
 
 def suggest(book: Book, market: Market, dte: int, delta: float, wings: float, quantity: int | None = None,
             max_loss_pct: float = MAX_LOSS_PCT, calendar=None,
-            signals: SignalInputs | None = None, taken: frozenset = frozenset()) -> Suggestion:
+            signals: SignalInputs | None = None, taken: frozenset = frozenset(),
+            spx_closes: Daily | None = None) -> Suggestion:
     """The condor, priced, and the book with it. `book`: positions the engine prices (open at as_of);
-    `taken`: ids the new condor must not have besides the book's (positions set aside)."""
+    `taken`: ids the new condor must not have besides the book's (positions set aside);
+    `spx_closes`: the store's, for the real-world odds and the calculator's realized vol."""
     check_inputs(dte, delta, wings, quantity, max_loss_pct)
     expiry, am, source = nearest_expiry(market, int(dte), calendar)
     root = "SPX" if am else "SPXW"
@@ -160,31 +173,52 @@ def suggest(book: Book, market: Market, dte: int, delta: float, wings: float, qu
     if credit <= 0:
         raise InputError(f"the condor {sp:g}/{sc:g} prices at a credit of {credit:.2f}: no premium to sell",
                          field="--delta")
-    each = (wings - credit) * 100
-    cap = int(math.floor(book.equity * max_loss_pct / 100 / each + 1e-9))
-    condor = Condor(_free_id(book, expiry, taken), expiry, quantity or max(cap, 1), *row[0].tolist(), credit,
-                    root=root, opened=market.as_of.date())
     signals = signals or SignalInputs()  # the hedge rules read them: the ratio's target
     before = analyze(book, market, signals=signals)
+    cap_before = capital(before, spx_closes)
+    pct, why = tranche_cap(book, cap_before, max_loss_pct)
+    held = sum((c.max_width - c.credit) * c.quantity * 100 for c in book.condors if c.expiry == expiry)
+    each = (wings - credit) * 100
+    cap = max(int(math.floor((book.equity * pct / 100 - held) / each + 1e-9)), 0)
+    condor = Condor(_free_id(book, expiry, taken), expiry, quantity or max(cap, 1), *row[0].tolist(), credit,
+                    root=root, opened=market.as_of.date())
     after = analyze(replace(book, condors=book.condors + (condor,)), market, signals=signals)
     d = _deltas(market, row, vols, T)[0]
-    return Suggestion(condor, source, delta, (float(d[1]), float(d[2])), tuple(vols[0].tolist()),
-                      max_loss_pct, cap, after.condors[-1], before, after)
+    return Suggestion(condor, source, delta, (float(d[1]), float(d[2])), tuple(vols[0].tolist()), pct, why, held,
+                      cap, after.condors[-1], odds(after, real_world_for(book, market, spx_closes)).condors[-1],
+                      reg_t_condor(wings, credit, condor.quantity), before, after, cap_before,
+                      capital(after, spx_closes))
 
 
-def _book(a: Analysis) -> dict:
+def tranche_cap(book: Book, c: CapitalResult, max_loss_pct: float) -> tuple[float, str]:
+    """The tranche max loss allowed, % of equity, and why: the [capital] cap's pass level
+    while WACC is above its trigger (the tighter of it and max_loss_pct), else max_loss_pct."""
+    s = book.capital
+    own = f"--max-loss-pct {max_loss_pct:g}%"
+    if c.wacc * 100 <= s.wacc_trigger_pct:
+        return max_loss_pct, f"{own} (the [capital] tranche cap is not in force: WACC {c.wacc:.2%}" \
+                             f" <= {s.wacc_trigger_pct:g}%)"
+    if s.notional_pct[0] < max_loss_pct:
+        return s.notional_pct[0], f"the [capital] tranche cap {s.notional_pct[0]:g}% (WACC {c.wacc:.2%}" \
+                                  f" > {s.wacc_trigger_pct:g}%)"
+    return max_loss_pct, f"{own} (tighter than the [capital] tranche cap {s.notional_pct[0]:g}%)"
+
+
+def _book(a: Analysis, c: CapitalResult) -> dict:
     t = a.totals
     return {"beta_weighted_delta": t.beta_weighted_delta, "gamma": t.greeks.gamma, "theta": t.greeks.theta,
             "spx_vega": t.spx_vega, "vix_point": t.vix_point,
             "hedge_ratio": a.alvh.ratio.current if a.alvh else None,
-            "hedge_ratio_target": a.alvh.ratio.target if a.alvh else None}
+            "hedge_ratio_target": a.alvh.ratio.target if a.alvh else None,
+            "beta": c.beta, "reg_t": c.reg_t, "portfolio_margin": c.pm,
+            "rules": [{"name": r.name, "status": r.status, "line": r.line} for r in c.rules]}
 
 
 def suggestion_to_dict(s: Suggestion) -> dict:
-    c, r = s.condor, s.result
+    c, r, o = s.condor, s.result, s.odds
     return {"id": c.id, "expiry": c.expiry.isoformat(), "root": c.root, "expiry_from": s.expiry_from,
             "dte": r.dte, "quantity": c.quantity, "quantity_cap": s.quantity_cap, "fits": s.fits,
-            "max_loss_pct": s.max_loss_pct,
+            "max_loss_pct": s.max_loss_pct, "cap_source": s.cap_source, "tranche_held": s.held,
             "strikes": [c.long_put, c.short_put, c.short_call, c.long_call], "wings": c.max_width,
             "target_delta": s.target_delta, "deltas": {"put": s.deltas[0], "call": s.deltas[1]},
             "vols": list(s.vols), "credit": c.credit, "max_loss_each": s.max_loss_each,
@@ -192,6 +226,10 @@ def suggestion_to_dict(s: Suggestion) -> dict:
             "breakevens": {"expiry": list(r.breakevens_expiry), "t0": list(r.breakevens_t0)},
             "greeks": {"delta": r.greeks.delta, "gamma": r.greeks.gamma, "theta": r.greeks.theta,
                        "vega": r.greeks.vega},
-            "book_before": _book(s.before), "book_after": _book(s.after),
+            "pop": o.pop, "pop_real": o.pop_real, "touch_put": o.touch_put, "touch_call": o.touch_call,
+            "p_max_loss": o.max_loss, "expected_move": o.move, "reg_t": s.reg_t,
+            "book_before": _book(s.before, s.capital_before), "book_after": _book(s.after, s.capital_after),
             "units": {"strikes": "SPX points", "credit": "index points per condor", "max_loss": "$",
-                      "delta": "$ per SPX point", "theta": "$ per calendar day", "vega": "$ per vol point"}}
+                      "delta": "$ per SPX point", "theta": "$ per calendar day", "vega": "$ per vol point",
+                      "pop": "probability at expiry (risk-neutral; pop_real: real-world)",
+                      "expected_move": "SPX points, 1 sigma to expiry", "reg_t": "$", "beta": "share of equity"}}
