@@ -21,7 +21,7 @@ from core.model.instruments import NEW_YORK
 from core.pricing.kernels import Greeks
 from core.model.inputs import Book, Market, SignalInputs, WhatIf
 from core.model.results import (Analysis, BookResult, CondorResult, GreekSet, HedgeResult,
-                          Valuation)
+                                Valuation, from_rows)
 
 
 def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
@@ -197,13 +197,12 @@ def _condor_results(book, fixed, st, t0, value, pnl, delta, gamma, theta, vega):
     with np.errstate(divide="ignore", invalid="ignore"):
         dist_sd = np.where(sd > 0, dist / sd, np.inf * np.sign(dist))
     mark = -value[:nc] / fixed.lot
-    rows = zip(book.condors, (T * 365).tolist(), mark.tolist(), pnl.tolist(), fixed.max_profit, fixed.max_loss,
-               fixed.expiry_roots, t0, delta.tolist(), gamma.tolist(), theta.tolist(), vega.tolist(),
-               (100 * np.minimum(put_pct, call_pct)).tolist(), dist_sd.tolist(), put.tolist(),
-               fixed.pnl_realized, fixed.closes)
-    return [CondorResult(x, dte, m, p, top, bottom, be_x, be_0, GreekSet(d, g, th, ve), pct, dsd,
-                         "put" if p_side else "call", r, mid, natural)
-            for x, dte, m, p, top, bottom, be_x, be_0, d, g, th, ve, pct, dsd, p_side, r, (mid, natural) in rows]
+    greeks = from_rows(GreekSet, zip(*(x[:nc].tolist() for x in (delta, gamma, theta, vega))))
+    mid, natural = zip(*fixed.closes)
+    return from_rows(CondorResult, zip(
+        book.condors, (T * 365).tolist(), mark.tolist(), pnl.tolist(), fixed.max_profit, fixed.max_loss,
+        fixed.expiry_roots, t0, greeks, (100 * np.minimum(put_pct, call_pct)).tolist(), dist_sd.tolist(),
+        np.where(put, "put", "call").tolist(), fixed.pnl_realized, mid, natural))
 
 
 def _quoted_close(c, quotes) -> tuple[float | None, float | None]:
