@@ -32,11 +32,12 @@ def piecewise_roots(kinks: np.ndarray, values: np.ndarray) -> tuple[float, ...]:
     return tuple(sorted(set(roots.tolist())))
 
 
-def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None
+def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None, slope=None
                  ) -> list[tuple[float, ...]]:
     """All sign changes of each curve along its grid (rows of `grids`), each refined
     by a safeguarded Newton method inside its bracket. Returns sorted roots per curve.
-    `values` are f on the grids when the caller has them already. Each curve must be
+    `values` are f on the grids when the caller has them already; `slope(rows, x)` gives
+    f and f' at one level per curve (else central differences). Each curve must be
     smooth between its samples: a kink (an option at expiry) belongs on the grid."""
     k = grids.shape[0]
     values = f(np.arange(k), grids) if values is None else values
@@ -47,7 +48,7 @@ def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None
     hidden = _hidden_pairs(f, grids, values)
     rows = np.concatenate([rows, hidden[0]])
     a, b, fa, fb = (np.concatenate([x, y]) for x, y in zip((a, b, fa, fb), hidden[1:]))
-    x = _refine(f, rows, a, b, fa, fb, (a * fb - b * fa) / (fb - fa))  # from the chord's root
+    x = _refine(slope or _central(f), rows, a, b, fa, fb, (a * fb - b * fa) / (fb - fa))  # from the chord's root
     zr, zc = np.nonzero(_zero_samples(values))
     rows, x = np.concatenate([rows, zr]), np.concatenate([x, grids[zr, zc]])
     order = np.lexsort((x, rows))  # by curve, then by level; a root found twice is kept once
@@ -80,21 +81,23 @@ def _hidden_pairs(f: Curves, grids, values, steps: int = 4):
     """Two roots can hide between samples of one sign only around a local extremum:
     refine each sampled extremum by successive parabolic steps, and where it crosses
     zero return brackets on both sides of it: (rows, a, b, fa, fb)."""
-    d, h = np.diff(values, axis=1), np.diff(grids, axis=1)
-    # a smooth extremum lies within |f''| step^2 / 8 of its best sample: only those within
-    # four times that of zero can cross between samples (f'' from slopes: steps may differ)
-    with np.errstate(over="ignore", invalid="ignore"):  # curves at inf far out (a what-if of -85%)
-        curvature = 2 * (d[:, 1:] / h[:, 1:] - d[:, :-1] / h[:, :-1]) / (h[:, 1:] + h[:, :-1])
-        near = np.abs(values[:, 1:-1]) < 0.5 * np.abs(curvature) * np.maximum(h[:, 1:], h[:, :-1]) ** 2
-    # and only a maximum below zero or a minimum above it can reach zero
-    toward = (d[:, :-1] > 0) == (values[:, 1:-1] < 0)
-    turn = (d[:, :-1] * d[:, 1:] < 0) & (values[:, 1:-1] != 0) & near & toward
-    rows, j = np.nonzero(turn)
-    if not len(rows):
-        return (rows,) + (np.zeros(0),) * 4
+    d = np.diff(values, axis=1)
+    with np.errstate(invalid="ignore"):  # curves at inf far out (a what-if of -85%)
+        rows, j = np.nonzero((d[:, :-1] * d[:, 1:] < 0) & (values[:, 1:-1] != 0))  # sampled extrema
     j = j + 1
     xa, xm, xb = grids[rows, j - 1], grids[rows, j], grids[rows, j + 1]
     ya, ym, yb = values[rows, j - 1], values[rows, j], values[rows, j + 1]
+    # a smooth extremum lies within |f''| step^2 / 8 of its best sample: only those within
+    # four times that of zero can cross between samples (f'' from slopes: steps may differ)
+    ha, hb = xm - xa, xb - xm
+    with np.errstate(over="ignore", invalid="ignore"):
+        curvature = 2 * ((yb - ym) / hb - (ym - ya) / ha) / (hb + ha)
+        near = np.abs(ym) < 0.5 * np.abs(curvature) * np.maximum(hb, ha) ** 2
+    # and only a maximum below zero or a minimum above it can reach zero
+    keep = near & ((ym - ya > 0) == (ym < 0))
+    if not keep.any():
+        return (rows[:0],) + (np.zeros(0),) * 4
+    rows, j, xa, xm, xb, ya, ym, yb = (x[keep] for x in (rows, j, xa, xm, xb, ya, ym, yb))
     side = np.sign(ym)  # the sign the extremum must leave
     peak = np.where(ym > ya, 1.0, -1.0)  # +1 at a maximum, -1 at a minimum
     for _ in range(steps):
@@ -124,13 +127,21 @@ def _hidden_pairs(f: Curves, grids, values, steps: int = 4):
             np.concatenate([f_lo, f_mid]), np.concatenate([f_mid, f_hi]))
 
 
-def _refine(f: Curves, rows, a, b, fa, fb, x, iterations: int = 100):
-    """Roots inside brackets [a, b] from first guesses x. Each round prices x and a point
-    either side in one call and steps to the root of the local quadratic (Newton when it
-    has none); a step that would leave the bracket, or fails to halve the one before,
-    is a bisection instead (as rtsafe). A root counts only once it has been priced with
-    |f| < ACCEPT (or its bracket has shrunk to rounding): an error bound from an
-    estimated third derivative is too optimistic close to expiry."""
+def _central(f: Curves):
+    """(f, f') at one level per curve by central differences: for curves without their own slope."""
+    def with_slope(rows, x):
+        h = 1e-5 * np.maximum(1.0, np.abs(x))  # 0.07 points at SPX 6850
+        v = f(rows, np.stack([x - h, x, x + h], axis=1))
+        return v[:, 1], (v[:, 2] - v[:, 0]) / (2 * h)
+    return with_slope
+
+
+def _refine(slope, rows, a, b, fa, fb, x, iterations: int = 100):
+    """Roots inside brackets [a, b] from first guesses x, by Newton's method safeguarded as
+    rtsafe: a step that would leave the bracket, or fails to halve the one before, is a
+    bisection instead. `slope(rows, x)` gives f and f' at x. A root counts only once it
+    has been priced with |f| < ACCEPT (or its bracket has shrunk to rounding); it is then
+    moved by that point's own Newton step, which costs no pricing and leaves it far closer."""
     step = b - a
     active = np.ones(len(rows), dtype=bool)
     for _ in range(iterations):
@@ -138,21 +149,16 @@ def _refine(f: Curves, rows, a, b, fa, fb, x, iterations: int = 100):
         if not len(i):
             break
         xi = x[i]
-        h = 1e-5 * np.maximum(1.0, np.abs(xi))  # 0.07 points at SPX 6850
-        v = f(rows[i], np.stack([xi - h, xi, xi + h], axis=1))
-        fx, d1, d2 = v[:, 1], (v[:, 2] - v[:, 0]) / (2 * h), (v[:, 2] - 2 * v[:, 1] + v[:, 0]) / (h * h)
+        fx, d1 = slope(rows[i], xi)
         done = (np.abs(fx) < ACCEPT) | (b[i] - a[i] < 1e-10 * np.maximum(1.0, np.abs(xi)))
         left = fx * fa[i] < 0  # root is in [a, x]
         a[i], fa[i] = np.where(left, a[i], xi), np.where(left, fa[i], fx)
         b[i], fb[i] = np.where(left, xi, b[i]), np.where(left, fx, fb[i])
         with np.errstate(divide="ignore", invalid="ignore"):
-            disc = d1 * d1 - 2 * fx * d2
-            # the quadratic's root nearest x, in the form that does not cancel
-            quad = -2 * fx / (d1 + np.copysign(np.sqrt(np.maximum(disc, 0.0)), d1))
-            nxt = xi + np.where(disc >= 0, quad, -fx / d1)
-        good = (nxt > a[i]) & (nxt < b[i]) & (np.abs(nxt - xi) < 0.5 * step[i])
-        nxt = np.where(good, nxt, 0.5 * (a[i] + b[i]))
-        step[i] = np.abs(nxt - xi)
-        x[i] = np.where(done, xi, nxt)
+            nxt = xi - fx / d1
+        inside = (nxt >= a[i]) & (nxt <= b[i])
+        good = inside & (np.abs(nxt - xi) < 0.5 * step[i])
+        step[i] = np.where(good, np.abs(nxt - xi), 0.5 * (b[i] - a[i]))
+        x[i] = np.where(done, np.where(inside & (fx != 0), nxt, xi), np.where(good, nxt, 0.5 * (a[i] + b[i])))
         active[i] = ~done
     return x

@@ -14,12 +14,14 @@ import numpy as np
 
 from core.pricing.normal import ndtr
 from core.risk.breakevens import smooth_roots
-from core.pricing.legs import SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, merge_legs, moved_future, spot_vol
+from core.pricing.legs import FUT_FLOOR, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, merge_legs, \
+    moved_future, spot_vol, vix_ceiling
 from core.model.inputs import Market, ModelSettings
 from core.model.results import RiskCurve
 
 GRID_CONDOR = 32  # scan points per condor; root pairs between samples come from extremum refinement
 GRID_BOOK = 48
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 CHUNK = 32768  # options x levels per kernel pass (a few hundred kB of temporaries)
 # Package scan, as multiples of spot: sparse in the far-down tail, where only the
 # smooth VIX-hedge payoff lives, dense where the condors are.
@@ -46,6 +48,10 @@ class _SpotVol:
         vix = spot_vol(self.vix, S / self.spx, self.beta)
         ratio = vix / self.vix0
         return ratio, vix - self.vix0, self.vxx0 * ratio ** self.vxx_exp
+
+    def slopes(self, S: np.ndarray, vix_moved: np.ndarray):
+        """d ln(VIX')/dSPX at S: beta / S, zero where the map's cap holds VIX."""
+        return np.where(vix_moved < vix_ceiling(self.vix), self.beta / S, 0.0)
 
     def kinks(self, legs: Legs, t: float) -> np.ndarray:
         """SPX levels where an option expired by time t sits at its strike: an SPX option
@@ -83,29 +89,31 @@ class _Options:
         self.fut = None if fut is None else (fut + 0 * T)[:, :, None]  # to (curves, n)
         self.decay = None if decay is None else (decay + 0 * T)[:, :, None]
 
-    def value(self, rows, U, ratio, dvix):
+    def value(self, rows, U, ratio, dvix, du=None, dlog=0.0):
         """Weighted value of curves `rows` with the underlying at U (m, p), in pieces of
-        at most CHUNK options x levels: the kernel's temporaries then stay in cache."""
+        at most CHUNK options x levels: the kernel's temporaries then stay in cache.
+        With `du` (dU/dSPX; for VIX options dVIX'/dSPX) also the slope along SPX, then
+        `dlog` is d ln(VIX')/dSPX, which moves the vols of scaled options."""
         m, n, p = len(rows), self.vol_t.shape[1], U.shape[1]
         if m * n * p <= CHUNK:
-            return self._value(rows, U, ratio, dvix)
+            return self._value(rows, U, ratio, dvix, du, dlog)
         if m > 1:
             k = max(1, CHUNK // (n * p))
-            return np.concatenate([self.value(rows[i:i + k], U[i:i + k], _part(ratio, i, k), _part(dvix, i, k))
-                                   for i in range(0, m, k)])
+            return _joined([self.value(rows[i:i + k], U[i:i + k], *(_part(x, i, k) for x in (ratio, dvix, du, dlog)))
+                            for i in range(0, m, k)], 0)
         k = max(1, CHUNK // n)
-        return np.concatenate([self.value(rows, U[:, j:j + k], _part(ratio, j, k, 1), _part(dvix, j, k, 1))
-                               for j in range(0, p, k)], axis=1)
+        return _joined([self.value(rows, U[:, j:j + k], *(_part(x, j, k, 1) for x in (ratio, dvix, du, dlog)))
+                        for j in range(0, p, k)], 1)
 
-    def _value(self, rows, U, ratio, dvix):
+    def _value(self, rows, U, ratio, dvix, du, dlog):
         vt = self.vol_t[rows]
         if self.scaled:
             vt = vt * _mid(ratio)
         if self.fut is None:
             log_u = np.log(U)[:, None, :]
         else:
-            U = moved_future(self.fut[rows], _mid(dvix), self.decay[rows])
-            log_u = np.log(U)
+            F = moved_future(self.fut[rows], _mid(dvix), self.decay[rows])
+            log_u = np.log(F)
         # in place (vt is a copy: rows index it): at 1,000 condors these arrays are
         # megabytes, and each new one costs its page faults; x 0.5 and x 2 are exact
         d1 = log_u + self.c[rows]
@@ -114,12 +122,34 @@ class _Options:
         d1 += vt
         n1 = ndtr(d1)
         vt *= 2.0
+        # the vega part of the slope: U e^-qT pdf(d1) x d(vol_t)/dSPX, vol_t moving as VIX'
+        vega = None
+        if du is not None and self.scaled and np.any(dlog):
+            with np.errstate(under="ignore"):  # far from the money (or expired) pdf(d1) is 0
+                vega = np.exp(-0.5 * d1 * d1) * vt * (_INV_SQRT_2PI * _mid(U * dlog))
         d1 -= vt
         n2 = ndtr(d1, out=d1)
         out = self.put_kdr[rows] - (self.w_kdr[rows] @ n2)[:, 0]
         if self.fut is None:
-            return out + U * ((self.w_dq[rows] @ n1)[:, 0] - self.put_dq_sum[rows])
-        return out + (self.w_dq[rows] @ (U * n1))[:, 0] - (self.put_dq[rows] @ U)[:, 0]
+            delta = (self.w_dq[rows] @ n1)[:, 0] - self.put_dq_sum[rows]
+            out = out + U * delta
+            if du is None:
+                return out
+            slope = delta * du
+        else:
+            out = out + (self.w_dq[rows] @ (F * n1))[:, 0] - (self.put_dq[rows] @ F)[:, 0]
+            if du is None:
+                return out
+            dF = self.decay[rows] * (F > FUT_FLOOR) * _mid(du)  # a floored future stays put
+            slope = (self.w_dq[rows] @ (n1 * dF))[:, 0] - (self.put_dq[rows] @ dF)[:, 0]
+        return out, slope if vega is None else slope + (self.w_dq[rows] @ vega)[:, 0]
+
+
+def _joined(pieces, axis: int):
+    """Pieces of a value (or of a (value, slope) pair) joined along `axis`."""
+    if isinstance(pieces[0], tuple):
+        return tuple(np.concatenate(x, axis=axis) for x in zip(*pieces))
+    return np.concatenate(pieces, axis=axis)
 
 
 def _part(x, start: int, size: int, axis: int = 0):
@@ -168,30 +198,51 @@ class _Block:
         self.spot_vol, self.moves = spot_vol, (moves + np.zeros(n)) > 0
         self.held = (float(st.vol_scale), float(st.dvix), float(st.vxx))
 
-    def parts(self, rows: np.ndarray, S: np.ndarray):
-        """P&L of curves `rows` at SPX levels S (m, p), in dollars: (SPX legs, other legs)."""
+    def parts(self, rows: np.ndarray, S: np.ndarray, slope: bool = False):
+        """P&L of curves `rows` at SPX levels S (m, p), in dollars: (SPX legs, other legs,
+        and with `slope` the total's derivative along SPX, else None)."""
         moves = self.moves[rows]
+        dlog = 0.0  # d ln(VIX')/dSPX: none where vols are held
         if not moves.any():
             ratio, dvix, vxx = self.held
         else:
             ratio, dvix, vxx = self.spot_vol.at(S)
+            dlog = self.spot_vol.slopes(S, dvix + self.spot_vol.vix0) if slope else 0.0
             if not moves.all():
-                ratio, dvix, vxx = (np.where(moves[:, None], x, h) for x, h in zip((ratio, dvix, vxx), self.held))
+                ratio, dvix, vxx, dlog = (np.where(moves[:, None], x, h) for x, h in
+                                          zip((ratio, dvix, vxx, dlog), self.held + (0.0,)))
+        dvix_ds = (dvix + self.spot_vol.vix0) * dlog if slope and self.spot_vol else 0.0
         spx = -self.entry[0][rows][:, None]
         other = -self.entry[1][rows][:, None]
+        d = 0.0 * S if slope else None
         if self.futures is not None:
-            w, f, d = (x[rows] for x in self.futures)
-            other = other + (w * moved_future(f, _mid(dvix), d)).sum(axis=1)
+            w, f, dec = (x[rows] for x in self.futures)
+            moved = moved_future(f, _mid(dvix), dec)
+            other = other + (w * moved).sum(axis=1)
+            if slope:
+                d = d + (w * dec * (moved > FUT_FLOOR) * _mid(dvix_ds)).sum(axis=1)
         for code, options in self.options:
+            U = S if code == SPX else vxx + 0 * S
+            du = None if not slope else 1.0 if code == SPX else dvix_ds if code == VIX_OPT else \
+                self.spot_vol.vxx_exp * vxx * dlog  # VXX' = VXX (VIX'/VIX)^exponent
+            got = options.value(rows, U, ratio, dvix, du, dlog)
+            if slope:
+                got, dv = got
+                d = d + dv
             if code == SPX:
-                spx = spx + options.value(rows, S, ratio, dvix)
+                spx = spx + got
             else:
-                other = other + options.value(rows, vxx + 0 * S, ratio, dvix)
-        return spx, other
+                other = other + got
+        return spx, other, d
 
     def __call__(self, rows: np.ndarray, S: np.ndarray) -> np.ndarray:
-        spx, other = self.parts(rows, S)
+        spx, other, _ = self.parts(rows, S)
         return spx + other
+
+    def with_slope(self, rows: np.ndarray, x: np.ndarray):
+        """P&L and its derivative along SPX of curves `rows` at one level each, x (m,)."""
+        spx, other, d = self.parts(rows, x[:, None], slope=True)
+        return (spx + other)[:, 0], d[:, 0]
 
 
 def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, horizon: float) -> Scan:
@@ -228,12 +279,11 @@ def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, hori
                          times, moves, hedged, condor_entry, hedge_entry * np.array(hedged)))
     grids.append(_padded(grid))
     values = [blocks[0](np.arange(nc), grids[0])] if nc else []
-    # the package block's curves on their own grids: the book's is the shorter one
     package = np.arange(len(curves) - 2, len(curves))
-    spx, other = blocks[-1].parts(package, np.broadcast_to(spx_grid, (2, len(spx_grid))))
+    spx, other, _ = blocks[-1].parts(package, np.broadcast_to(spx_grid, (2, len(spx_grid))))
     book = [blocks[-1](np.zeros(1, dtype=int), book_grid[None])[0]] if nc else []
     values.append(_padded(book + list(spx + other)))
-    roots = [r for block, grid, value in zip(blocks, grids, values) for r in smooth_roots(block, grid, value)]
+    roots = [r for block, grid, value in zip(blocks, grids, values) for r in smooth_roots(block, grid, value, block.with_slope)]
     n = len(spx_grid)
     curve = RiskCurve(spx=spx_grid, t0=values[-1][-2, :n], horizon=values[-1][-1, :n],
                       expiry=_condor_payoff(merged, spx_grid, condor_entry) + other[-1])
