@@ -12,7 +12,6 @@ Needs ../shared/data (imported into a temporary store first).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_engine import median_time  # noqa: E402
 from cockpit.cli.blas import one_blas_thread  # noqa: E402
 from core.backtest.bootstrap import resample  # noqa: E402
 from core.backtest.config import DEFAULT  # noqa: E402
@@ -31,15 +31,6 @@ from core.backtest.tape import tape_from_series  # noqa: E402
 from core.history.store import load_daily  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
-
-
-def timed(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def store(db: Path) -> None:
@@ -87,10 +78,12 @@ def main() -> None:
     print(f"  {'run':<44}{'together':>10}{'looped':>12}{'ratio':>9}")
     two = (np.array([False, True]), np.zeros(2, int), np.zeros(2, int))
     run(tape, DEFAULT, *two)  # warm
-    line("history, unhedged + hedged (2 paths)", timed(paths_run(tape, *two), 3), looped(tape, *two, 2), 5.0)
+    line("history, unhedged + hedged (2 paths)", median_time(paths_run(tape, *two), 3, warmup=0),
+         looped(tape, *two, 2), 5.0)
     offsets = np.array([0] + [s for k in range(1, 11) for s in (-k, k)])
     shifted = (np.tile([False, True], 21), np.repeat(offsets, 2), np.zeros(42, int))
-    line("history with shifts -10..+10 (42 paths)", timed(paths_run(tape, *shifted), 1), looped(tape, *shifted, 2))
+    line("history with shifts -10..+10 (42 paths)", median_time(paths_run(tape, *shifted), 1, warmup=0),
+         looped(tape, *shifted, 2))
     b = DEFAULT.bootstrap
     days = min(int(round(b.years * 252)), tape.days)
     t = time.perf_counter()
@@ -98,7 +91,7 @@ def main() -> None:
     drawn = time.perf_counter() - t
     n = args.paths
     mc = (np.repeat([False, True], n), np.zeros(2 * n, int), np.tile(np.arange(n), 2))
-    together = timed(paths_run(mkt, *mc), 1)
+    together = median_time(paths_run(mkt, *mc), 1, warmup=0)
     line(f"bootstrap {n:,} paths x {days:,} days, both programs", together, looped(mkt, *mc, 4), 30.0)
     print(f"  (drawing the {n:,} paths: {drawn:.2f} s; looped = the same day-step path by path, timed on a"
           " few paths and scaled)")

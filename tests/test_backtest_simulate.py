@@ -648,13 +648,9 @@ def test_struck_strikes_are_listed_with_wings_outside_the_shorts(strikes):
 
 @pytest.fixture(scope="module")
 def series(tmp_path_factory) -> dict:
-    if not (DATA / "vix_daily.csv").exists():
-        pytest.skip(f"the real market data is not at {DATA}: the real-history tests need ../shared/data")
-    from cli_helpers import run as cli
+    from cli_helpers import real_store
     from core.history import store
-    db = tmp_path_factory.mktemp("simulate") / "h.sqlite"
-    assert cli("data", "import", *sorted(DATA.glob("*.csv")), "--db", db) == 0
-    return store.load_daily(db)
+    return store.load_daily(real_store(tmp_path_factory, "simulate"))
 
 
 FROM, TO = date(2007, 1, 1), date(2012, 12, 31)

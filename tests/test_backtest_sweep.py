@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import refused, run
+from cli_helpers import refused, run, real_store
 from core.backtest.config import DEFAULT, parse_config
 from core.backtest.sweep import grid, run_one, sweep
 from core.backtest.tape import tape_from_series
@@ -77,11 +77,7 @@ def test_without_dask_one_line_names_the_extra(monkeypatch):
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
-    if not (DATA / "vix_daily.csv").exists():
-        pytest.skip(f"real market data not found at {DATA}")
-    path = tmp_path_factory.mktemp("sweep") / "h.sqlite"
-    assert run("data", "import", *sorted(DATA.glob("*.csv")), "--db", path) == 0
-    return path
+    return real_store(tmp_path_factory, "sweep")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli_helpers import run
+from cli_helpers import real_store
 from core.backtest import calendar
 from core.backtest.calendar import monthly_expiry_days, nearest_expiry, spx_expiries
 from core.backtest.tape import Tape, day_index, tape_from_series
@@ -46,10 +46,7 @@ def store_of(tmp, *files) -> dict:
 
 @pytest.fixture(scope="module")
 def series(tmp_path_factory) -> dict:
-    need_data()
-    db = tmp_path_factory.mktemp("tape") / "h.sqlite"
-    assert run("data", "import", *sorted(DATA.glob("*.csv")), "--db", db) == 0
-    return store.load_daily(db)
+    return store.load_daily(real_store(tmp_path_factory, "tape"))
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli_helpers import refused, run
+from cli_helpers import refused, run, real_store
 from cockpit.cli import backtest as cli_backtest
 from core.backtest import runner
 from core.backtest.config import DEFAULT
@@ -30,11 +30,7 @@ TOP_KEYS = {"period", "config", "unhedged", "hedged", "drawdown_reduction", "cla
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
-    if not (DATA / "vix_daily.csv").exists():
-        pytest.skip(f"real market data not found at {DATA}")
-    path = tmp_path_factory.mktemp("store") / "h.sqlite"
-    assert run("data", "import", *sorted(DATA.glob("*.csv")), "--db", path) == 0
-    return path
+    return real_store(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import json
 import os
 import re
 import sys
-from contextlib import contextmanager
+from cockpit.cli.output import progress_bar
 from datetime import date
 from pathlib import Path
 
@@ -73,7 +73,7 @@ def cmd_backtest(args) -> int:
     csv = _csv_target(args.csv) if args.csv else None  # refused before the run, not after it
     tape = load_tape(getattr(args, "db", None), args.start, args.end)
     paths = None if args.monte_carlo is None else args.monte_carlo or cfg.bootstrap.paths
-    with _progress() as progress:
+    with progress_bar("stepping the days") as progress:
         b = run(tape, cfg, hedged=not args.unhedged, unhedged=not args.hedged, shifts=args.shifts,
                 mc_paths=paths or 0, progress=progress)
     if csv is not None:
@@ -107,22 +107,6 @@ def run(tape, cfg, *, hedged, unhedged, shifts, mc_paths, progress):
     from core.backtest import runner
     return runner.backtest(tape, cfg, hedged=hedged, unhedged=unhedged, shifts=shifts, mc_paths=mc_paths,
                            progress=progress)
-
-
-@contextmanager
-def _progress():
-    """A rich bar on stderr while the days are stepped, only when stderr is a terminal."""
-    isatty = getattr(sys.stderr, "isatty", None)
-    if not (isatty and isatty()):
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("stepping the days"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("backtest", total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 # ---- JSON -------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""Standard output that may be closed or full under a running command."""
+"""Standard output that may be closed or full under a running command, and the progress
+bar long commands draw on stderr."""
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 
 def quiet_stdout() -> None:
@@ -31,3 +33,24 @@ def say_done(*lines: str) -> None:
                   f" {exc.strerror or exc}", file=sys.stderr)
         except (OSError, AttributeError):
             pass
+
+
+@contextmanager
+def progress_bar(label: str, counted: bool = False):
+    """A rich bar on stderr, only when stderr is a terminal (never in pipes or tests): yields
+    `update(done, total)`, or None. `counted` shows done/total and the time spent (whole
+    items), else the share done and the time left."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    if not (isatty and isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    columns = (MofNCompleteColumn(), TimeElapsedColumn()) if counted else (TaskProgressColumn(),
+                                                                          TimeRemainingColumn())
+    with Progress(TextColumn(label), BarColumn(), *columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+

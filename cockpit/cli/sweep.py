@@ -7,7 +7,7 @@ import json
 import re
 import sys
 import tomllib
-from contextlib import contextmanager
+from cockpit.cli.output import progress_bar
 from datetime import date
 
 from cockpit.cli.args import nonempty, path_arg, whole_number
@@ -84,7 +84,7 @@ def cmd_sweep(args) -> int:
         raise InputError(f"--from {args.start} is after --to {args.end}")
     configs = grid(load_config(args.config) if args.config else DEFAULT, axes)  # refused before the store is read
     tape = load_tape(getattr(args, "db", None), args.start, args.end)
-    with _progress(len(configs)) as progress:
+    with progress_bar("sweep", counted=True) as progress:
         rows = sweep(tape, configs, workers=args.workers, scheduler=args.scheduler, shifts=args.shifts,
                      progress=progress)
     if args.json:
@@ -92,22 +92,6 @@ def cmd_sweep(args) -> int:
         return 0
     _print_table(rows, list(axes), f"Sweep {tape.dates[0]} → {tape.dates[-1]}: {len(rows)} combinations")
     return 0
-
-
-@contextmanager
-def _progress(total: int):
-    """A rich bar on stderr, counting combinations, only when stderr is a terminal."""
-    isatty = getattr(sys.stderr, "isatty", None)
-    if not (isatty and isatty()):
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("sweep", total=total)
-        yield lambda done, _total: bar.update(task, completed=done)
 
 
 def _print_table(rows: list[dict], keys: list[str], title: str) -> None:
