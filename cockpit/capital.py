@@ -35,7 +35,7 @@ def capital_lines(c: CapitalResult) -> list[tuple[str, str]]:
         (f"WACC {pct(c.wacc)}/yr = " + " + ".join(
             f"{p.name} {p.weight:g} x {pct(p.cost)} ({p.how})" for p in c.parts), ""),
         (f"Real world for the expected settlement: SPX vol {pct(c.vol)} ({c.vol_source}),"
-         f" drift {pct(c.drift)}/yr (the cost of equity)", ""),
+         f" drift {pct(c.drift)}/yr (CAPM of SPX, β = 1: rf {pct(c.rf)} + MRP {s.mrp_pct:g}%)", ""),
         (f"IRR book {pct(c.irr, 1)}/yr expected, {pct(c.irr_max_profit, 1)}/yr at max profit;"
          f" IRR - WACC {'n/a' if c.spread_bp is None else f'{c.spread_bp:+,.0f} bp'}"
          f" (target {s.spread_bp[0]:g}-{s.spread_bp[1]:g} bp)", ""),

@@ -186,3 +186,32 @@ def test_drag_rule_at_its_budget(drag, status):
                                         (None, "warn")])
 def test_spread_rule_at_its_thresholds(bp, status):
     assert rules.spread(bp, (400, 600)).status == status
+
+
+def test_the_spx_drift_is_its_own_capm_return_whatever_the_book_beta(demo):
+    """Two books holding the same condor, one with the demo's hedges (a different beta):
+    one SPX drift, rf + 1 x MRP, and one expected settlement of that condor; the realized
+    vol and the drift are the probabilities' (`real_world_for`)."""
+    from core.capital.calculator import capital
+    from core.capital.probability import real_world_for
+    from core.engine import analyze
+    from core.history.daily import Daily
+    from dataclasses import replace
+    book, market = demo
+    rng = np.random.default_rng(7)
+    days = np.arange(np.datetime64("2025-06-01"), np.datetime64("2025-06-01") + 600)
+    closes = Daily(days, 6000 * np.exp(np.cumsum(rng.normal(0, 0.009, 600))))
+    bare = replace(book, condors=book.condors[1:2], hedges=())
+    hedged = replace(book, condors=book.condors[1:2])
+    a, b = (capital(analyze(x, market), closes) for x in (bare, hedged))
+    assert abs(a.beta - b.beta) > 0.05  # the hedges move the book's beta ...
+    assert a.cost_of_equity != pytest.approx(b.cost_of_equity)  # ... and so its cost of equity
+    assert a.drift == b.drift == pytest.approx(0.04 + 0.055, abs=1e-15)  # ... not SPX's drift
+    assert a.tranches[0].expected_settlement == b.tranches[0].expected_settlement
+    real = real_world_for(bare, market, closes)
+    assert (a.vol, a.drift) == (real.vol, real.drift)
+    x = bare.condors[0]
+    T = (settle_time(x.expiry, SPX) - market.as_of.timestamp()) / YEAR
+    by_hand = 200 * expected_payoff(lambda s: condor_payoff(s, x.long_put, x.short_put, x.short_call, x.long_call),
+                                    market.spx, T, 0.095, market.dividend_yield, real.vol)
+    assert a.tranches[0].expected_settlement == pytest.approx(by_hand, rel=1e-9)

@@ -90,6 +90,10 @@ def test_report_json_capital_and_tranches(capsys):
     assert c["buying_power"]["reg_t"] == pytest.approx(44_560)
     assert [r["status"] for r in c["rules"]] == ["pass", "pass", "warn", "fail", "pass"]
     assert c["spread_bp"] == pytest.approx((c["irr"] - c["wacc"]) * 1e4)
+    # the IRR's real world is the probabilities': SPX's CAPM drift (beta 1), not the book's cost of equity
+    real, rw = c["real_world"], out["book"]["probability"]["real_world"]
+    assert real["drift"] == rw["drift"] == pytest.approx(0.04 + 0.055) and real["vol"] == rw["vol"]
+    assert real["drift_source"] == "CAPM of SPX (beta 1): rf + MRP"
     t = out["tranches"]
     assert [x["expiry"] for x in t] == ["2026-12-04", "2026-12-18", "2027-01-15"]
     assert all({"beta", "irr", "notional_pct"} <= set(x) for x in t)

@@ -9,10 +9,11 @@ from datetime import date
 import numpy as np
 
 from core.capital import margin, rules
-from core.capital.finance import (WaccPart, box_rate, capm, condor_payoff, expected_payoff, irr, wacc)
+from core.capital.finance import (WaccPart, box_rate, capm, condor_payoff, expected_payoff, index_drift, irr,
+                                  wacc)
+from core.capital.probability import real_world_for, risk_free
 from core.capital.rules import Rule
 from core.history.daily import Daily
-from core.history.signals import realized_vol
 from core.model.inputs import CapitalSettings
 from core.model.instruments import MULT, SPX
 from core.model.results import Analysis
@@ -49,7 +50,7 @@ class CapitalResult:
     wacc: float
     vol: float  # real-world SPX vol for the expected settlement
     vol_source: str
-    drift: float  # real-world expected return of SPX: the cost of equity
+    drift: float  # real-world expected return of SPX: its own CAPM return (beta 1), rf + MRP
     irr: float | None
     irr_max_profit: float | None
     spread_bp: float | None  # (IRR - WACC) x 10,000
@@ -70,7 +71,7 @@ def capital(a: Analysis, spx_closes: Daily | None = None) -> CapitalResult:
     """Beta, CAPM, WACC, IRR, buying power and the rules for the analysed book at its
     valuation (the what-if included); `spx_closes` give the realized vol (else VIX / 100)."""
     book, market, s = a.book, a.market, a.book.capital
-    rf, rf_source = (s.rf_pct / 100, "[capital] rf_pct") if s.rf_pct is not None else (market.rate, "the market's rate")
+    rf, rf_source = risk_free(book, market)
     legs = build_legs(book, market)
     betas, _ = margin.scenario_beta(legs, market, book, a.whatif)
     nc = len(book.condors)
@@ -78,9 +79,10 @@ def capital(a: Analysis, spx_closes: Daily | None = None) -> CapitalResult:
     coe = capm(rf, beta, s.mrp_pct / 100)
     parts = _wacc_parts(s, rf, coe)
     cost = wacc(parts)
-    vol, vol_source = _vol(spx_closes, s.vol_window_days, market)
+    vol, vol_source = _vol(book, market, spx_closes)
+    drift = index_drift(rf, s.mrp_pct / 100)  # the probabilities' drift: not the book's beta
     start = a.at.time.date()
-    flows, best, tranches = _tranches(a, betas, start, vol, coe)
+    flows, best, tranches = _tranches(a, betas, start, vol, drift)
     hedge_bp = [margin.reg_t_hedge(h, s.futures_margin) for h in book.hedges]
     for h in book.hedges:
         _hedge_flows(h, s.futures_margin, start, flows, best)
@@ -98,7 +100,7 @@ def capital(a: Analysis, spx_closes: Daily | None = None) -> CapitalResult:
         settings=s, equity=book.equity, rf=rf, rf_source=rf_source, beta=beta,
         condor_beta=float(betas[:nc].sum()), hedge_beta=float(betas[nc:].sum()),
         vol_beta=margin.vol_beta(legs, market, book, a.whatif), cost_of_equity=coe, parts=parts,
-        wacc=cost, vol=vol, vol_source=vol_source, drift=coe, irr=book_irr, irr_max_profit=best_irr,
+        wacc=cost, vol=vol, vol_source=vol_source, drift=drift, irr=book_irr, irr_max_profit=best_irr,
         spread_bp=spread, reg_t_condors=sum(t.reg_t for t in tranches), reg_t_hedges=sum(hedge_bp),
         pm=pm, pm_move=pm_move, pm_contracts=contracts, tranches=tuple(tranches), rules=checks)
 
@@ -120,13 +122,13 @@ def _wacc_parts(s: CapitalSettings, rf: float, coe: float) -> tuple[WaccPart, ..
             WaccPart("equity", w[3], coe, "CAPM"))
 
 
-def _vol(closes: Daily | None, window: int, market) -> tuple[float, str]:
-    """Realized SPX vol over the window's closes up to the market's day, else VIX / 100."""
-    if closes is not None:
-        upto = closes[closes.days <= np.datetime64(market.as_of.date(), "D")]
-        rv = realized_vol(upto, window)
-        if rv is not None:
-            return rv / 100, f"realized, {window} SPX closes to {upto.last_day()}" + (" (DEMO)" if closes.demo else "")
+def _vol(book, market, closes: Daily | None) -> tuple[float, str]:
+    """The probabilities' realized SPX vol (`real_world_for`: the window's closes up to the
+    market's day), else VIX / 100."""
+    window = book.capital.vol_window_days
+    real = real_world_for(book, market, closes)
+    if real is not None:
+        return real.vol, f"realized, {window} SPX closes to {real.last}" + (" (DEMO)" if real.demo else "")
     return market.vix / 100, f"VIX / 100: fewer than {window + 1} SPX closes in the history store"
 
 
@@ -196,7 +198,8 @@ def capital_to_dict(c: CapitalResult) -> tuple[dict, list[dict]]:
         "beta_parts": {"condors": c.condor_beta, "hedges": c.hedge_beta}, "hedge_vol_beta": c.vol_beta,
         "rf": c.rf, "rf_source": c.rf_source, "mrp": c.settings.mrp_pct / 100,
         "cost_of_equity": c.cost_of_equity, "wacc": c.wacc, "wacc_parts": parts,
-        "real_world": {"vol": c.vol, "vol_source": c.vol_source, "drift": c.drift},
+        "real_world": {"vol": c.vol, "vol_source": c.vol_source, "drift": c.drift,
+                       "drift_source": "CAPM of SPX (beta 1): rf + MRP"},
         "irr": c.irr, "irr_max_profit": c.irr_max_profit, "spread_bp": c.spread_bp,
         "spread_target_bp": list(c.settings.spread_bp),
         "buying_power": {"reg_t": c.reg_t, "reg_t_condors": c.reg_t_condors, "reg_t_hedges": c.reg_t_hedges,

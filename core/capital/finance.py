@@ -14,6 +14,12 @@ def capm(rf: float, beta: float, mrp: float) -> float:
     return rf + beta * mrp
 
 
+def index_drift(rf: float, mrp: float) -> float:
+    """SPX's real-world expected total return: the index's own CAPM return, beta 1,
+    rf + 1 x MRP. The book's beta prices its equity (cost of equity), not the index."""
+    return capm(rf, 1.0, mrp)
+
+
 def box_rate(width: float, price: float, days: float) -> float:
     """The rate a box lends at: it pays its width at expiry for its price today,
     r = ln(width / price) / T, continuous, T in years of 365 days."""

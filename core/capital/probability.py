@@ -15,6 +15,7 @@ from datetime import date
 
 import numpy as np
 
+from core.capital.finance import index_drift
 from core.history.signals import realized_vol
 from core.model.inputs import Book, Market
 from core.model.results import Analysis
@@ -44,7 +45,7 @@ class RealWorld:
     @property
     def drift(self) -> float:
         """The index's expected total return: CAPM with beta 1, a year."""
-        return self.rf + self.mrp
+        return index_drift(self.rf, self.mrp)
 
 
 def real_world(spx, as_of: date, rf: float, mrp: float = MRP, window: int = WINDOW) -> RealWorld | None:
@@ -60,11 +61,17 @@ def real_world(spx, as_of: date, rf: float, mrp: float = MRP, window: int = WIND
     return RealWorld(vol / 100, rf, mrp, window, seen.last_day(), seen.demo)
 
 
-def real_world_for(book: Book, market: Market, spx) -> RealWorld | None:
-    """`real_world` with the book's [capital] rf (else the market's rate), MRP and window."""
+def risk_free(book: Book, market: Market) -> tuple[float, str]:
+    """The book's [capital] rf_pct as a fraction, else the market's rate; and which it is."""
     s = book.capital
-    rf = market.rate if s.rf_pct is None else s.rf_pct / 100
-    return real_world(spx, market.as_of.date(), rf, s.mrp_pct / 100, s.vol_window_days)
+    return (s.rf_pct / 100, "[capital] rf_pct") if s.rf_pct is not None else (market.rate, "the market's rate")
+
+
+def real_world_for(book: Book, market: Market, spx) -> RealWorld | None:
+    """`real_world` with the book's [capital] rf (else the market's rate), MRP and window:
+    the one real-world measure of the probabilities and of the capital calculator's IRR."""
+    s = book.capital
+    return real_world(spx, market.as_of.date(), risk_free(book, market)[0], s.mrp_pct / 100, s.vol_window_days)
 
 
 def above(S, K, T, growth, sigma, sigma_k=0.0):
