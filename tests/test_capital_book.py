@@ -3,6 +3,7 @@ and the cockpit's Capital screen on the demo book."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -119,3 +120,27 @@ async def test_the_capital_screen_shows_the_same_lines(tmp_path):
 def test_the_capital_key_is_in_the_key_table():
     from cockpit.keymap import KEYS
     assert any(k.action == "capital" and k.display == "C" for k in KEYS)
+
+
+def test_report_holds_the_equal_risk_sizes_to_the_tranche_cap_and_marks_them(tmp_path, capsys):
+    """The demo book at WACC 8 % (a margin loan at 8 %, weight 1) > 7 %: the cap is 4 % of
+    250,000 $ = 10,000 $ a tranche. A tranche over it at its equal-risk size gets the largest
+    whole quantity that passes, floor(10,000 / max loss a condor), flagged and marked *."""
+    book = tmp_path / "book.toml"
+    book.write_text(paths.DEMO_BOOK.read_text(encoding="utf-8")
+                    + "\n[capital]\nweights = { margin = 1.0 }\nmargin_rate_pct = 8\n", encoding="utf-8")
+    assert run("report", "--book", book, "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["capital"]["wacc"] == pytest.approx(0.08) and out["risk_contribution"]["cap_pct"] == 4.0
+    each = {"IC-Dec04": (50 - 12.6) * 100, "IC-Dec18": (100 - 19.4) * 100, "IC-Jan15": (100 - 22.8) * 100}
+    for t in out["tranches"]:
+        (cid, wanted), = t["equal_risk_uncapped"].items()
+        over = wanted * each[cid] > 10_000
+        assert t["equal_risk_quantity"] == {cid: math.floor(10_000 / each[cid]) if over else wanted}
+        assert t["equal_risk_capped"] is over and t["equal_risk_max_loss_pct"] <= 4.0
+    assert [next(iter(t["equal_risk_quantity"].values())) for t in out["tranches"]] == [2, 1, 1]
+    assert [t["equal_risk_capped"] for t in out["tranches"]] == [False, True, True]
+    assert run("report", "--book", book) == 0
+    text = capsys.readouterr().out
+    assert "IC-Dec18 1*" in text and "IC-Jan15 1*" in text and "IC-Dec04 2 " in text
+    assert "a tranche's max loss <= 4% of equity; * capped (equal risk alone: IC-Dec18 2, IC-Jan15" in text

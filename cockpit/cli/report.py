@@ -36,8 +36,9 @@ def run_report(args) -> int:
         out = analysis_to_dict(a)
         from cockpit.capital import load_capital
         from core.capital.calculator import capital_to_dict
-        out["capital"], out["tranches"] = (clean(x) for x in capital_to_dict(load_capital(a, args.db)))
-        add_probability(out, *load_odds(a, args.db))
+        cap = load_capital(a, args.db)
+        out["capital"], out["tranches"] = (clean(x) for x in capital_to_dict(cap))
+        add_probability(out, *load_odds(a, args.db, cap))
         out["signals"] = clean(sset.to_json())
         # the beta the engine used (the book's), beside what the history fits
         out["signals"].update(beta=a.book.model.beta, beta_source=a.book.model.beta_source,
@@ -62,8 +63,10 @@ def run_report(args) -> int:
         raise BrokenPipeError("stdout closed")
     console.on_broken_pipe = broken_pipe
     print_report(a, console)
-    print_capital(a, args.db, console)
-    print_probability(a, *load_odds(a, args.db), console)
+    from cockpit.capital import load_capital
+    cap = load_capital(a, args.db)
+    print_capital(cap, console)
+    print_probability(a, *load_odds(a, args.db, cap), console)
     print_lifecycle(a, settled, console)
     print_signals(sset, console, a.book.model)
     if getattr(args, "grid", False):
@@ -81,22 +84,26 @@ def print_grid(a: Analysis, console: Console) -> None:
     console.print(printable(legend(g)), markup=False, highlight=False)
 
 
-def print_capital(a: Analysis, db, console: Console) -> None:
-    """The capital section: the rules' pass / warn / fail lines, then the figures."""
-    from cockpit.capital import capital_lines, load_capital
+def print_capital(c, console: Console) -> None:
+    """The capital section (a CapitalResult): the rules' pass / warn / fail lines, then the figures."""
+    from cockpit.capital import capital_lines
     console.print("[b]Capital[/b] (the book's \\[capital] table; formulas in the README)", highlight=False)
-    for text, _ in capital_lines(load_capital(a, db)):
+    for text, _ in capital_lines(c):
         console.print(printable(text), markup=False, highlight=False)
 
 
-def load_odds(a: Analysis, db):
-    """The odds under both measures and each tranche's risk, from the store's SPX closes."""
+def load_odds(a: Analysis, db, cap=None):
+    """The odds under both measures and each tranche's risk, from the store's SPX closes;
+    the equal-risk sizes held to the tranche cap the capital result `cap` puts in force."""
     from cockpit.capital import spx_closes
     from core.capital.probability import odds, real_world_for
     from core.capital.risk import history_moves, tranche_risk
+    from core.capital.rules import cap_in_force
     spx = spx_closes(db, a.market.demo)
     moves = history_moves(spx, a.market.as_of.date())
-    risk = tranche_risk(a.book, a.market, moves, a.whatif)
+    s = a.book.capital
+    cap_pct = None if cap is None else cap_in_force(100 * cap.wacc, s.wacc_trigger_pct, s.notional_pct)
+    risk = tranche_risk(a.book, a.market, moves, a.whatif, cap_pct)
     return odds(a, real_world_for(a.book, a.market, spx)), risk, len(moves), bool(spx is not None and spx.demo)
 
 
@@ -111,10 +118,13 @@ def add_probability(out: dict, odds, risk: list[dict], moves: int, demo: bool) -
             row = rows.get(r["expiry"]) or {"expiry": r["expiry"], "condors": r["condors"]}
             if r["expiry"] not in rows:
                 out["tranches"].append(row)
-            row.update(clean({k: r[k] for k in ("risk_share", "pnl_sd", "equal_risk_multiplier", "equal_risk_quantity")}))
+            row.update(clean({k: r[k] for k in ("risk_share", "pnl_sd", "equal_risk_multiplier", "equal_risk_quantity",
+                                                "equal_risk_uncapped", "equal_risk_capped",
+                                                "equal_risk_max_loss_pct")}))
     hedges = next((r for r in risk if r["kind"] == "hedges"), None)
+    cap = next((r["cap_pct"] for r in risk if r["kind"] == "tranche"), None)
     out["risk_contribution"] = clean({"moves": moves, "horizon_days": 5, "hedges_share": hedges and hedges["risk_share"],
-                                      "demo": demo})
+                                      "demo": demo, "cap_pct": cap})
 
 
 def pct(x: float | None) -> str:
@@ -152,10 +162,24 @@ def print_probability(a: Analysis, odds, risk: list[dict], moves: int, demo: boo
         for col in ("Tranche", "Condors", "Share %", "P&L sd $", "Equal-risk qty"):
             r.add_column(col, justify="left" if col in ("Tranche", "Condors", "Equal-risk qty") else "right")
         for x in risk:
-            qty = " ".join(f"{k} {v}" for k, v in x.get("equal_risk_quantity", {}).items())
+            mark = "*" if x.get("equal_risk_capped") else ""
+            qty = " ".join(f"{k} {v}{mark}" for k, v in x.get("equal_risk_quantity", {}).items())
             _add(r, x["expiry"] or "hedges", ", ".join(x.get("condors") or x.get("hedges")), pct(x["risk_share"]),
                  f"{x['pnl_sd']:,.0f}", qty)
         console.print(r)
+        console.print(printable(cap_note(risk, a.book.capital)), markup=False, highlight=False)
+
+
+def cap_note(risk: list[dict], s) -> str:
+    """What the equal-risk sizes are held to: the [capital] tranche cap in force, else none."""
+    cap = next((x["cap_pct"] for x in risk if x["kind"] == "tranche"), None)
+    if cap is None:
+        return (f"Equal-risk sizes: the tranche cap is not in force (WACC <= {s.wacc_trigger_pct:g}%),"
+                " so they are not held to it")
+    capped = [f"{k} {v}" for x in risk if x.get("equal_risk_capped") for k, v in x["equal_risk_uncapped"].items()]
+    return (f"Equal-risk sizes within the [capital] tranche cap (WACC > {s.wacc_trigger_pct:g}%): a tranche's max loss"
+            f" <= {cap:g}% of equity; " + (f"* capped (equal risk alone: {', '.join(capped)})" if capped
+                                           else "none capped"))
 
 
 def print_lifecycle(a: Analysis, settled, console: Console) -> None:

@@ -76,11 +76,34 @@ def equal_risk(cov: np.ndarray, rounds: int = 500) -> np.ndarray:
     return m * math.sqrt(now / then) if now > 0 and then > 0 else np.ones(n)
 
 
-def tranche_risk(book: Book, market: Market, moves, whatif: WhatIf = WhatIf()) -> list[dict]:
+def within_cap(quantities: list[int], each: list[float], equity: float,
+               cap_pct: float | None) -> tuple[list[int], bool]:
+    """A tranche's condor quantities held to the cap: its max loss, sum of each ($ a condor)
+    x quantity, at most cap_pct % of equity (the rule's test: % of equity <= cap). Over it,
+    each quantity x cap / max loss rounded down, then one more at a time to the condor
+    furthest below its scaled size while the cap holds (largest remainder): for one condor
+    the largest whole quantity that passes, 0 when not even one does. Also whether it was
+    capped; None: no cap."""
+    def pct(q):
+        return 100 * sum(x * n for x, n in zip(each, q)) / equity
+    if cap_pct is None or pct(quantities) <= cap_pct:
+        return list(quantities), False
+    scaled = [n * cap_pct / pct(quantities) for n in quantities]
+    q = [int(math.floor(x)) for x in scaled]
+    while True:
+        fits = [i for i in range(len(q)) if q[i] < quantities[i] and pct(q[:i] + [q[i] + 1] + q[i + 1:]) <= cap_pct]
+        if not fits:
+            return q, True
+        q[max(fits, key=lambda i: (scaled[i] - q[i], -i))] += 1
+
+
+def tranche_risk(book: Book, market: Market, moves, whatif: WhatIf = WhatIf(),
+                 cap_pct: float | None = None) -> list[dict]:
     """Per expiry: its condors, $ P&L sd over the moves, its share of the book's variance
     (condors and hedges), and the equal-risk suggestion among the tranches (their own
-    variance; the hedges are sized after, by the ALVH engine). A last row holds the hedges'
-    share, so the shares sum to 1. Empty without condors or moves."""
+    variance; the hedges are sized after, by the ALVH engine), held to `cap_pct` (the
+    [capital] tranche cap in force, % of equity; None: no cap). A last row holds the
+    hedges' share, so the shares sum to 1. Empty without condors or moves."""
     moves = np.asarray(moves, dtype=float)
     if not book.condors or not len(moves):
         return []
@@ -91,12 +114,18 @@ def tranche_risk(book: Book, market: Market, moves, whatif: WhatIf = WhatIf()) -
     hedges = pnl[:, len(book.condors):].sum(axis=1)
     shares = variance_shares(np.column_stack([parts, hedges]))
     mult = equal_risk(np.cov(parts, rowvar=False, bias=True).reshape(len(groups), len(groups)))
-    rows = [{"kind": "tranche", "expiry": e.isoformat(), "condors": [book.condors[i].id for i in g],
-             "risk_share": float(shares[k]), "pnl_sd": float(parts[:, k].std()),
-             "equal_risk_multiplier": float(mult[k]),
-             "equal_risk_quantity": {book.condors[i].id: max(1, round(mult[k] * book.condors[i].quantity))
-                                     for i in g}}
-            for k, (e, g) in enumerate(zip(expiries, groups))]
+    rows = []
+    for k, (e, g) in enumerate(zip(expiries, groups)):
+        wanted = [max(1, round(mult[k] * book.condors[i].quantity)) for i in g]
+        each = [(book.condors[i].max_width - book.condors[i].credit) * 100 for i in g]
+        held, capped = within_cap(wanted, each, book.equity, cap_pct)
+        ids = [book.condors[i].id for i in g]
+        rows.append({"kind": "tranche", "expiry": e.isoformat(), "condors": ids,
+                     "risk_share": float(shares[k]), "pnl_sd": float(parts[:, k].std()),
+                     "equal_risk_multiplier": float(mult[k]), "equal_risk_quantity": dict(zip(ids, held)),
+                     "equal_risk_uncapped": dict(zip(ids, wanted)), "equal_risk_capped": capped,
+                     "equal_risk_max_loss_pct": 100 * sum(x * q for x, q in zip(each, held)) / book.equity,
+                     "cap_pct": cap_pct})
     if book.hedges:
         rows.append({"kind": "hedges", "expiry": None, "hedges": [h.id for h in book.hedges],
                      "risk_share": float(shares[-1]), "pnl_sd": float(hedges.std())})

@@ -25,6 +25,12 @@ def expirations(count: int, band: tuple[int, int]) -> Rule:
     return Rule("expirations", PASS if ok else WARN, f"{count} concurrent condor expirations (band {lo}–{hi}){why}")
 
 
+def cap_in_force(wacc_pct: float, trigger_pct: float, caps: tuple[float, float]) -> float | None:
+    """The tranche max loss the cap allows, % of equity: its pass level while WACC is above
+    the trigger; None (no cap) at or below it."""
+    return caps[0] if wacc_pct > trigger_pct else None
+
+
 def tranche_cap(notional: list[tuple[str, float]], wacc_pct: float, trigger_pct: float,
                 caps: tuple[float, float]) -> Rule:
     """When WACC is above the trigger, each tranche's max loss as % of equity: at most
@@ -34,7 +40,7 @@ def tranche_cap(notional: list[tuple[str, float]], wacc_pct: float, trigger_pct:
         return Rule("tranche cap", PASS, "no condor tranches")
     label, worst = max(notional, key=lambda x: x[1])
     figures = f"largest tranche {label} max loss {worst:.2f}% of equity (pass <= {ok:g}%, warn <= {warn:g}%)"
-    if wacc_pct <= trigger_pct:
+    if cap_in_force(wacc_pct, trigger_pct, caps) is None:
         return Rule("tranche cap", PASS, f"not in force: WACC {wacc_pct:.2f}% <= {trigger_pct:g}%; {figures}")
     status = PASS if worst <= ok else WARN if worst <= warn else FAIL
     return Rule("tranche cap", status, f"in force: WACC {wacc_pct:.2f}% > {trigger_pct:g}%; {figures}")
