@@ -12,6 +12,12 @@ from core.model.results import Analysis, CondorResult
 
 NEAR_SD = 1.0  # amber inside one standard deviation of the nearest short strike
 NEAR_PCT = 1.0  # ... or inside 1% of it
+# what a narrow pane leaves out, the least worth first, so a condor stays one line: realized
+# and lifetime P&L (the pane's total line keeps them), the expiry date (DTE and the id say
+# it), the break-evens (To short says how far), credit, quotes and mark, then delta and the
+# expected move; P&L, distance, PoP and theta stay (any overflow still folds under the row)
+DROP = ("Real $", "Life $", "Exp", "BE T+0", "Slip $", "BE expiry", "Credit", "Natural", "Mark", "Δ $/pt",
+        "±1σ pts")
 
 
 def alert_level(c: CondorResult) -> int:
@@ -64,7 +70,7 @@ def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | N
         rows.append((row, f"{pal.alert} reverse".strip() if len(rows) == selected else pal.alert or None))
     t = view.totals
     # one flat Group: the pane folds only a table at its top level
-    return Group(grid(cols, rows), *(Text(f"✗ {x.id} not priced: {why} (e edits, x deletes)", style=pal.alert)
+    return Group(grid(cols, rows, drop=DROP), *(Text(f"✗ {x.id} not priced: {why} (e edits, x deletes)", style=pal.alert)
                                      for x, why in broken),
                  *([Text("Mark: the quotes' mid where every leg is quoted; Natural: the debit to close at"
                          " the shorts' asks and the wings' bids; Slip $: what that costs over the mid",

@@ -81,8 +81,8 @@ class Body(Widget):
         for part in parts:  # tables at their natural width, text wrapped to the pane
             if isinstance(part, Grid):
                 chosen = part is rows_of or (rows_of is None and not lines)
-                if part.width > view:
-                    part = part.fold(view)  # no sideways scrolling: overflow folds under the row
+                if part.width > view:  # no sideways scrolling: the least worth columns
+                    part = part.fit(view)  # left out, then any overflow folds under the row
                 if chosen:
                     self.table_shape = (len(lines) + part.header_lines, part.row_lines)
                 lines += [(part, i) for i in range(len(part))]  # made when painted
@@ -282,29 +282,36 @@ class Lines(list):
         return Measurement(width, width)
 
 
-def grid(cols: list[tuple[str, str]], rows: list[tuple[list, str | None]], title: str | None = None) -> Grid:
+def grid(cols: list[tuple[str, str]], rows: list[tuple[list, str | None]], title: str | None = None,
+         drop: tuple[str, ...] = ()) -> Grid:
     """A table as plain padded lines, several times cheaper to render than a rich Table.
 
-    cols: (header, "l" or "r"); rows: (cells, row style); a cell is a str or a styled Text."""
+    cols: (header, "l" or "r"); rows: (cells, row style); a cell is a str or a styled Text;
+    drop: headers of the columns a narrow pane leaves out, the least worth first (`fit`)."""
     heads = [_cell(Text(h, style="bold")) for h, _ in cols]
     cells = [[_cell(c) for c in r] for r, _ in rows]
     widths = [max([len(h)] + [row[j][1] for row in cells]) for j, (h, _) in enumerate(cols)]
-    return Grid([a == "r" for _, a in cols], heads, cells, [style for _, style in rows], widths, title)
+    names = [h for h, _ in cols]
+    order = tuple(names.index(h) for h in drop if h in names)
+    return Grid([a == "r" for _, a in cols], heads, cells, [style for _, style in rows], widths, title, order)
 
 
 class Grid:
     """A table from `grid`, its lines each made only when asked for: a pane pays for the rows
-    in view. `fold(width)` is the same table with the columns that do not fit on indented
-    lines under the first; header_lines and row_lines: how many lines a header and a row take."""
+    in view. `fit(width)` leaves out the columns `drop` names, the least worth first, until a
+    row fits (the rule under the header names them), and folds what still does not fit:
+    `fold(width)` is the same table with the columns that do not fit on indented lines under
+    the first; header_lines and row_lines: how many lines a header and a row take."""
     selectable = False  # the table ↑ ↓ move in, when it is not the pane's first
 
-    def __init__(self, right, heads, cells, styles, widths, title, width: int = 10_000) -> None:
+    def __init__(self, right, heads, cells, styles, widths, title, drop: tuple[int, ...] = (),
+                 hidden: tuple[str, ...] = (), width: int = 10_000) -> None:
         self._right, self._cells, self._styles, self._widths = right, cells, styles, widths
-        self._data = (right, heads, cells, styles, widths, title)
+        self._data = (right, heads, cells, styles, widths, title, drop, hidden)
         self._bands = bands = _bands(widths, width)
         top = [Text(title, style="italic")] if title else []
         top += [self._line(heads, band, INDENT * (k > 0)) for k, band in enumerate(bands)]
-        top.append(Text("─" * min(width, sum(widths) + len(widths) - 1)))
+        top.append(Text(_rule(min(width, sum(widths) + len(widths) - 1), hidden)))
         self._top, self.header_lines, self.row_lines = top, len(top), len(bands)
         # every row line of a band is as wide: its cells are padded to the column widths
         rows = [INDENT * (k > 0) + sum(widths[j] for j in band) + len(band) - 1 for k, band in enumerate(bands)]
@@ -312,6 +319,22 @@ class Grid:
 
     def fold(self, width: int) -> Grid:
         return Grid(*self._data, width=width)
+
+    def fit(self, width: int) -> Grid:
+        """Within `width`: the `drop` columns left out in their order while a row is wider,
+        then the rest folded if it still is."""
+        right, heads, cells, styles, widths, title, drop, hidden = self._data
+        keep = list(range(len(widths)))
+        for j in drop:
+            if sum(widths[i] for i in keep) + len(keep) - 1 <= width:
+                break
+            keep.remove(j)
+        if len(keep) == len(widths):
+            return self.fold(width) if self.width > width else self
+        out = Grid([right[j] for j in keep], [heads[j] for j in keep], [[row[j] for j in keep] for row in cells],
+                   styles, [widths[j] for j in keep], title, (),
+                   hidden + tuple(heads[j][0] for j in range(len(widths)) if j not in keep))
+        return out.fold(width) if out.width > width else out
 
     def __len__(self) -> int:
         return self.header_lines + len(self._cells) * self.row_lines
@@ -350,6 +373,15 @@ class Grid:
             at += len(pad) + len(text) + 1
         parts.pop()  # no space after the last column
         return Text("".join(parts), style=style or "", spans=spans)
+
+
+def _rule(width: int, hidden: tuple[str, ...]) -> str:
+    """The line under the header: with the columns a narrow pane left out named in it."""
+    if hidden:
+        for note in (f"── not shown at this width: {', '.join(hidden)} ", f"── {len(hidden)} columns not shown at this width "):
+            if len(note) + 2 <= width:
+                return note + "─" * (width - len(note))
+    return "─" * width
 
 
 def _bands(widths: list[int], width: int) -> list[list[int]]:

@@ -198,10 +198,38 @@ async def test_condor_table_refolds_when_the_terminal_shrinks(tmp_path):
         await pilot.pause(0.3)
         shown = "\n".join(pane_lines(app, "condors"))
         c = app.session.live.condors[0]
-        assert "Θ $/d" in shown and fmt.money(c.greeks.theta) in shown, shown  # the last column folded in
+        assert "Θ $/d" in shown and fmt.money(c.greeks.theta) in shown, shown  # theta kept at 80 columns
         await pilot.resize_terminal(120, 40)
         await pilot.pause(0.3)
         assert pane_lines(app, "condors") == wide  # folded back as it was at 120 columns
+
+
+@pytest.mark.parametrize("size, shown, hidden", [
+    ((120, 40), ["DTE", "Strikes", "Credit", "Mark", "P&L $", "BE expiry", "BE T+0", "PoP %", "±1σ pts",
+                 "Δ $/pt", "Θ $/d"], ["Exp", "Real $", "Life $"]),
+    ((80, 24), ["DTE", "Strikes", "Qty", "P&L $", "To short", "PoP %", "±1σ pts", "Θ $/d"],
+     ["Exp", "Credit", "Mark", "BE T+0", "Δ $/pt"]),
+])
+@sync
+async def test_a_condor_is_one_line_of_the_pane_with_units_in_the_headers(tmp_path, size, shown, hidden):
+    app = make_cockpit(tmp_path, signals=False)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        lines = pane_lines(app, "condors")
+        head = next(line for line in lines if line.startswith("│ID "))
+        for h in shown:
+            assert f" {h} " in head or head.rstrip(" │").endswith(f" {h}"), (h, head)
+        for h in hidden:
+            assert f" {h} " not in head, (h, head)
+        rule = lines[lines.index(head) + 1]
+        assert "not shown at this width" in rule  # the pane says it left columns out
+        from core.capital.probability import odds
+        for c, p in zip(app.session.live.condors, odds(app.session.live).condors):
+            row = next(line for line in lines if line.startswith(f"│{c.condor.id} "))
+            i = lines.index(row)
+            # the row holds its PoP and ends in theta; the next line is the next condor or the total
+            assert f" {100 * p.pop:.0f} " in row and row.rstrip(" │").endswith(f" {fmt.money(c.greeks.theta)}"), row
+            assert lines[i + 1].startswith(("│IC-", "│Condor P&L")), lines[i + 1]
 
 
 @sync
