@@ -1,5 +1,6 @@
 """Budget-bounded sizing: the solver against scipy's milp and a hand-worked case, the
 engine's proposals within the budgets, and the candidate menus."""
+import itertools
 from dataclasses import replace
 from datetime import date
 
@@ -83,6 +84,43 @@ def test_solver_matches_milp(chains, drag, premium):
         assert floor_drag > drag + 1e-9 or floor_premium > premium + 1e-9
         drag, premium = drag + floor_drag, premium + floor_premium
     assert covered(chains, sol.states) == pytest.approx(milp_best(chains, drag, premium), abs=1e-6)
+
+
+def every_state(chains, drag_cap, premium_cap):
+    """The solver's rule over every combination of states, in plain floats summed layer by
+    layer: the most coverage within the caps, then least drag, then least premium, then the
+    first in order; and whether a budget held coverage below the best of all states."""
+    floor_drag = sum(s.drag for c in chains for s in c.steps[:c.floor])
+    floor_premium = sum(s.premium for c in chains for s in c.steps[:c.floor])
+    if floor_drag > drag_cap + 1e-9 or floor_premium > premium_cap + 1e-9:
+        drag_cap, premium_cap = drag_cap + floor_drag, premium_cap + floor_premium
+    sums = []
+    for c in chains:
+        g = np.concatenate([[0.0], np.cumsum([s.gain for s in c.steps])])
+        d = np.concatenate([[0.0], np.cumsum([s.drag for s in c.steps])])
+        p = np.concatenate([[0.0], np.cumsum([s.premium for s in c.steps])])
+        sums.append([(float(min(g[i], c.want) * c.weight), float(d[i]), float(p[i]), i)
+                     for i in range(c.floor, len(g))])
+    rows = []
+    for combo in itertools.product(*sums):
+        y = d = p = 0.0
+        for yi, di, pi, _ in combo:
+            y, d, p = y + yi, d + di, p + pi
+        rows.append((y, d, p, tuple(i for *_, i in combo)))
+    fits = [r for r in rows if r[1] <= drag_cap * (1 + 1e-12) + 1e-9 and r[2] <= premium_cap * (1 + 1e-12) + 1e-9]
+    best, top = max(r[0] for r in fits), max(r[0] for r in rows)
+    tol = 1e-9 * max(1.0, abs(best))
+    pick = min((r for r in fits if r[0] >= best - tol), key=lambda r: (r[1], r[2]))
+    return pick[3], best < top - tol
+
+
+@settings(max_examples=150, deadline=None)
+@given(chains=st.tuples(chain, chain, chain), drag=cents(0, 1500), premium=cents(0, 2000))
+def test_solver_is_every_state_searched(chains, drag, premium):
+    """The solver searches only the states that fit beside the other layers' cheapest: the
+    same states, limit flag and ties as every combination tried."""
+    sol = solve(chains, drag, premium)
+    assert (sol.states, sol.limited) == every_state(chains, drag, premium)
 
 
 @settings(max_examples=100, deadline=None)

@@ -103,10 +103,10 @@ def taken(chain: Chain, state: int) -> dict[int, int]:
 
 def _cum(chain: Chain):
     """Coverage, drag and premium at each state floor..len(steps)."""
-    g = np.concatenate([[0.0], np.cumsum([s.gain for s in chain.steps])])
-    d = np.concatenate([[0.0], np.cumsum([s.drag for s in chain.steps])])
-    p = np.concatenate([[0.0], np.cumsum([s.premium for s in chain.steps])])
-    return (np.minimum(g, chain.want) * chain.weight)[chain.floor:], d[chain.floor:], p[chain.floor:]
+    sums = np.zeros((len(chain.steps) + 1, 3))
+    np.cumsum([(s.gain, s.drag, s.premium) for s in chain.steps], axis=0, out=sums[1:])
+    g, d, p = sums[chain.floor:].T
+    return np.minimum(g, chain.want) * chain.weight, d, p
 
 
 @dataclass(frozen=True)
@@ -141,14 +141,38 @@ def solve(chains: tuple[Chain, ...], drag_cap: float, premium_cap: float) -> Sol
     forced = d0 > drag_cap + 1e-9 or p0 > premium_cap + 1e-9
     if forced:  # what must be kept is kept; the rest gets the whole budget beside it
         drag_cap, premium_cap = drag_cap + d0, premium_cap + p0
+    caps = drag_cap * (1 + 1e-12) + 1e-9, premium_cap * (1 + 1e-12) + 1e-9
+    finite = all(np.isfinite(x).all() for x in y + d + p)
+    keep = _fitting(d, p, caps) if finite else [np.arange(len(x)) for x in d]
+    y_in, d_in, p_in = ([x[k] for x, k in zip(v, keep)] for v in (y, d, p))
     # one grid-sized buffer for drag, premium and coverage in turn: at 60^3 states each
     # new one costs more in page faults than its sums
-    grid = _outer(d)
-    ok = grid <= drag_cap * (1 + 1e-12) + 1e-9
-    ok &= _outer(p, out=grid) <= premium_cap * (1 + 1e-12) + 1e-9
-    cover = _outer(y, out=grid)
-    top, best = float(cover.max()), float(cover[ok].max())
+    grid = _outer(d_in)
+    ok = grid <= caps[0]
+    ok &= _outer(p_in, out=grid) <= caps[1]
+    cover = _outer(y_in, out=grid)
+    # the best of all states, fitting or not: each layer's best, summed (rounding is monotone)
+    top = float(_at(y, [np.argmax(x) for x in y]) if finite else cover.max())
+    best = float(cover[ok].max())
     tol = 1e-9 * max(1.0, abs(best))
     pick = np.nonzero(ok & (cover >= best - tol))
-    first = np.lexsort((_at(p, pick), _at(d, pick)))[0]  # least drag, then least premium
-    return Solution(tuple(int(i[first]) + c.floor for i, c in zip(pick, chains)), best < top - tol, forced)
+    first = np.lexsort((_at(p_in, pick), _at(d_in, pick)))[0]  # least drag, then least premium
+    return Solution(tuple(int(k[i[first]]) + c.floor for k, i, c in zip(keep, pick, chains)), best < top - tol,
+                    forced)
+
+
+def _fitting(d, p, caps) -> list[np.ndarray]:
+    """Each layer's states that fit within both caps beside the other layers' cheapest ones.
+    Rounding is monotone, so no state outside them fits, and the grid over these alone (summed
+    in the same order) finds the same answer, bit for bit, in a fraction of the states."""
+    lows = [x.min() for x in d], [x.min() for x in p]
+    out = []
+    for i in range(len(d)):
+        fits = True
+        for parts, low, cap in zip((d, p), lows, caps):
+            total = np.zeros(())
+            for j, x in enumerate(parts):
+                total = total + (x if j == i else low[j])
+            fits = fits & (total <= cap)
+        out.append(np.nonzero(fits)[0])
+    return out
