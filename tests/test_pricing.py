@@ -13,7 +13,7 @@ from vollib.black.greeks import analytical as v_black_greeks
 from vollib.black_scholes_merton import black_scholes_merton as v_bsm
 from vollib.black_scholes_merton.greeks import analytical as v_bsm_greeks
 
-from core.pricing.kernels import black76, bsm, bsm_price, implied_vol_black, implied_vol_bsm
+from core.pricing.kernels import black76, bsm, bsm_price, bsm_price_theta, implied_vol_black, implied_vol_bsm
 
 GREEKS = ("delta", "gamma", "theta", "vega")
 
@@ -69,6 +69,10 @@ def test_bsm_matches_vollib_prices_and_greeks(seed):
         assert_close(getattr(g, name), values, f"bsm {name}")
     # the price-only kernel used by break-even scans is the same price
     np.testing.assert_array_equal(bsm_price(c, S, K, T, r, q, sigma), g.price)
+    # and the price-and-theta one the backtest marks with (vollib's theta checked above)
+    price, theta = bsm_price_theta(c, S, K, T, r, q, sigma)
+    np.testing.assert_array_equal(price, g.price)
+    np.testing.assert_array_equal(theta, g.theta)
 
 
 def test_bsm_matches_vollib_on_spx_scale_legs():
@@ -261,6 +265,9 @@ def test_mixed_expired_and_live_broadcast():
     assert g.price[1] == 5.0 and g.price[2] == 0.0
     assert g.price[0] == pytest.approx(v_bsm("c", 100.0, 95.0, 0.25, 0.03, 0.3, 0.0), abs=1e-12)
     assert g.price[3] == pytest.approx(v_bsm("p", 100.0, 95.0, 1e-6, 0.03, 0.3, 0.0), abs=1e-12)
+    price, theta = bsm_price_theta(np.array([True, True, False, False]), 100.0, 95.0, T, 0.03, 0.0, 0.3)
+    np.testing.assert_array_equal(price, g.price)
+    np.testing.assert_array_equal(theta, g.theta)  # 0 once expired
 
 
 def test_approaching_expiry_converges_to_intrinsic():

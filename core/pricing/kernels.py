@@ -49,6 +49,20 @@ def bsm_price(is_call, S, K, T, r, q, sigma) -> np.ndarray:
     return _terms(is_call, S, K, T, r, q, sigma)[-1]
 
 
+def _theta_per_year(S, K, r, q, sigma, sqrtT, sign, disc_q, disc_r, Nd1, Nd2, pdf1):
+    return (-S * disc_q * pdf1 * sigma / (2.0 * sqrtT)
+            + sign * (q * S * disc_q * Nd1 - r * K * disc_r * Nd2))
+
+
+def bsm_price_theta(is_call, S, K, T, r, q, sigma):
+    """BSM price and theta per calendar day only (what a daily mark needs), as bsm gives them."""
+    live, Tl, sqrtT, vol_t, d1, sign, disc_q, disc_r, Nd1, Nd2, price = _terms(
+        is_call, S, K, T, r, q, sigma)
+    pdf1 = _INV_SQRT_2PI * np.exp(-0.5 * d1 * d1)
+    theta = _theta_per_year(S, K, r, q, sigma, sqrtT, sign, disc_q, disc_r, Nd1, Nd2, pdf1) / 365.0
+    return price, theta if live.all() else np.where(live, theta, 0.0)
+
+
 def bsm(is_call, S, K, T, r, q, sigma) -> Greeks:
     """BSM price and Greeks; European options on a spot paying yield q."""
     live, Tl, sqrtT, vol_t, d1, sign, disc_q, disc_r, Nd1, Nd2, price = _terms(
@@ -57,8 +71,7 @@ def bsm(is_call, S, K, T, r, q, sigma) -> Greeks:
     delta = sign * disc_q * Nd1
     gamma = disc_q * pdf1 / (S * vol_t)
     vega = S * disc_q * pdf1 * sqrtT
-    theta = (-S * disc_q * pdf1 * sigma / (2.0 * sqrtT)
-             + sign * (q * S * disc_q * Nd1 - r * K * disc_r * Nd2))
+    theta = _theta_per_year(S, K, r, q, sigma, sqrtT, sign, disc_q, disc_r, Nd1, Nd2, pdf1)
     step = np.where(sign * (S - K) > 0, sign, 0.0)
     return Greeks(
         price=price,
