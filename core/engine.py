@@ -93,7 +93,7 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
                    vxx=float(st.vxx) if market.vxx else None, vol_scale=float(st.vol_scale))
     alvh = None
     if book.condors or book.hedges:
-        alvh = run_alvh(book, market, whatif, legs, signals, value,
+        alvh = run_alvh(book, market, whatif, st, legs, signals, value,
                         {h.hedge.id: h.greeks.theta for h in hedges}, curves, horizon, g.delta)
     ceiling = map_cap_reached(market, book.model, whatif)
     capped = (f"Spot VIX capped at {ceiling:g} by the spot-vol map in this what-if",) if ceiling else ()

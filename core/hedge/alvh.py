@@ -13,7 +13,7 @@ import numpy as np
 from core.risk.curves import Scan
 from core.hedge.candidates import menu_of, picks
 from core.hedge.sizing import Item, layer_chain, solve, taken
-from core.pricing.legs import (SPX, VIX_FUT, VIX_OPT, YEAR, Legs, build_legs, by_position, distinct_legs,
+from core.pricing.legs import (SPX, VIX_FUT, VIX_OPT, YEAR, Legs, MarketState, build_legs, by_position, distinct_legs,
                                leg_prices, leg_values, market_state, moved_future, settle_time)
 from core.model.instruments import NEW_YORK
 from core.model.inputs import (LAYER_NAMES, Book, Hedge, LayerTemplate, Market, SignalInputs,
@@ -25,12 +25,12 @@ PARITY_THRESHOLD = 0.25  # points
 TICK = 0.01  # the smallest VIX option price
 
 
-def run_alvh(book: Book, market: Market, whatif: WhatIf, legs: Legs, signals: SignalInputs,
+def run_alvh(book: Book, market: Market, whatif: WhatIf, now: MarketState, legs: Legs, signals: SignalInputs,
              value_now: np.ndarray, hedge_theta: dict[str, float], curves: Scan,
              horizon: float, leg_delta: np.ndarray) -> AlvhResult:
-    """`value_now`: each position's value at the what-if, $; `curves` carries the package
-    break-evens and risk curve (found with the condors'); `horizon`: their POSIX time."""
-    now = market_state(market, book.model, whatif)
+    """`now`: the what-if's market state; `value_now`: each position's value there, $; `curves`
+    carries the package break-evens and risk curve (found with the condors'); `horizon`: their
+    POSIX time."""
     scale = legs.units * legs.mult
     s = book.stress
     stressed = market_state(market, book.model, whatif, spx_move=np.array([x.spx_move for x in s]),

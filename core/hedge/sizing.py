@@ -69,6 +69,12 @@ def _steps(items: list[Item], total: int) -> list[Step]:
         left = x.units
         while left > 0:
             want = 1 if len(out) < FINE else block
+            if size == 0 and left >= want:  # whole steps of this item alone: one step, repeated
+                k = min(left, FINE - len(out)) if len(out) < FINE else left // want
+                out += [Step(((x.key, want),), 0.0 + want * x.gain, 0.0 + want * max(x.drag, 0.0),
+                             0.0 + want * max(x.premium, 0.0))] * k
+                left -= k * want
+                continue
             n = min(want - size, left)
             parts.append((x.key, n))
             acc = [acc[0] + n * x.gain, acc[1] + n * max(x.drag, 0.0), acc[2] + n * max(x.premium, 0.0)]
