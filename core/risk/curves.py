@@ -319,5 +319,7 @@ def _condor_payoff(merged: Legs, spx: np.ndarray, entry: float) -> np.ndarray:
     spx_legs = merged.underlying == SPX
     call, put = spx_legs & merged.is_call, spx_legs & ~merged.is_call
     S = spx[:, None]
-    return (np.maximum(S - merged.strike[call], 0.0) @ merged.units[call]
-            + np.maximum(merged.strike[put] - S, 0.0) @ merged.units[put] - entry)
+
+    def paid(intrinsic, units):  # floored in place: one levels x options array alive at a time
+        return np.maximum(intrinsic, 0.0, out=intrinsic) @ units
+    return paid(S - merged.strike[call], merged.units[call]) + paid(merged.strike[put] - S, merged.units[put]) - entry
