@@ -20,6 +20,15 @@ def pct(x: float | None, places: int = 2) -> str:
     return "n/a" if x is None else f"{100 * x:,.{places}f}%"
 
 
+def undated_note(c: CapitalResult) -> str:
+    """Which positions the IRR starts at the valuation for want of an opened date (a condor's
+    credit then counts as received that day, a hedge's premium as paid), if any."""
+    if not c.undated:
+        return ""
+    return (f"; no opened date, so their flows start at the valuation {c.start}: {', '.join(c.undated)}"
+            " (each `opened` in the book gives the IRR since the trade)")
+
+
 def capital_lines(c: CapitalResult) -> list[tuple[str, str]]:
     """(text, status) lines: status is a rule's pass / warn / fail, or "" for a figure."""
     s = c.settings
@@ -38,13 +47,16 @@ def capital_lines(c: CapitalResult) -> list[tuple[str, str]]:
          f" drift {pct(c.drift)}/yr (CAPM of SPX, β = 1: rf {pct(c.rf)} + MRP {s.mrp_pct:g}%)", ""),
         (f"IRR book {pct(c.irr, 1)}/yr expected, {pct(c.irr_max_profit, 1)}/yr at max profit;"
          f" IRR - WACC {'n/a' if c.spread_bp is None else f'{c.spread_bp:+,.0f} bp'}"
-         f" (target {s.spread_bp[0]:g}-{s.spread_bp[1]:g} bp)", ""),
+         f" (target {s.spread_bp[0]:g}-{s.spread_bp[1]:g} bp)" + undated_note(c), ""),
     ]
     for t in c.tranches:
+        since = (f"from {t.start}, the valuation (no opened date)" if len(t.undated) == len(t.ids)
+                 else f"from {t.start}" + (f"; {', '.join(t.undated)} from the valuation (no opened date)"
+                                           if t.undated else ""))
         out.append((f"  {t.expiry} {', '.join(t.ids)}: beta {t.beta:+.3f}, max loss {t.max_loss:,.0f} $"
                     f" = {t.notional_pct:.2f}% of equity, Reg-T {t.reg_t:,.0f} $, expected settlement"
                     f" {t.expected_settlement:,.0f} $, P&L {t.expected_pnl:+,.0f} $ ="
-                    f" {100 * t.expected_pnl / t.reg_t:+.1f}% of Reg-T, IRR {pct(t.irr, 1)}/yr"
+                    f" {100 * t.expected_pnl / t.reg_t:+.1f}% of Reg-T, IRR {pct(t.irr, 1)}/yr {since}"
                     f" (max profit {pct(t.irr_max_profit, 1)}/yr)", ""))
     lo_pm, hi_pm = s.pm_range_pct
     out.append((f"Buying power: Reg-T {c.reg_t:,.0f} $ = {100 * c.reg_t / c.equity:.1f}% of equity"

@@ -215,3 +215,57 @@ def test_the_spx_drift_is_its_own_capm_return_whatever_the_book_beta(demo):
     by_hand = 200 * expected_payoff(lambda s: condor_payoff(s, x.long_put, x.short_put, x.short_call, x.long_call),
                                     market.spx, T, 0.095, market.dividend_yield, real.vol)
     assert a.tranches[0].expected_settlement == pytest.approx(by_hand, rel=1e-9)
+
+
+def test_the_demo_condors_opened_on_days_the_demo_history_makes_plausible(demo):
+    """Each opened date is a DEMO history day before the valuation with SPX between the
+    shorts, and the engine's mid that day (the demo surface scaled by that day's VIX, no
+    quotes) within 3 % of the book's credit."""
+    from dataclasses import replace
+    from datetime import datetime
+    from core.engine import analyze
+    from core.history.store import demo_daily
+    from core.market.marketfile import NEW_YORK
+    from core.model.inputs import VolSurface
+    book, market = demo
+    h = demo_daily()
+    for c in book.condors:
+        assert c.opened is not None and c.opened < market.as_of.date(), c.id
+        day = np.datetime64(c.opened)
+        spx, vix = (float(h[k].values[h[k].days == day][0]) for k in ("spx", "vix"))
+        assert c.short_put < spx < c.short_call, (c.id, spx)
+        then = replace(market, as_of=datetime(c.opened.year, c.opened.month, c.opened.day, 16, 15, tzinfo=NEW_YORK),
+                       spx=spx, vix=vix, spx_vol=VolSurface(market.spx_vol.atm * vix / market.vix, market.spx_vol.skew),
+                       marks=(), spx_smiles=())
+        mid = analyze(replace(book, condors=(c,), hedges=()), then).condors[0].mark
+        assert mid == pytest.approx(c.credit, rel=0.03), (c.id, mid)
+
+
+def test_the_irr_starts_on_each_opened_date_and_says_when_it_has_none(demo):
+    """IC-Dec04's IRR is the root of its own flows by hand from its opened date; without an
+    opened date the same condor's flows start at the valuation and the result names it."""
+    from dataclasses import replace
+    from cockpit.capital import capital_lines
+    from core.capital.calculator import capital
+    from core.engine import analyze
+    from core.history.store import demo_daily
+    book, market = demo
+    x = book.condors[0]
+    closes = demo_daily()["spx"]  # the report's realized vol: an expected gain
+    c = capital(analyze(book, market), closes)
+    t = c.tranches[0]
+    assert (t.ids, t.start, t.undated) == (("IC-Dec04",), date(2026, 11, 19), ())
+    req, credit = (x.max_width - x.credit) * 300, x.credit * 300
+    assert t.irr == irr([(x.opened, -req), (x.expiry, req + credit - t.expected_settlement)])
+    assert t.irr_max_profit == irr([(x.opened, -req), (x.expiry, req + credit)])
+    assert c.undated == tuple(h.id for h in book.hedges)  # the demo hedges have no opened date
+    bare = replace(book, condors=(replace(x, opened=None),) + book.condors[1:])
+    u = capital(analyze(bare, market), closes)
+    assert (u.tranches[0].start, u.tranches[0].undated) == (date(2026, 11, 20), ("IC-Dec04",))
+    assert u.tranches[0].irr == irr([(date(2026, 11, 20), -req), (x.expiry, req + credit - t.expected_settlement)])
+    assert u.tranches[0].irr > t.irr > 0  # the same expected gain over one day less
+    assert u.undated[0] == "IC-Dec04" and u.tranches[1].undated == ()
+    text = "\n".join(line for line, _ in capital_lines(u))
+    assert "IRR 7,227.1%/yr from 2026-11-19" in "\n".join(line for line, _ in capital_lines(c))
+    assert "/yr from 2026-11-20, the valuation (no opened date)" in text
+    assert "no opened date, so their flows start at the valuation 2026-11-20: IC-Dec04, L1-Nov25-19C" in text

@@ -99,6 +99,10 @@ def test_report_json_capital_and_tranches(capsys):
     assert [x["expiry"] for x in t] == ["2026-12-04", "2026-12-18", "2027-01-15"]
     assert all({"beta", "irr", "notional_pct"} <= set(x) for x in t)
     assert t[1]["notional_pct"] == pytest.approx(100 * (100 - 19.4) * 200 / 250_000)
+    # the demo condors' flows start on their opened dates; the hedges have none, and are named
+    assert [x["irr_start"] for x in t] == ["2026-11-19", "2026-11-16", "2026-11-06"]
+    assert all(x["irr_undated"] == [] for x in t)
+    assert c["irr_undated"] == ["L1-Nov25-19C", "L2-Jan-20/30", "L3-Jul-30C"]
 
 
 @sync

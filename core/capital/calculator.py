@@ -33,6 +33,8 @@ class TrancheCapital:
     expected_pnl: float  # $: the credit less the expected settlement
     irr: float | None  # a year, at the expected settlement
     irr_max_profit: float | None  # a year, if every condor expires worthless
+    start: date  # the first flow: the earliest opened date (a condor without one: the valuation date)
+    undated: tuple[str, ...] = ()  # condors without an opened date: their flows start at the valuation
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,13 @@ class CapitalResult:
     pm_contracts: int  # SPX option contracts the per-contract minimum counts
     tranches: tuple[TrancheCapital, ...]
     rules: tuple[Rule, ...]
+    start: date = date.min  # the valuation date: where a position without an opened date starts
+    undated_hedges: tuple[str, ...] = ()  # hedges without an opened date: premium paid at the valuation
+
+    @property
+    def undated(self) -> tuple[str, ...]:
+        """Every position whose flows start at the valuation date for want of an opened date."""
+        return tuple(i for t in self.tranches for i in t.undated) + self.undated_hedges
 
     @property
     def reg_t(self) -> float:
@@ -102,7 +111,8 @@ def capital(a: Analysis, spx_closes: Daily | None = None) -> CapitalResult:
         vol_beta=margin.vol_beta(legs, market, book, a.whatif), cost_of_equity=coe, parts=parts,
         wacc=cost, vol=vol, vol_source=vol_source, drift=drift, irr=book_irr, irr_max_profit=best_irr,
         spread_bp=spread, reg_t_condors=sum(t.reg_t for t in tranches), reg_t_hedges=sum(hedge_bp),
-        pm=pm, pm_move=pm_move, pm_contracts=contracts, tranches=tuple(tranches), rules=checks)
+        pm=pm, pm_move=pm_move, pm_contracts=contracts, tranches=tuple(tranches), rules=checks, start=start,
+        undated_hedges=tuple(h.id for h in book.hedges if h.opened is None))
 
 
 def _wacc_parts(s: CapitalSettings, rf: float, coe: float) -> tuple[WaccPart, ...]:
@@ -158,9 +168,11 @@ def _tranches(a: Analysis, betas: np.ndarray, start: date, vol: float, drift: fl
             bp += req
             credit += x.credit * lot
         max_loss = sum(a.condors[i].max_loss for i in mine)
-        out.append(TrancheCapital(expiry, tuple(a.condors[i].condor.id for i in mine), float(betas[mine].sum()),
+        condors = [a.condors[i].condor for i in mine]
+        out.append(TrancheCapital(expiry, tuple(x.id for x in condors), float(betas[mine].sum()),
                                   max_loss, 100 * max_loss / a.book.equity, bp, settle, credit - settle,
-                                  irr(_merge(theirs)), irr(_merge(top))))
+                                  irr(_merge(theirs)), irr(_merge(top)), min(x.opened or start for x in condors),
+                                  tuple(x.id for x in condors if x.opened is None)))
         flows += theirs
         best += top
     return flows, best, out
@@ -201,6 +213,7 @@ def capital_to_dict(c: CapitalResult) -> tuple[dict, list[dict]]:
         "real_world": {"vol": c.vol, "vol_source": c.vol_source, "drift": c.drift,
                        "drift_source": "CAPM of SPX (beta 1): rf + MRP"},
         "irr": c.irr, "irr_max_profit": c.irr_max_profit, "spread_bp": c.spread_bp,
+        "irr_undated": list(c.undated),
         "spread_target_bp": list(c.settings.spread_bp),
         "buying_power": {"reg_t": c.reg_t, "reg_t_condors": c.reg_t_condors, "reg_t_hedges": c.reg_t_hedges,
                          "reg_t_pct": 100 * c.reg_t / c.equity, "portfolio_margin": c.pm,
@@ -209,7 +222,8 @@ def capital_to_dict(c: CapitalResult) -> tuple[dict, list[dict]]:
         "rules": [{"name": r.name, "status": r.status, "line": r.line} for r in c.rules],
     }
     tranches = [{"expiry": t.expiry.isoformat(), "condors": list(t.ids), "beta": t.beta, "irr": t.irr,
-                 "irr_max_profit": t.irr_max_profit, "notional_pct": t.notional_pct, "max_loss": t.max_loss,
+                 "irr_max_profit": t.irr_max_profit, "irr_start": t.start.isoformat(), "irr_undated": list(t.undated),
+                 "notional_pct": t.notional_pct, "max_loss": t.max_loss,
                  "reg_t": t.reg_t, "expected_settlement": t.expected_settlement,
                  "expected_pnl": t.expected_pnl} for t in c.tranches]
     return out, tranches
