@@ -202,7 +202,7 @@ def _condor_results(book, fixed, st, t0, value, pnl, delta, gamma, theta, vega):
     return from_rows(CondorResult, zip(
         book.condors, (T * 365).tolist(), mark.tolist(), pnl.tolist(), fixed.max_profit, fixed.max_loss,
         fixed.expiry_roots, t0, greeks, (100 * np.minimum(put_pct, call_pct)).tolist(), dist_sd.tolist(),
-        np.where(put, "put", "call").tolist(), fixed.pnl_realized, mid, natural))
+        ["put" if x else "call" for x in put.tolist()], fixed.pnl_realized, mid, natural))
 
 
 def _quoted_close(c, quotes) -> tuple[float | None, float | None]:
