@@ -48,7 +48,7 @@ def smooth_roots(f: Curves, grids: np.ndarray, values: np.ndarray | None = None,
     hidden = _hidden_pairs(f, grids, values)
     rows = np.concatenate([rows, hidden[0]])
     a, b, fa, fb = (np.concatenate([x, y]) for x, y in zip((a, b, fa, fb), hidden[1:]))
-    x = _refine(slope or _central(f), rows, a, b, fa, fb, (a * fb - b * fa) / (fb - fa))  # from the chord's root
+    x = _refine(slope or _central(f), rows, a, b, fa, (a * fb - b * fa) / (fb - fa))  # from the chord's root
     zr, zc = np.nonzero(_zero_samples(values))
     rows, x = np.concatenate([rows, zr]), np.concatenate([x, grids[zr, zc]])
     order = np.lexsort((x, rows))  # by curve, then by level; a root found twice is kept once
@@ -136,29 +136,31 @@ def _central(f: Curves):
     return with_slope
 
 
-def _refine(slope, rows, a, b, fa, fb, x, iterations: int = 100):
-    """Roots inside brackets [a, b] from first guesses x, by Newton's method safeguarded as
-    rtsafe: a step that would leave the bracket, or fails to halve the one before, is a
-    bisection instead. `slope(rows, x)` gives f and f' at x. A root counts only once it
-    has been priced with |f| < ACCEPT (or its bracket has shrunk to rounding); it is then
-    moved by that point's own Newton step, which costs no pricing and leaves it far closer."""
+def _refine(slope, rows, a, b, fa, x, iterations: int = 100):
+    """Roots inside brackets [a, b] (f(a) = fa) from first guesses x, by Newton's method
+    safeguarded as rtsafe: a step that would leave the bracket, or fails to halve the one
+    before, is a bisection instead. `slope(rows, x)` gives f and f' at x. A root counts only
+    once it has been priced with |f| < ACCEPT (or its bracket has shrunk to rounding); it is
+    then moved by that point's own Newton step, which costs no pricing and leaves it far closer."""
     step = b - a
     active = np.ones(len(rows), dtype=bool)
     for _ in range(iterations):
         i = np.nonzero(active)[0]
         if not len(i):
             break
-        xi = x[i]
+        xi, ai, bi, fai = x[i], a[i], b[i], fa[i]  # gathered once a round: the arrays are small
         fx, d1 = slope(rows[i], xi)
-        done = (np.abs(fx) < ACCEPT) | (b[i] - a[i] < 1e-10 * np.maximum(1.0, np.abs(xi)))
-        left = fx * fa[i] < 0  # root is in [a, x]
-        a[i], fa[i] = np.where(left, a[i], xi), np.where(left, fa[i], fx)
-        b[i], fb[i] = np.where(left, xi, b[i]), np.where(left, fx, fb[i])
+        done = (np.abs(fx) < ACCEPT) | (bi - ai < 1e-10 * np.maximum(1.0, np.abs(xi)))
+        left = fx * fai < 0  # root is in [a, x]
+        a[i] = ai = np.where(left, ai, xi)
+        fa[i] = np.where(left, fai, fx)
+        b[i] = bi = np.where(left, xi, bi)
         with np.errstate(divide="ignore", invalid="ignore"):
             nxt = xi - fx / d1
-        inside = (nxt >= a[i]) & (nxt <= b[i])
-        good = inside & (np.abs(nxt - xi) < 0.5 * step[i])
-        step[i] = np.where(good, np.abs(nxt - xi), 0.5 * (b[i] - a[i]))
-        x[i] = np.where(done, np.where(inside & (fx != 0), nxt, xi), np.where(good, nxt, 0.5 * (a[i] + b[i])))
+        inside = (nxt >= ai) & (nxt <= bi)
+        move = np.abs(nxt - xi)
+        good = inside & (move < 0.5 * step[i])
+        step[i] = np.where(good, move, 0.5 * (bi - ai))
+        x[i] = np.where(done, np.where(inside & (fx != 0), nxt, xi), np.where(good, nxt, 0.5 * (ai + bi)))
         active[i] = ~done
     return x
