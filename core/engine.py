@@ -52,9 +52,8 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     condors = _condor_results(book, fixed, st, curves.condor_t0, value, pnl, delta, gamma, theta, vega)
     hedges = []
     levels = _underlying_levels(legs, st)
-    for j, h in enumerate(book.hedges):
+    for j, (h, mine) in enumerate(zip(book.hedges, fixed.hedge_legs)):
         p = nc + j
-        mine = legs.owner == p
         mark = float(np.sum(g.price[mine] * legs.units[mine])) / h.quantity
         underlying = levels[mine]
         hedges.append(HedgeResult(
@@ -71,8 +70,10 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     is_spx = legs.underlying == SPX
     vix_pt = _vix_point(market, book, whatif, legs, st, value, per_position)
 
+    vegas = scale * g.vega
+
     def vega_of(code):
-        return float(np.sum((scale * g.vega)[legs.underlying == code]))
+        return float(np.sum(vegas[legs.underlying == code]))
     totals = BookResult(
         pnl=float(pnl.sum()), condor_pnl=float(pnl[:nc].sum()), hedge_pnl=float(pnl[nc:].sum()),
         condor_greeks=total(slice(0, nc), delta),
@@ -157,6 +158,7 @@ class _Fixed:
     max_loss: list[float]
     pnl_realized: list[float]
     at_risk: float  # the condors' max losses summed
+    hedge_legs: list[slice]  # each hedge's legs (a position's legs are contiguous)
 
 
 _FIXED: list = []  # (book, market, _Fixed): a what-if re-prices the same legs
@@ -177,7 +179,8 @@ def _fixed(book: Book, market: Market) -> _Fixed:
                    condor_expiry_roots(K[:, 0], K[:, 1], K[:, 2], K[:, 3], credit) if c else [],
                    [_quoted_close(x, quotes) for x in c], np.array([x.quantity * 100 for x in c], dtype=float),
                    [x.credit * x.quantity * 100 for x in c],
-                   max_loss, [realized.get(x.id, 0.0) for x in c], sum(max_loss))
+                   max_loss, [realized.get(x.id, 0.0) for x in c], sum(max_loss),
+                   [slice(*np.searchsorted(legs.owner, [p, p + 1]).tolist()) for p in range(len(c), len(legs.entry))])
     _FIXED[:] = [(book, market, fixed)]
     return fixed
 

@@ -257,10 +257,18 @@ def _menus(book, market, states, own, i_ref):
 def _unit(h, i, cl, leg_now, gains, row, i_ref, theta, drag) -> _Unit:
     """A candidate at its recorded entry prices (to 0.0001 point): its premium is theirs."""
     mine = cl.owner == i
-    legs = tuple(replace(leg, price=round(float(p), 4)) for leg, p in zip(h.legs, leg_now[mine]))
+    legs = tuple(_renewed(leg, price=round(p, 4)) for leg, p in zip(h.legs, leg_now[mine].tolist()))
     premium = sum(leg.ratio * leg.price * m for leg, m in zip(legs, cl.mult[mine]) if leg.kind != "vix_future")
-    return _Unit(replace(h, legs=legs), float(gains[row, i]), float(gains[i_ref, i]), gains[:, i],
+    return _Unit(_renewed(h, legs=legs), float(gains[row, i]), float(gains[i_ref, i]), gains[:, i],
                  float(theta[i]), float(drag[i]), premium, _at_risk(h, premium, gains[:, i]))
+
+
+def _renewed(x, **changes):
+    """dataclasses.replace(x, **changes) without its pass over every field through __init__
+    (the frozen inputs check nothing there): nine candidates are repriced on every analysis."""
+    out = object.__new__(type(x))
+    out.__dict__.update(x.__dict__, **changes)
+    return out
 
 
 def _at_risk(h: Hedge, premium: float, gains: np.ndarray) -> float:

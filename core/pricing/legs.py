@@ -70,7 +70,7 @@ class Legs:
     settle: np.ndarray  # POSIX seconds
     units: np.ndarray  # signed contracts: quantity x ratio (condor shorts negative)
     mult: np.ndarray
-    owner: np.ndarray  # position index: condors first, then hedges
+    owner: np.ndarray  # position index: condors first, then hedges (each position's legs contiguous)
     vol: np.ndarray  # live implied vol
     fut: np.ndarray  # live VIX future of the leg's expiry (nan if not a VIX leg)
     fut_decay: np.ndarray  # exp(-kappa * T): share of a spot-VIX move the future takes
