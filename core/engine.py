@@ -10,13 +10,13 @@ from datetime import datetime
 
 import numpy as np
 
-from core.hedge.alvh import run_alvh
+from core.hedge.alvh import candidate_legs, run_alvh
 from core.risk.breakevens import condor_expiry_roots, piecewise_roots
 from core.risk.curves import scan
 from core.model.errors import InputError
 from core.book.lifecycle import realized_by_id
 from core.pricing.legs import FUT_FLOOR, VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, \
-    by_position, distinct_legs, leg_prices, leg_values, map_cap_reached, market_state, moved_future
+    by_position, distinct_legs, joined_legs, leg_prices, leg_values, map_cap_reached, market_state, moved_future
 from core.model.instruments import NEW_YORK
 from core.pricing.kernels import Greeks
 from core.model.inputs import Book, Market, SignalInputs, WhatIf
@@ -34,7 +34,11 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     legs = fixed.legs
     st = market_state(market, book.model, whatif)
     distinct, inverse = distinct_legs(legs)  # condors share options: price each once
-    g = Greeks(*(x[inverse] for x in leg_values(distinct, st)))
+    # the hedge candidates' legs after them, when the hedge engine runs: one pricing call
+    cands = candidate_legs(book, market, st.t) if book.condors or book.hedges else None
+    both = distinct if cands is None else joined_legs(distinct, cands)
+    priced = leg_values(both, st)
+    g = Greeks(*(x[inverse] for x in priced))
     scale = legs.units * legs.mult
 
     def per_position(x):
@@ -94,7 +98,7 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
                    vxx=float(st.vxx) if market.vxx else None, vol_scale=float(st.vol_scale))
     alvh = None
     if book.condors or book.hedges:
-        alvh = run_alvh(book, market, whatif, st, legs, signals, value,
+        alvh = run_alvh(book, market, whatif, st, legs, (both, priced), signals, value,
                         {h.hedge.id: h.greeks.theta for h in hedges}, curves, horizon, g.delta)
     ceiling = map_cap_reached(market, book.model, whatif)
     capped = (f"Spot VIX capped at {ceiling:g} by the spot-vol map in this what-if",) if ceiling else ()

@@ -13,8 +13,9 @@ import numpy as np
 from core.risk.curves import Scan
 from core.hedge.candidates import menu_of, picks
 from core.hedge.sizing import Item, layer_chain, solve, taken
+from core.pricing.kernels import Greeks
 from core.pricing.legs import (SPX, VIX_FUT, VIX_OPT, YEAR, Legs, MarketState, build_legs, by_position, distinct_legs,
-                               leg_prices, leg_values, market_state, moved_future, settle_time)
+                               leg_prices, market_state, moved_future, settle_time)
 from core.model.instruments import NEW_YORK
 from core.model.inputs import (LAYER_NAMES, Book, Hedge, LayerTemplate, Market, SignalInputs,
                         WhatIf)
@@ -25,20 +26,32 @@ PARITY_THRESHOLD = 0.25  # points
 TICK = 0.01  # the smallest VIX option price
 
 
-def run_alvh(book: Book, market: Market, whatif: WhatIf, now: MarketState, legs: Legs, signals: SignalInputs,
-             value_now: np.ndarray, hedge_theta: dict[str, float], curves: Scan,
+def candidate_legs(book: Book, market: Market, now: float) -> Legs | None:
+    """The legs of every layer's candidates at valuation time `now` (None: no candidate), for
+    the engine to price beside the book's in one call."""
+    return _menu_legs(book, market, now)[1]
+
+
+def run_alvh(book: Book, market: Market, whatif: WhatIf, now: MarketState, legs: Legs, priced,
+             signals: SignalInputs, value_now: np.ndarray, hedge_theta: dict[str, float], curves: Scan,
              horizon: float, leg_delta: np.ndarray) -> AlvhResult:
-    """`now`: the what-if's market state; `value_now`: each position's value there, $; `curves`
-    carries the package break-evens and risk curve (found with the condors'); `horizon`: their
-    POSIX time."""
+    """`now`: the what-if's market state; `priced`: (legs, their Greeks there): the book's
+    distinct legs, then the candidates' (`candidate_legs`) when there are any; `value_now`: each
+    position's value there, $; `curves` carries the package break-evens and risk curve (found
+    with the condors'); `horizon`: their POSIX time."""
     scale = legs.units * legs.mult
     s = book.stress
     stressed = market_state(market, book.model, whatif, spx_move=np.array([x.spx_move for x in s]),
                             days=np.array([x.days for x in s]),
                             vix_fixed=np.array([np.nan if x.vix is None else x.vix for x in s]))
     nc = legs.n_condors
+    distinct, inverse = distinct_legs(legs)
+    both, greeks = priced
+    n = len(distinct.owner)
+    in_stress = leg_prices(both, stressed)  # the stress set and the candidates in one call
+    candidates = (Greeks(*(x[n:] for x in greeks)), in_stress[:, n:]) if len(both.owner) > n else None
 
-    stress, change = _stress(book, legs, now, stressed, scale, value_now)
+    stress, change = _stress(book, legs, now, stressed, in_stress[:, :n][:, inverse], scale, value_now)
     i_ref = next(i for i, s in enumerate(stress) if s.name == book.alvh.reference_stress)
     ref = stress[i_ref]
     today = _ny_date(now.t)
@@ -49,8 +62,8 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, now: MarketState, legs:
                        reference=ref.name, rules=rules)
 
     layers, rolls, sol, drag_held, risk_held = _layers(
-        book, market, (now, stressed), legs, leg_delta, change, value_now[nc:], i_ref, ratio.target, dormant,
-        bool(rules[3].fired), hedge_theta)
+        book, market, (now, stressed), candidates, legs, leg_delta, change, value_now[nc:], i_ref, ratio.target,
+        dormant, bool(rules[3].fired), hedge_theta)
     eq = book.equity
     trades = [t for l in layers for t in l.trades]
     drag = drag_held / eq * 100
@@ -86,10 +99,9 @@ def _drag_warning(held: float, after: float | None, budget: float) -> str | None
     return None
 
 
-def _stress(book, legs, now, st, scale, value_now) -> tuple[StressResult, ...]:
+def _stress(book, legs, now, stressed, prices, scale, value_now) -> tuple[StressResult, ...]:
+    """`prices`: each leg's in each of the `stressed` states (rows as book.stress)."""
     s = book.stress
-    distinct, inverse = distinct_legs(legs)
-    prices = leg_prices(distinct, st)[:, inverse]
     gone = legs.settle <= now.t  # settled by the what-if: worth its settlement in every stress
     if gone.any():
         prices[:, gone] = leg_prices(legs, now)[gone]
@@ -98,7 +110,7 @@ def _stress(book, legs, now, st, scale, value_now) -> tuple[StressResult, ...]:
     layer_of = np.array([h.layer for h in book.hedges], dtype=int)
     by_layer = change[:, nc:] @ (layer_of[:, None] == np.arange(1, 4)).astype(float)
     sums = np.stack([change[:, :nc].sum(axis=1), change[:, nc:].sum(axis=1), change.sum(axis=1)], axis=1)
-    vix = np.atleast_1d(st.vix).tolist()
+    vix = np.atleast_1d(stressed.vix).tolist()
     out = tuple(StressResult(x.name, x.spx_move, x.days, vix[i], book_pnl, hedge_pnl, tuple(layers), total)
                 for i, (x, (book_pnl, hedge_pnl, total), layers)
                 in enumerate(zip(s, sums.tolist(), by_layer.tolist())))
@@ -217,9 +229,10 @@ def _hedge_legs(book, market, hedges):
     return legs
 
 
-def _menus(book, market, states, own, i_ref):
-    """Each layer's candidates priced, the useful ones best gain per $ of drag first (the
-    top three as _Unit), and the rolled positions' values."""
+def _menus(book, market, states, candidates, own, i_ref):
+    """Each layer's candidates priced (`candidates`: their legs' Greeks now and prices in the
+    stresses), the useful ones best gain per $ of drag first (the top three as _Unit), and the
+    rolled positions' values."""
     st = states[0]
     now = st.t
     menus, cl = _menu_legs(book, market, now)
@@ -230,7 +243,7 @@ def _menus(book, market, states, own, i_ref):
         rolled_now = by_position(leg_prices(rl, st) * rl.units * rl.mult, rl)
     if cl is None:
         return {1: [], 2: [], 3: []}, rolls_for, rolled_now
-    unit_now, unit_in, leg_now, unit_theta, leg_delta = _unit_values(states, cl)
+    unit_now, unit_in, leg_now, unit_theta, leg_delta = _unit_values(cl, *candidates)
     gains = unit_in - unit_now
     drag = (-unit_theta + _roll_down(cl, st, leg_delta)) * 365
     option = cl.underlying != VIX_FUT
@@ -281,8 +294,8 @@ def _at_risk(h: Hedge, premium: float, gains: np.ndarray) -> float:
 MAX_QUANTITY = 1_000_000  # a book's largest position: the engine never proposes more
 
 
-def _layers(book, market, states, legs, leg_delta, change, held_now, i_ref, target_ratio, dormant, event,
-            hedge_theta):
+def _layers(book, market, states, candidates, legs, leg_delta, change, held_now, i_ref, target_ratio, dormant,
+            event, hedge_theta):
     """Each layer against its own stress (`[alvh.layerN] stress`): L2 wants what its premium
     budget buys, up to the target there; L1 and L3 their shares of the target coverage L2
     at its want leaves in their stresses. Then the solver fits the whole hedge (held and
@@ -290,7 +303,7 @@ def _layers(book, market, states, legs, leg_delta, change, held_now, i_ref, targ
     stress (rows as book.stress)."""
     a, nc, eq = book.alvh, len(book.condors), book.equity
     own = {k: next(i for i, x in enumerate(book.stress) if x.name == a.layers[k].stress) for k in (1, 2, 3)}
-    menus, rolls_for, rolled_now = _menus(book, market, states, own, i_ref)
+    menus, rolls_for, rolled_now = _menus(book, market, states, candidates, own, i_ref)
     st = states[0]
     drag_held = (-np.array([hedge_theta[h.id] for h in book.hedges]) + _roll_down(legs, st, leg_delta)[nc:]) * 365
     risk_held = [_at_risk(h, v, change[:, nc + j]) for j, (h, v) in enumerate(zip(book.hedges, held_now))]
@@ -396,13 +409,12 @@ def _window_note(t: LayerTemplate, h: Hedge, now: float) -> str:
     return ""
 
 
-def _unit_values(states, legs):
+def _unit_values(legs, g, in_stress):
     """Value of each position now, in each stress (rows), each leg's price now and each
-    position's theta ($/day), $ (quantity as held). `states`: (now, the stresses)."""
-    now, st = states
-    g = leg_values(legs, now)
+    position's theta ($/day), $ (quantity as held), from the legs' Greeks `g` now and their
+    prices in the stresses."""
     scale = legs.units * legs.mult
-    return (by_position(g.price * scale, legs), by_position(leg_prices(legs, st) * scale, legs), g.price,
+    return (by_position(g.price * scale, legs), by_position(in_stress * scale, legs), g.price,
             by_position(g.theta * scale, legs), g.delta)
 
 

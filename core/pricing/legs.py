@@ -224,6 +224,20 @@ def distinct_legs(legs: Legs) -> tuple[Legs, np.ndarray]:
     return out, inverse
 
 
+_JOINED: list = []  # (a, b, joined): the engine joins the same two leg sets on every what-if
+
+
+def joined_legs(a: Legs, b: Legs) -> Legs:
+    """a's legs then b's, to be priced in one call (a's positions, then b's, renumbered)."""
+    if not (_JOINED and _JOINED[0][0] is a and _JOINED[0][1] is b):
+        cols = [np.concatenate([getattr(a, f), getattr(b, f)]) for f in
+                ("underlying", "is_call", "strike", "settle", "units", "mult")]
+        rest = [np.concatenate([getattr(a, f), getattr(b, f)]) for f in ("vol", "fut", "fut_decay", "entry")]
+        owner = np.concatenate([a.owner, b.owner + len(a.entry)])
+        _JOINED[:] = [(a, b, Legs(*cols, owner, *rest, 0, a.notes + b.notes))]
+    return _JOINED[0][2]
+
+
 def build_legs(book: Book, market: Market) -> Legs:
     notes: list[str] = []
     vols = _Vols(book, market, notes)
