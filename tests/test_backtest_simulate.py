@@ -412,17 +412,17 @@ def test_a_condor_is_the_sum_of_its_legs_priced_by_vollib(S, days, vix, slope):
     T, atm, r, q = days / 365, 0.9 * vix / 100, 0.04, 0.015
     F = S * math.exp((r - q) * T)
     K = np.array([F * 0.9, F * 0.97, F * 1.02, F * 1.06])
-    g = condors.legs(np.array([[S]]), K[None], np.array([[T]]), np.array([[r]]), q, np.array([[atm]]),
-                     np.array([[slope]]))
+    price, theta = condors.legs(np.array([[S]]), K[None], np.array([[T]]), np.array([[r]]), q,
+                                np.array([[atm]]), np.array([[slope]]))
     ref = leg_prices(S, K, T, r, q, atm, slope)
     for j, (p, t) in enumerate(ref):
-        assert g.price[0, j] == pytest.approx(p, abs=1e-8)
-        assert g.theta[0, j] == pytest.approx(t, abs=1e-8)
-    assert condors.close_cost(g.price)[0] == pytest.approx(buy_back(S, K, T, atm, slope, r, q)[0], abs=1e-8)
+        assert price[0, j] == pytest.approx(p, abs=1e-8)
+        assert theta[0, j] == pytest.approx(t, abs=1e-8)
+    assert condors.close_cost(price)[0] == pytest.approx(buy_back(S, K, T, atm, slope, r, q)[0], abs=1e-8)
     # put-call parity at one strike, whose call and put share the smile's vol
-    g = condors.legs(np.array([[S]]), np.array([[K[1], K[1], K[1], K[2]]]), np.array([[T]]), np.array([[r]]),
-                     q, np.array([[atm]]), np.array([[slope]]))
-    assert g.price[0, 2] - g.price[0, 1] == pytest.approx(S * math.exp(-q * T) - K[1] * math.exp(-r * T),
+    price, _ = condors.legs(np.array([[S]]), np.array([[K[1], K[1], K[1], K[2]]]), np.array([[T]]),
+                            np.array([[r]]), q, np.array([[atm]]), np.array([[slope]]))
+    assert price[0, 2] - price[0, 1] == pytest.approx(S * math.exp(-q * T) - K[1] * math.exp(-r * T),
                                                           abs=1e-9)
 
 

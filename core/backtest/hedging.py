@@ -15,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 from core.model.inputs import DEFAULT_LAYERS, DEFAULT_STRESS, AlvhSettings
-from core.pricing.kernels import black76, bsm_price
+from core.pricing.kernels import bsm_price, bsm_price_theta
 from core.pricing.legs import moved_future, spot_vol
 
 SETTINGS = AlvhSettings()  # l2 budget, L1/L3 weights, event horizon: the engine's defaults
 LAYERS = (1, 2, 3)
+IS_L1 = np.array([1.0, 0.0, 0.0])
 _T = [DEFAULT_LAYERS[k] for k in LAYERS]
 _S = [next(s for s in DEFAULT_STRESS if s.name == t.stress) for t in _T]
 MIN_DAYS = np.array([t.min_days for t in _T])
@@ -28,6 +29,8 @@ STRIKE_MULT = np.array([t.strike_mult for t in _T])
 WIDTH = np.array([t.width for t in _T])
 RATIO2 = np.array([-1.0 if t.instrument == "vix_call_spread" else 0.0 for t in _T])  # the short strike's
 LEG_COUNT = np.where(RATIO2 != 0, 2, 1)
+WEIGHT = np.stack([np.ones(3), RATIO2], -1)  # (layer, strike): the long strike 1, the spread's short one -1
+_OFFSET = np.stack([np.zeros(3), WIDTH], -1)  # each strike's distance above the long one
 ROLL_BELOW = np.array([t.roll_below_days or 0.0 for t in _T])
 STRESS_MOVE = np.array([s.spx_move for s in _S])
 STRESS_DAYS = np.array([s.days for s in _S])
@@ -63,18 +66,24 @@ def black76_price(is_call, F, K, T, r, sigma):
 
 
 def strikes(fut):
-    """(k1, k2): each layer's long strike at strike_mult x its future, and its spread's short one."""
+    """(..., 3, 2) strikes: each layer's long one at strike_mult x its future, and its spread's
+    short one."""
     k1 = np.maximum(np.round(fut * STRIKE_MULT / STRIKE_STEP) * STRIKE_STEP, STRIKE_STEP)
-    return k1, k1 + WIDTH
+    return k1[..., None] + _OFFSET
 
 
-def value(F, k1, k2, T, r, sigma):
-    """Price and theta in VIX points of one unit of each layer's instrument (Black-76);
-    every argument broadcasts against (..., 3)."""
-    g = black76(True, np.asarray(F)[..., None], np.stack([k1, k2], -1), np.asarray(T)[..., None],
-                np.asarray(r)[..., None], np.asarray(sigma)[..., None])
-    w = np.stack([np.ones(3), RATIO2], -1)  # (layer, strike): the long strike 1, the spread's short one -1
-    return (g.price * w).sum(-1), (g.theta * w).sum(-1)
+def value(F, K, T, r, sigma):
+    """Price and theta in VIX points of one unit of each layer's instrument (Black-76); K is
+    (..., 3, 2), every other argument broadcasts against (..., 3)."""
+    r = np.asarray(r)[..., None]
+    price, theta = bsm_price_theta(True, np.asarray(F)[..., None], K, np.asarray(T)[..., None], r, r,
+                                   np.asarray(sigma)[..., None])  # Black-76: BSM on the future, q = r
+    return (price * WEIGHT).sum(-1), (theta * WEIGHT).sum(-1)
+
+
+def payoff(vix, K):
+    """(P, 3) settlement value in VIX points of one unit of each layer at spot `vix` (P,)."""
+    return (np.maximum(vix[:, None, None] - K, 0.0) * WEIGHT).sum(-1)
 
 
 def stressed_vix(vix, beta: float):
@@ -83,18 +92,18 @@ def stressed_vix(vix, beta: float):
     return np.where(np.isnan(STRESS_VIX), mapped, STRESS_VIX)
 
 
-def priced(F, k1, k2, days, r, sigma, vix, beta: float, kappa: float):
-    """Each layer's instrument now and in each layer's stress: price and theta now (P, 3), VIX
-    points, and gain (P, 3 stresses, 3 layers), $ per unit (the stresses priced price-only)."""
-    v = stressed_vix(vix, beta)[:, :, None]  # stress axis
+def priced(F, K, days, r, sigma, vix, stressed, kappa: float):
+    """Each layer's instrument now and in each layer's stress (`stressed`: (P, 3) spot VIX in
+    each, from stressed_vix): price and theta now (P, 3), VIX points, and gain (P, 3 stresses,
+    3 layers), $ per unit (the stresses priced price-only)."""
+    v = stressed[:, :, None]  # stress axis
     T = days / 365.0
-    price, theta = value(F, k1, k2, T, r[:, None], sigma)
+    price, theta = value(F, K, T, r[:, None], sigma)
     moved = moved_future(F[:, None, :], v - vix[:, None, None], np.exp(-kappa * T)[:, None, :])
     T2 = np.maximum(T[:, None, :] - STRESS_DAYS[None, :, None] / 365.0, 0.0)
-    K = np.stack([k1, k2], -1)[:, None]  # (P, 1, 3, 2)
-    p2 = black76_price(True, moved[..., None], K, T2[..., None], r[:, None, None, None], sigma[:, None, :, None])
-    p2 = (p2 * np.stack([np.ones(3), RATIO2], -1)).sum(-1)
-    return price, theta, (p2 - price[:, None, :]) * 100
+    p2 = black76_price(True, moved[..., None], K[:, None], T2[..., None], r[:, None, None, None],
+                       sigma[:, None, :, None])
+    return price, theta, ((p2 * WEIGHT).sum(-1) - price[:, None, :]) * 100
 
 
 def wants(loss, gain, price, target, equity, dormant, on=(True, True, True)):
@@ -106,7 +115,7 @@ def wants(loss, gain, price, target, equity, dormant, on=(True, True, True)):
     g2 = gain[:, 1, 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         bought = np.where(price[:, 1] > 0, np.floor(budget / (price[:, 1] * 100)) * g2, np.inf)
-        want2 = np.clip(np.minimum(bought, target * loss[:, 1]), 0.0, None) * bool(on[1])
+        want2 = np.maximum(np.minimum(bought, target * loss[:, 1]), 0.0) * bool(on[1])
         per = np.where(g2 > 0, want2 / g2, 0.0)
     w1, w3 = SETTINGS.weights
     left = np.maximum(target * loss - per[:, None] * gain[:, :, 1], 0.0)  # what L2 leaves in each stress

@@ -53,11 +53,11 @@ def day_model(tape, m) -> DayModel:
     return DayModel(w, slope, vix_vol, long_var, real)
 
 
-def atm_vol(dm: DayModel, rows, d: int, T):
+def atm_vol(w, T):
     """ATM vol at T years: total variance linear between the nodes, vol flat outside them.
-    `rows`: path indices (P,); T is (P,) or (..., P, n)."""
-    w = dm.w[rows, d]  # (P, 3)
-    w0, w1, w2 = (w[:, i] if np.ndim(T) == 1 else w[:, i:i + 1] for i in range(3))
+    `w`: (..., 3) total variances at the nodes (DayModel.w indexed by path and day), broadcast
+    against T's shape."""
+    w0, w1, w2 = w[..., 0], w[..., 1], w[..., 2]
     n0, n1, n2 = NODES
     T = np.maximum(T, 1e-6)
     var = np.where(T <= n0, w0 / n0 * T,
@@ -91,11 +91,12 @@ def futures(tape, dm: DayModel, rows, d: int, days, kappa: float):
     spot = tape.vix[rows, d][:, None]
     xs = np.concatenate([np.zeros_like(spot), tape.vx_days[rows, d]], axis=1)  # (P, 9), ascending
     ys = np.concatenate([spot, tape.vx[rows, d]], axis=1)
-    i = np.clip((xs[:, None, :] <= days[:, :, None]).sum(-1) - 1, 0, xs.shape[1] - 2)  # bracket start
+    below = (xs[:, None, :] <= days[:, :, None]).sum(-1)
+    i = np.minimum(np.maximum(below - 1, 0), xs.shape[1] - 2)  # the bracket's start
     p = np.arange(len(xs))[:, None]
     x0, x1, y0, y1 = xs[p, i], xs[p, i + 1], ys[p, i], ys[p, i + 1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        val = y0 + (y1 - y0) * np.clip((days - x0) / (x1 - x0), 0.0, 1.0)
+        val = y0 + (y1 - y0) * np.minimum(np.maximum((days - x0) / (x1 - x0), 0.0), 1.0)
     real = (days >= 0) & (days <= xs[:, -1:]) & ~np.isnan(val)
     model = model_future(spot, dm.long_var[rows, d][:, None], kappa, days)
     return np.where(real, val, model), real

@@ -6,7 +6,9 @@ bootstrap's markets run in one loop. Each day, at the close: cash earns its rate
 due settle (AM roots at the open print, PM at the close); new condors open on the
 schedule; every open leg is marked on the day's model; exits fire; the layers settle, roll
 and are re-sized; equity is cash plus marks. A decision on a day reads only that day's
-row and earlier ones.
+row and earlier ones. What needs no path state (strikes on each entry day's row, the
+condors' marks and stresses on each day's row) is priced outside the loop, in blocks of
+days, so the loop itself pays for sizing and bookkeeping only.
 """
 from __future__ import annotations
 
@@ -98,9 +100,7 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
     u_of = u_of.reshape(-1)
     urow, ug = books[:, 0], books[:, 1]
     U = len(books)
-    strikes = np.zeros((U, K, LEGS))
-    credit = np.zeros((U, K))
-    x_u, am_u = X[ug], AM[ug]  # (U, K)
+    x_u, am_u, e_u = X[ug], AM[ug], E[ug]  # (U, K)
     qty = np.zeros((P, K))
     status = np.zeros((P, K), np.int8)
     cash = np.full(P, equity0)
@@ -108,11 +108,12 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
     out = {k: np.zeros((P, D)) for k in ("equity", "cash_rate", "theta", "hedge_pnl", "hedge_value", "open")}
     trades, skipped, costs = np.zeros(P), np.zeros(P), np.zeros(P)
     c = cfg.costs
-    q = cfg.model.dividend_yield
     layers = _Layers(tape, dm, cfg, rows, hedged, u_of)
     rate_prev = None
     spx = tape.spx[urow]  # (U, D): one gather, not one a day
     rates = np.nan_to_num(tape.tbill[urow], nan=0.0) if cfg.cash.history else np.full((U, D), cfg.cash.rate)
+    strikes, credit, unit_loss = _strike(dm, cfg, ords, urow, x_u, am_u, e_u, spx, rates)
+    marks = _Marks(tape, dm, cfg, ords, lo, hi, urow, x_u, am_u, e_u, spx, rates, strikes, layers)
     exits = cfg.exit.take_profit_pct > 0 or cfg.exit.stop_multiple > 0 or cfg.exit.close_dte > 0
     for d in range(D):
         od = ords[d]
@@ -123,35 +124,20 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
         rate_prev = r
         w = slice(lo[d], hi[d])
         st, qw = status[:, w], qty[:, w]
-        Ku, xu, amu = strikes[:, w], x_u[:, w], am_u[:, w]
+        xu, amu = x_u[:, w], am_u[:, w]
         # settlement at the print the root settles on
         due = (st == OPEN) & (xu[u_of] <= od)
         if due.any():
             opening = tape.spx_open[urow, d]
             px = np.where(amu, np.where(np.isnan(opening), Su, opening)[:, None], Su[:, None])
-            pay = condors.close_cost(condors.intrinsic(px[..., None], Ku))[u_of]
+            pay = condors.close_cost(condors.intrinsic(px[..., None], strikes[:, w]))[u_of]
             cash = cash - np.where(due, pay * 100 * qw, 0.0).sum(axis=1)
             st[due] = CLOSED
-        # entries on the schedule: struck once per book, sized per program
-        kin_u = enter[ug, d]
-        kin = kin_u[u_of]
-        if (kin_u >= 0).any():
-            b = np.flatnonzero(kin_u >= 0)
-            k = kin_u[b]
-            days = (x_u[b, k] - od).astype(float)
-            T = condors.years_left(days, am_u[b, k])
-            atm = model.atm_vol(dm, urow[b], d, T)
-            slope = dm.slope[urow[b], d]
-            Kn = condors.struck(Su[b], T, ru[b], q, atm, slope, cfg.strikes)
-            g = condors.legs(Su[b, None], Kn, T[:, None], ru[b, None], q, atm[:, None], slope[:, None])
-            cr = condors.close_cost(g.price) - LEGS * c.slippage
-            width = np.maximum(Kn[:, 1] - Kn[:, 0], Kn[:, 3] - Kn[:, 2])
-            loss_u = np.where((cr > 0) & (T > 0), (width - cr) * 100, 0.0)
-            strikes[b, k], credit[b, k] = Kn, cr
-            loss = np.zeros(U)
-            loss[b] = loss_u
+        # entries on the schedule: struck before the loop (on the entry day's row), sized here
+        kin = enter[ug, d][u_of]
+        if (kin >= 0).any():
             p = np.flatnonzero(kin >= 0)
-            kp, lp = kin[p], loss[u_of[p]]
+            kp, lp = kin[p], unit_loss[u_of[p], kin[p]]
             with np.errstate(divide="ignore", invalid="ignore"):
                 n = np.where(lp > 0, np.floor(cfg.size.max_loss_pct / 100 * np.maximum(eq_prev[p], 0) / lp), 0.0)
             n = np.nan_to_num(n, nan=0.0, posinf=0.0)
@@ -162,16 +148,8 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
             costs[p] += fee + LEGS * c.slippage * 100 * n
             trades[p] += n > 0
             skipped[p] += n <= 0
-            st, qw, Ku = status[:, w], qty[:, w], strikes[:, w]
-        # marks, once per book
-        struck_u = Ku[..., 1] > 0
-        days_u = np.where(struck_u & (xu > od), xu - od, 1).astype(float)
-        T_u = condors.years_left(days_u, amu)
-        K_x = np.where(struck_u[..., None], Ku, Su[:, None, None])  # an empty slot prices at the money
-        atm = model.atm_vol(dm, urow, d, T_u)
-        slope = dm.slope[urow, d][:, None, None]
-        g = condors.legs(Su[:, None, None], K_x, T_u[..., None], ru[:, None, None], q, atm[..., None], slope)
-        cost_u = condors.close_cost(g.price)  # (U, W) points to buy each back
+            st, qw = status[:, w], qty[:, w]
+        cost_u, theta_u, drop = marks.day(d)  # (U, W) points to buy each back, theta per unit
         cost = cost_u[u_of]
         alive = st == OPEN
         if exits:  # at the close, for condors opened before today
@@ -180,11 +158,11 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
                            xu[u_of] - od, qw, st, costs, paid)
             cash = cash - paid
         held = np.where(alive, qw, 0.0)
-        marks = -(cost * held).sum(axis=1) * 100
-        theta = ((g.theta @ condors.SIGN)[u_of] * held).sum(axis=1) * 100
-        hedge_cash, hedge_value, hedge_theta = layers.step(d, Su, r, eq_prev, (K_x, T_u, cost_u), held, costs)
+        marked = -(cost * held).sum(axis=1) * 100
+        theta = (theta_u[u_of] * held).sum(axis=1) * 100
+        hedge_cash, hedge_value, hedge_theta = layers.step(d, r, eq_prev, drop, held, costs)
         cash = cash + hedge_cash
-        eq = cash + marks + hedge_value
+        eq = cash + marked + hedge_value
         out["hedge_pnl"][:, d] = hedge_value - (out["hedge_value"][:, d - 1] if d else 0.0) + hedge_cash
         out["equity"][:, d], out["cash_rate"][:, d] = eq, r
         out["theta"][:, d], out["hedge_value"][:, d] = theta + hedge_theta, hedge_value
@@ -194,6 +172,78 @@ def run(tape, cfg, hedged, shift, market_of, equity0: float = 1_000_000.0, progr
             progress(d + 1, D)
     return Run(tape.dates, hedged, shift, rows, out["equity"], out["cash_rate"], out["theta"], out["hedge_pnl"],
                out["hedge_value"], out["open"], trades, layers.trades, skipped, dm.real, costs)
+
+
+def _strike(dm, cfg, ords, urow, x_u, am_u, e_u, spx, rates):
+    """Every book's condor strikes, credit and max loss per unit, (U, K, 4), (U, K), (U, K) $:
+    each slot struck on its own entry day's row (market data only, so all at once)."""
+    U, K = e_u.shape
+    strikes, credit, unit_loss = np.zeros((U, K, LEGS)), np.zeros((U, K)), np.zeros((U, K))
+    b, k = np.nonzero((e_u >= 0) & (e_u < len(ords)))
+    if len(b):
+        d = e_u[b, k]
+        S, r = spx[b, d], rates[b, d]
+        T = condors.years_left((x_u[b, k] - ords[d]).astype(float), am_u[b, k])
+        atm, slope = model.atm_vol(dm.w[urow[b], d], T), dm.slope[urow[b], d]
+        q = cfg.model.dividend_yield
+        Kn = condors.struck(S, T, r, q, atm, slope, cfg.strikes)
+        cr = condors.close_cost(condors.prices(S[:, None], Kn, T[:, None], r[:, None], q, atm[:, None],
+                                               slope[:, None])) - LEGS * cfg.costs.slippage
+        width = np.maximum(Kn[:, 1] - Kn[:, 0], Kn[:, 3] - Kn[:, 2])
+        strikes[b, k], credit[b, k] = Kn, cr
+        unit_loss[b, k] = np.where((cr > 0) & (T > 0), (width - cr) * 100, 0.0)
+    return strikes, credit, unit_loss
+
+
+class _Marks:
+    """Each book's condors marked, and stressed for the hedged books, a block of days at a
+    time: a day's marks read only that day's row, so they can be priced together, in one
+    kernel call per block instead of one per day. `day(d)` hands out day d's (cost to close,
+    theta) per unit (U, W) and the hedged books' change in each layer's stress (3, B, W)."""
+
+    CELLS = 2 ** 16  # (book, slot, day, leg) cells priced per block
+
+    def __init__(self, tape, dm, cfg, ords, lo, hi, urow, x_u, am_u, e_u, spx, rates, strikes, layers):
+        self.tape, self.dm, self.cfg, self.ords, self.lo, self.hi = tape, dm, cfg, ords, lo, hi
+        self.urow, self.x_u, self.am_u, self.e_u, self.spx, self.rates = urow, x_u, am_u, e_u, spx, rates
+        self.strikes, self.layers = strikes, layers
+        width = max(float(np.mean(hi - lo)), 1.0)
+        self.block = max(1, int(self.CELLS / (len(urow) * LEGS * 4 * width)))
+        self.start = self.stop = 0
+
+    def day(self, d):
+        if d >= self.stop:
+            self._price(d, min(d + self.block, len(self.ords)))
+        i, j = self.at[d - self.start], self.at[d - self.start + 1]
+        return self.cost[:, i:j], self.theta[:, i:j], None if self.drop is None else self.drop[:, :, i:j]
+
+    def _price(self, d0, d1):
+        lo, hi = self.lo[d0:d1], self.hi[d0:d1]
+        n = hi - lo
+        self.start, self.stop, self.at = d0, d1, np.concatenate([[0], np.cumsum(n)])
+        dd = np.repeat(np.arange(d0, d1), n)  # each (day, slot) pair's day and slot
+        kk = np.arange(len(dd)) - np.repeat(self.at[:-1] - lo, n)
+        od = self.ords[dd]
+        K, x, am = self.strikes[:, kk], self.x_u[:, kk], self.am_u[:, kk]
+        S, r = self.spx[:, dd], self.rates[:, dd]
+        struck = (K[..., 1] > 0) & (self.e_u[:, kk] <= dd)
+        T = condors.years_left(np.where(struck & (x > od), x - od, 1).astype(float), am)
+        K = np.where(struck[..., None], K, S[..., None])  # an empty slot prices at the money
+        rows, dm, q = self.urow[:, None], self.dm, self.cfg.model.dividend_yield
+        atm, slope = model.atm_vol(dm.w[rows, dd], T), dm.slope[rows, dd]
+        price, theta = condors.legs(S[..., None], K, T[..., None], r[..., None], q, atm[..., None], slope[..., None])
+        self.cost, self.theta = condors.close_cost(price), theta @ condors.SIGN
+        self.drop = None
+        if self.layers.active:  # the hedged books' condors in each layer's stress
+            b, rows = self.layers.books, self.layers.tape_rows[:, None]
+            vix = self.tape.vix[rows, dd]  # (B, n)
+            v = np.moveaxis(hedging.stressed_vix(vix.reshape(-1), self.cfg.model.beta).reshape(*vix.shape, 3), -1, 0)
+            T2 = np.maximum(T[b][None] - hedging.STRESS_DAYS[:, None, None] / 365.0, 0.0)  # (3, B, n)
+            atm2 = model.atm_vol(dm.w[rows, dd][None], T2) * (v / vix)
+            S2 = S[b][None] * (1 + hedging.STRESS_MOVE)[:, None, None]
+            stressed = condors.prices(S2[..., None], K[b][None], T2[..., None], r[b][None, ..., None], q,
+                                      atm2[..., None], slope[b][None, ..., None])
+            self.drop = self.cost[b][None] - condors.close_cost(stressed)
 
 
 def _exits(cfg, old, cw, cost, days_left, qw, st, costs, cash_out):
@@ -233,7 +283,7 @@ class _Layers:
         self.on = np.array([k in cfg.hedge.layers for k in hedging.LAYERS])
         self.active = bool(len(self.p)) and bool(self.on.any())
         n = len(self.p)
-        self.qty, self.k1, self.k2 = np.zeros((n, 3)), np.zeros((n, 3)), np.zeros((n, 3))
+        self.qty, self.K = np.zeros((n, 3)), np.zeros((n, 3, 2))
         self.exp = np.zeros((n, 3), np.int64)
         self.trades = np.zeros(len(rows))
         self.ords = tape.dates.astype("datetime64[D]").astype(np.int64)
@@ -254,9 +304,9 @@ class _Layers:
                                                                 dm.long_var > (tape.vix / 100) ** 2))
         self.dormant = hedging.dormant(tape.vix, contango)
 
-    def step(self, d, S_books, r_all, eq_all, books, held, cash_costs):
-        """books: each book's condor (strikes, years left, cost to close now); held: each path's
-        quantities of them, 0 where not open."""
+    def step(self, d, r_all, eq_all, drop, held, cash_costs):
+        """drop: (3, B, W) each hedged book's condors' change in value per unit in each layer's
+        stress, points (from _Marks); held: each path's quantities of them, 0 where not open."""
         P = len(r_all)
         cash, value, theta = np.zeros(P), np.zeros(P), np.zeros(P)
         if not self.active:
@@ -267,39 +317,40 @@ class _Layers:
         flow = np.zeros(len(p))
         due = (self.qty > 0) & (self.exp <= od)
         if due.any():  # settles on spot VIX (the close standing in for the opening quotation)
-            pay = np.maximum(vix[:, None] - self.k1, 0) + hedging.RATIO2 * np.maximum(vix[:, None] - self.k2, 0)
-            flow += np.where(due, self.qty * pay * 100, 0.0).sum(1)
+            flow += np.where(due, self.qty * hedging.payoff(vix, self.K) * 100, 0.0).sum(1)
             self.qty = np.where(due, 0.0, self.qty)
         days_held = np.maximum(self.exp - od, 0).astype(float)
-        days_new = np.broadcast_to(self.pick[d], days_held.shape)
-        F, _ = model.futures(self.tape, self.dm, rows, d, np.concatenate([days_held, days_new], 1), m.kappa)
-        k1n, k2n = hedging.strikes(F[:, 3:])
+        days_new = self.pick[d]  # (3,): the same expiries for every path
+        both = np.concatenate([days_held, np.repeat(days_new[None], len(p), 0)], 1)
+        F, _ = model.futures(self.tape, self.dm, rows, d, both, m.kappa)
+        Kn = hedging.strikes(F[:, 3:])
         roll = (self.qty > 0) & (days_held < hedging.ROLL_BELOW)
         keep = (self.qty > 0) & ~roll
         e = np.where(keep, self.exp, od + days_new.astype(np.int64))
-        k1, k2 = np.where(keep, self.k1, k1n), np.where(keep, self.k2, k2n)
+        K = np.where(keep[..., None], self.K, Kn)
         days = np.where(keep, days_held, days_new)
         Fu = np.where(keep, F[:, :3], F[:, 3:])
         sigma = model.vix_option_vol(self.dm, rows, d, days, m.vix_vol_decay)
-        price, th, gain = hedging.priced(Fu, k1, k2, days, r, sigma, vix, m.beta, m.kappa)
+        stressed = hedging.stressed_vix(self.tape.vix[self.tape_rows, d], m.beta)  # (books, 3)
+        price, th, gain = hedging.priced(Fu, K, days, r, sigma, vix, stressed[self.book_of], m.kappa)
         spread = c.vix_slippage * 100 * hedging.LEG_COUNT
         fee = c.commission * hedging.LEG_COUNT
         if roll.any():  # rolled units are sold here and bought back by the sizing below
             s_old = model.vix_option_vol(self.dm, rows, d, days_held, m.vix_vol_decay)
-            old, _ = hedging.value(F[:, :3], np.where(roll, self.k1, k1n), np.where(roll, self.k2, k2n),
-                                   days_held / 365.0, r[:, None], s_old)
+            old, _ = hedging.value(F[:, :3], np.where(roll[..., None], self.K, Kn), days_held / 365.0, r[:, None],
+                                   s_old)
             n = np.where(roll, self.qty, 0.0)
             flow += (n * (old * 100 - spread - fee)).sum(1)
             cash_costs[p] += (n * (spread + fee)).sum(1)
             self.trades[p] += roll.sum(1)
             self.qty = np.where(roll, 0.0, self.qty)
-        own = gain[:, [0, 1, 2], [0, 1, 2]]
-        loss = self._condor_losses(d, S_books[self.books], books, held[p])
+        own = np.diagonal(gain, axis1=1, axis2=2)  # each layer in its own stress
+        loss = np.maximum(-(drop[:, self.book_of] * held[p][None]).sum(2) * 100, 0.0).T  # (P, 3) $, 0 where it gains
         event = bool(self.event[d])
         dormant = self.dormant[rows, d] & (not event)
         want = hedging.wants(loss, gain, price, cfg.hedge.target_coverage, eq, dormant, self.on)
         drag = np.maximum(-th * 100 * 365, 1e-9)
-        keep1 = np.where(np.arange(3) == 0, self.qty, 0.0) if event else np.zeros_like(self.qty)
+        keep1 = self.qty * hedging.IS_L1 if event else np.zeros_like(self.qty)
         target = hedging.fit(want, own, loss, drag, price * 100, eq, keep1, cfg.hedge)
         delta = target - self.qty
         move = np.abs(delta) > cfg.hedge.rebalance_band * np.maximum(target, self.qty)
@@ -314,25 +365,8 @@ class _Layers:
         self.qty = self.qty + delta
         bought = move & (delta > 0)
         self.exp = np.where(bought, e, self.exp)
-        self.k1, self.k2 = np.where(bought, k1, self.k1), np.where(bought, k2, self.k2)
+        self.K = np.where(bought[..., None], K, self.K)
         value[p] = (self.qty * price * 100).sum(1)
         theta[p] = (self.qty * th * 100).sum(1)
         cash[p] = flow
         return cash, value, theta
-
-    def _condor_losses(self, d, S, books, held):
-        """(P, 3) the condor book's loss in each layer's stress, $ (0 where it gains), each
-        book priced once."""
-        K, T, cost = (x[self.books] for x in books)
-        rows, dm = self.tape_rows, self.dm
-        vix = self.tape.vix[rows, d]
-        v = hedging.stressed_vix(vix, self.cfg.model.beta).T  # (3, B)
-        T2 = np.maximum(T[None] - hedging.STRESS_DAYS[:, None, None] / 365.0, 0.0)  # (3, B, W)
-        atm = model.atm_vol(dm, rows, d, T2) * (v / vix)[..., None]
-        S2 = S[None] * (1 + hedging.STRESS_MOVE)[:, None]
-        slope = dm.slope[rows, d][None, :, None, None]
-        r = self.rates[:, d][None, :, None, None]
-        price = condors.prices(S2[..., None, None], K[None], T2[..., None], r, self.cfg.model.dividend_yield,
-                               atm[..., None], slope)
-        drop = (cost[None] - condors.close_cost(price))[:, self.book_of]  # (3, P, W) per unit
-        return np.maximum(-(drop * held[None]).sum(2) * 100, 0.0).T
