@@ -72,14 +72,15 @@ class _Options:
     parity (put = call - U e^-qT + K e^-rT), so the weighted sums factor out of the kernel.
     An expired option gets a vanishing vol, which makes the formula its intrinsic value."""
 
-    def __init__(self, is_call, K, vol, T, weight, r: float, q: float, scaled: bool,
+    def __init__(self, is_call, log_k, vol, T, weight, weight_k, r: float, q: float, scaled: bool,
                  fut=None, decay=None):
+        """`log_k`: ln K; `weight_k`: weight x K."""
         live = T > 0
         T = np.where(live, T, 0.0)
         # kept in the shapes the kernel broadcasts them to: (curves, n, 1) and (curves, 1, n)
         self.vol_t = np.where(live, vol * np.sqrt(T), 1e-12)[:, :, None]
-        self.c = ((r - q) * T - np.log(K))[:, :, None]
-        w_dq, w_kdr = weight * np.exp(-q * T), weight * K * np.exp(-r * T)
+        self.c = ((r - q) * T - log_k)[:, :, None]
+        w_dq, w_kdr = weight * np.exp(-q * T), weight_k * np.exp(-r * T)
         self.w_dq, self.w_kdr = w_dq[:, None, :], w_kdr[:, None, :]
         self.put_dq = np.where(is_call, 0.0, w_dq)[:, None, :]
         self.put_dq_sum = self.put_dq.sum(axis=2)
@@ -174,25 +175,14 @@ class _Block:
                  times, moves, hedged, entry_spx, entry_other):
         """legs[sl] in `groups` equal groups (all with the first group's leg classes), or
         one group shared by every curve; the other arguments give one value per curve."""
-        def cols(x):
-            return x[sl].reshape(groups, -1)
         times, moves, hedged = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (times, moves, hedged))
-        u = cols(legs.underlying)[0]
-        T = (cols(legs.settle) - times[:, None]) / YEAR
-        weight = cols(legs.units * legs.mult) * np.where(u == SPX, 1.0, hedged[:, None])
-        self.options = []
-        for code, q in ((SPX, st.dividend_yield), (VIX_OPT, st.rate), (VXX_OPT, 0.0)):
-            w = u == code
-            if w.any():
-                vix = code == VIX_OPT
-                self.options.append((code, _Options(
-                    cols(legs.is_call)[:, w], cols(legs.strike)[:, w], cols(legs.vol)[:, w], T[:, w],
-                    weight[:, w], st.rate, q, scaled=code == SPX, fut=cols(legs.fut)[:, w] if vix else None,
-                    decay=cols(legs.fut_decay)[:, w] if vix else None)))
-        fut = u == VIX_FUT  # weight x moved_future(F, dVIX, decay), each (curves, futures, 1)
-        self.futures = None if not fut.any() else tuple(
-            np.broadcast_to(x[:, fut], weight[:, fut].shape)[:, :, None]  # one group may serve all curves
-            for x in (weight, cols(legs.fut), cols(legs.fut_decay)))
+        settle, classes, self.futures = _columns(legs, sl, groups, hedged)
+        T = (settle - times[:, None]) / YEAR
+        q = {SPX: st.dividend_yield, VIX_OPT: st.rate, VXX_OPT: 0.0}
+        # T[:, w] as each class's other columns: the same memory order, so the same sums
+        self.options = [(code, _Options(is_call, log_k, vol, T[:, w], weight, weight_k, st.rate, q[code],
+                                        code == SPX, fut, decay))
+                        for code, w, is_call, log_k, vol, weight, weight_k, fut, decay in classes]
         n = len(T)
         self.entry = entry_spx + np.zeros(n), entry_other + np.zeros(n)
         self.spot_vol, self.moves = spot_vol, (moves + np.zeros(n)) > 0
@@ -243,6 +233,40 @@ class _Block:
         """P&L and its derivative along SPX of curves `rows` at one level each, x (m,)."""
         spx, other, d = self.parts(rows, x[:, None], slope=True)
         return (spx + other)[:, 0], d[:, 0]
+
+
+_COLUMNS: list = []  # (legs, key, columns): the scan's two blocks take the same for every what-if
+
+
+def _columns(legs: Legs, sl: slice, groups: int, hedged: np.ndarray):
+    """What a block takes from its legs alone: the settlement times in `groups` rows; per option
+    class (code, its columns, and in `groups` rows or one is_call, ln K, vol, weight, weight x K
+    and for VIX options fut and decay); and the futures' (weight, fut, decay), each (curves,
+    futures, 1), or None."""
+    key = (sl.start, sl.stop, groups, tuple(hedged.tolist()))
+    for held, k, got in _COLUMNS:
+        if held is legs and k == key:
+            return got
+
+    def cols(x):
+        return x[sl].reshape(groups, -1)
+    u = cols(legs.underlying)[0]
+    weight = cols(legs.units * legs.mult) * np.where(u == SPX, 1.0, hedged[:, None])
+    classes = []
+    for code in (SPX, VIX_OPT, VXX_OPT):
+        w = u == code
+        if w.any():
+            K, vix = cols(legs.strike)[:, w], code == VIX_OPT
+            classes.append((code, w, cols(legs.is_call)[:, w], np.log(K), cols(legs.vol)[:, w],
+                            weight[:, w], weight[:, w] * K, cols(legs.fut)[:, w] if vix else None,
+                            cols(legs.fut_decay)[:, w] if vix else None))
+    fut = u == VIX_FUT  # weight x moved_future(F, dVIX, decay)
+    futures = None if not fut.any() else tuple(
+        np.broadcast_to(x[:, fut], weight[:, fut].shape)[:, :, None]  # one group may serve all curves
+        for x in (weight, cols(legs.fut), cols(legs.fut_decay)))
+    got = cols(legs.settle), classes, futures
+    _COLUMNS[:] = [(legs, key, got)] + _COLUMNS[:1]
+    return got
 
 
 def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, horizon: float) -> Scan:
