@@ -58,8 +58,10 @@ def milp_best(chains, drag_cap, premium_cap) -> float:
         low[first:first + c.floor] = 1
         first += len(c.steps)
     up = np.concatenate([np.ones(n), [c.want for c in chains]])
+    # solved to optimality: by default HiGHS stops within a 1e-4 relative gap, which left its
+    # optimum up to 3e-5 relative below the solver's in 14 of 20,000 random cases
     res = milp(cost, constraints=LinearConstraint(np.array(rows), lo, hi), bounds=Bounds(low, up),
-               integrality=np.concatenate([np.ones(n), np.zeros(m)]))
+               integrality=np.concatenate([np.ones(n), np.zeros(m)]), options={"mip_rel_gap": 0})
     assert res.status == 0
     return -res.fun
 
