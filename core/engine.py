@@ -10,7 +10,7 @@ from datetime import datetime
 
 import numpy as np
 
-from core.hedge.alvh import candidate_legs, run_alvh
+from core.hedge.alvh import hedge_menus, run_alvh
 from core.risk.breakevens import condor_expiry_roots, piecewise_roots
 from core.risk.curves import scan
 from core.model.errors import InputError
@@ -35,8 +35,8 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
     st = market_state(market, book.model, whatif)
     distinct, inverse = distinct_legs(legs)  # condors share options: price each once
     # the hedge candidates' legs after them, when the hedge engine runs: one pricing call
-    cands = candidate_legs(book, market, st.t) if book.condors or book.hedges else None
-    both = distinct if cands is None else joined_legs(distinct, cands)
+    menus = hedge_menus(book, market, st.t) if book.condors or book.hedges else (None, None)
+    both = distinct if menus[1] is None else joined_legs(distinct, menus[1])
     priced = leg_values(both, st)
     g = Greeks(*(x[inverse] for x in priced))
     scale = legs.units * legs.mult
@@ -98,7 +98,7 @@ def analyze(book: Book, market: Market, whatif: WhatIf = WhatIf(),
                    vxx=float(st.vxx) if market.vxx else None, vol_scale=float(st.vol_scale))
     alvh = None
     if book.condors or book.hedges:
-        alvh = run_alvh(book, market, whatif, st, legs, (both, priced), signals, value,
+        alvh = run_alvh(book, market, whatif, st, legs, menus, (both, priced), signals, value,
                         {h.hedge.id: h.greeks.theta for h in hedges}, curves, horizon, g.delta)
     ceiling = map_cap_reached(market, book.model, whatif)
     capped = (f"Spot VIX capped at {ceiling:g} by the spot-vol map in this what-if",) if ceiling else ()

@@ -26,19 +26,19 @@ PARITY_THRESHOLD = 0.25  # points
 TICK = 0.01  # the smallest VIX option price
 
 
-def candidate_legs(book: Book, market: Market, now: float) -> Legs | None:
-    """The legs of every layer's candidates at valuation time `now` (None: no candidate), for
-    the engine to price beside the book's in one call."""
-    return _menu_legs(book, market, now)[1]
+def hedge_menus(book: Book, market: Market, now: float):
+    """Every layer's candidates at valuation time `now` and their legs (None: no candidate),
+    for the engine to price beside the book's in one call and hand to run_alvh."""
+    return _menu_legs(book, market, now)
 
 
-def run_alvh(book: Book, market: Market, whatif: WhatIf, now: MarketState, legs: Legs, priced,
+def run_alvh(book: Book, market: Market, whatif: WhatIf, now: MarketState, legs: Legs, menus, priced,
              signals: SignalInputs, value_now: np.ndarray, hedge_theta: dict[str, float], curves: Scan,
              horizon: float, leg_delta: np.ndarray) -> AlvhResult:
-    """`now`: the what-if's market state; `priced`: (legs, their Greeks there): the book's
-    distinct legs, then the candidates' (`candidate_legs`) when there are any; `value_now`: each
-    position's value there, $; `curves` carries the package break-evens and risk curve (found
-    with the condors'); `horizon`: their POSIX time."""
+    """`now`: the what-if's market state; `menus`: hedge_menus at its time; `priced`: (legs,
+    their Greeks there): the book's distinct legs, then the candidates' when there are any;
+    `value_now`: each position's value there, $; `curves` carries the package break-evens and
+    risk curve (found with the condors'); `horizon`: their POSIX time."""
     scale = legs.units * legs.mult
     s = book.stress
     stressed = market_state(market, book.model, whatif, spx_move=np.array([x.spx_move for x in s]),
@@ -49,7 +49,7 @@ def run_alvh(book: Book, market: Market, whatif: WhatIf, now: MarketState, legs:
     both, greeks = priced
     n = len(distinct.owner)
     in_stress = leg_prices(both, stressed)  # the stress set and the candidates in one call
-    candidates = (Greeks(*(x[n:] for x in greeks)), in_stress[:, n:]) if len(both.owner) > n else None
+    candidates = menus, (Greeks(*(x[n:] for x in greeks)), in_stress[:, n:]) if len(both.owner) > n else None
 
     stress, change = _stress(book, legs, now, stressed, in_stress[:, :n][:, inverse], scale, value_now)
     i_ref = next(i for i, s in enumerate(stress) if s.name == book.alvh.reference_stress)
@@ -230,12 +230,12 @@ def _hedge_legs(book, market, hedges):
 
 
 def _menus(book, market, states, candidates, own, i_ref):
-    """Each layer's candidates priced (`candidates`: their legs' Greeks now and prices in the
-    stresses), the useful ones best gain per $ of drag first (the top three as _Unit), and the
-    rolled positions' values."""
+    """Each layer's candidates priced (`candidates`: (hedge_menus, their legs' Greeks now and
+    prices in the stresses)), the useful ones best gain per $ of drag first (the top three as
+    _Unit), and the rolled positions' values."""
     st = states[0]
     now = st.t
-    menus, cl = _menu_legs(book, market, now)
+    (menus, cl), priced = candidates
     rolls_for = _roll_candidates(book, {k: (m[0] if m else None) for k, m in menus.items()}, now)
     rolled_now = np.zeros(0)
     if rolls_for:
@@ -243,7 +243,7 @@ def _menus(book, market, states, candidates, own, i_ref):
         rolled_now = by_position(leg_prices(rl, st) * rl.units * rl.mult, rl)
     if cl is None:
         return {1: [], 2: [], 3: []}, rolls_for, rolled_now
-    unit_now, unit_in, leg_now, unit_theta, leg_delta = _unit_values(cl, *candidates)
+    unit_now, unit_in, leg_now, unit_theta, leg_delta = _unit_values(cl, *priced)
     gains = unit_in - unit_now
     drag = (-unit_theta + _roll_down(cl, st, leg_delta)) * 365
     option = cl.underlying != VIX_FUT
@@ -354,7 +354,7 @@ def _layers(book, market, states, candidates, legs, leg_delta, change, held_now,
             note += "; R4 (event risk) holds what L1 has" + (", outside the budget" if sol.forced else "")
         if u:
             note += _window_note(a.layers[k], u.hedge, st.t)
-        elif not _menu_legs(book, market, st.t)[0][k]:
+        elif not candidates[0][0][k]:
             note += "; no listed VIX expiry in the layer's window: add it under [vix_futures]"
         else:
             note += f"; no candidate gains in \"{a.layers[k].stress}\""

@@ -15,12 +15,21 @@ SHAPES = {"vix_call": ((0, 1),), "vix_call_spread": ((0, 1), (1, -1)),
 def expiries(t: LayerTemplate, market: Market, now: float) -> list[tuple]:
     """(expiry, future, days left) of the listed expiries inside the window; when none is,
     the nearest one outside it (monthly expiries can straddle a window's edges)."""
-    listed = [(d, f, (settle_time(d, VIX_FUT) - now) / 86400) for d, f in market.vix_futures]
+    listed = [(d, f, (settle - now) / 86400) for d, f, settle in _listed(market)]
     listed = [x for x in listed if x[2] > 0]
     inside = [x for x in listed if x[2] >= t.min_days and (t.max_days is None or x[2] <= t.max_days)]
     if not inside and listed and t.max_days is not None:
         inside = [min(listed, key=lambda x: max(t.min_days - x[2], x[2] - t.max_days))]
     return inside
+
+
+_LISTED: list = []  # (market, its futures with their settlement times): asked three times a what-if
+
+
+def _listed(market: Market) -> list[tuple]:
+    if not (_LISTED and _LISTED[0][0] is market):
+        _LISTED[:] = [(market, [(d, f, settle_time(d, VIX_FUT)) for d, f in market.vix_futures])]
+    return _LISTED[0][1]
 
 
 def picks(layer: int, t: LayerTemplate, market: Market, now: float):
