@@ -148,7 +148,7 @@ def solve(chains: tuple[Chain, ...], drag_cap: float, premium_cap: float) -> Sol
     if forced:  # what must be kept is kept; the rest gets the whole budget beside it
         drag_cap, premium_cap = drag_cap + d0, premium_cap + p0
     caps = drag_cap * (1 + 1e-12) + 1e-9, premium_cap * (1 + 1e-12) + 1e-9
-    finite = all(np.isfinite(x).all() for x in y + d + p)
+    finite = bool(np.isfinite(np.concatenate(y + d + p)).all())
     keep = _fitting(d, p, caps) if finite else [np.arange(len(x)) for x in d]
     y_in, d_in, p_in = ([x[k] for x, k in zip(v, keep)] for v in (y, d, p))
     # one grid-sized buffer for drag, premium and coverage in turn: at 60^3 states each
