@@ -241,3 +241,23 @@ def test_the_package_horizon_skips_expiries_a_what_if_has_passed():
     assert o.book.horizon == "2026-12-18"
     assert 0.5 < o.book.pop < 1  # not the settled expiry's certainty
     assert o.condors[0].pop in (0.0, 1.0) and o.condors[0].move == 0  # no time left: where SPX is decides
+
+
+def test_a_short_strike_spx_is_already_through_is_touched():
+    """A what-if (or the market) past a short strike: the put's touch is 1 once SPX is at or
+    below it, the call's once at or above it, under both measures and with no time left;
+    the side that is not through keeps the reflection figure."""
+    S, T, g, s = 6500.0, 28 / 365, 0.027, 0.18
+    assert float(touch(S, 6600.0, T, g, s, side=-1)) == 1.0  # a put strike above spot: through it
+    assert float(touch(S, 6600.0, 0.0, g, s, side=-1)) == 1.0
+    assert float(touch(7100.0, 7050.0, T, g, s, side=1)) == 1.0  # a call strike below spot
+    assert float(touch(S, 6400.0, T, g, s, side=-1)) == pytest.approx(float(touch(S, 6400.0, T, g, s)))
+    assert float(touch(S, 6600.0, T, g, s, side=1)) == pytest.approx(float(touch(S, 6600.0, T, g, s)))
+    rng = np.random.default_rng(1)
+    days = np.arange(np.datetime64("2025-06-01"), np.datetime64("2025-06-01") + 400)
+    rw = real_world(Daily(days, 5000 * np.exp(np.cumsum(rng.normal(0, 0.01, 400)))), date(2027, 1, 1), 0.04)
+    book, m = flat(0.2)
+    down = odds(analyze(book, m, WhatIf(spx_move=-0.05)), rw).condors[0]  # 6,507.5 < the 6,600 short put
+    assert (down.touch_put, down.touch_put_real) == (1.0, 1.0) and 0 < down.touch_call < 0.5
+    up = odds(analyze(book, m, WhatIf(spx_move=0.04)), rw).condors[0]  # 7,124 > the 7,050 short call
+    assert (up.touch_call, up.touch_call_real) == (1.0, 1.0) and 0 < up.touch_put < 0.5

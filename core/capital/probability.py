@@ -88,12 +88,17 @@ def above(S, K, T, growth, sigma, sigma_k=0.0):
     return np.where(np.isnan(K), 0.0, np.clip(p, 0.0, 1.0))  # a nan strike stands for +inf
 
 
-def touch(S, H, T, growth, sigma):
+def touch(S, H, T, growth, sigma, side=None):
     """P(the path touches H before T) for GBM, reflection principle: with nu = growth -
     sigma^2 / 2, b = ln(H / S) and s its sign, N(s(nu T - b) / sd) + e^(2 nu b / sigma^2)
-    N(-s(b + nu T) / sd), sd = sigma sqrt(T); 1 when S is at or beyond H."""
+    N(-s(b + nu T) / sd), sd = sigma sqrt(T); 1 when S is at H. `side` -1: H is a barrier
+    below (a short put), +1 above (a short call): 1 when S is already at or through it;
+    None: the barrier is on whichever side of S it lies."""
     S, H, T, sigma = (np.asarray(v, dtype=float) for v in (S, H, T, sigma))
     b = np.log(H / S)
+    if side is not None:
+        through = (b >= 0) if side < 0 else (b <= 0)
+        return np.where(through, 1.0, touch(S, H, T, growth, sigma))
     s = np.where(b >= 0, 1.0, -1.0)
     Tl = np.where(T > 0, T, 1.0)
     nu = growth - 0.5 * sigma * sigma
@@ -265,14 +270,15 @@ def odds(a: Analysis, real: RealWorld | None = None) -> Odds:
         beyond_wing = p_above(K[:, [3]])[:, 0]
         return np.where(width_put >= widest, below_wing, 0.0) + np.where(width_call >= widest, beyond_wing, 0.0)
 
-    touch_put = touch(S, K[:, 1], T, g_q, put_vol * scale)
-    touch_call = touch(S, K[:, 2], T, g_q, call_vol * scale)
+    touch_put = touch(S, K[:, 1], T, g_q, put_vol * scale, side=-1)
+    touch_call = touch(S, K[:, 2], T, g_q, call_vol * scale, side=1)
     loss = max_loss(rn(S, T, scale))
     real_rows = None
     if real:
         real_rows = (prob_positive(at_exp, expiry_pnl, rw(S, T), S),
                      prob_positive(t0, t0_pnl, rw(m.spx, np.full(len(T), tau)), S) if whatif else None,
-                     touch(S, K[:, 1], T, g_p, real.vol), touch(S, K[:, 2], T, g_p, real.vol), max_loss(rw(S, T)))
+                     touch(S, K[:, 1], T, g_p, real.vol, side=-1), touch(S, K[:, 2], T, g_p, real.vol, side=1),
+                     max_loss(rw(S, T)))
     atm = S * np.exp((r - q) * T)
     atm_vol = smiles.at(atm)[0] * scale
     move = S * atm_vol * np.sqrt(T)
