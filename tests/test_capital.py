@@ -269,3 +269,28 @@ def test_the_irr_starts_on_each_opened_date_and_says_when_it_has_none(demo):
     assert "IRR 7,227.1%/yr from 2026-11-19" in "\n".join(line for line, _ in capital_lines(c))
     assert "/yr from 2026-11-20, the valuation (no opened date)" in text
     assert "no opened date, so their flows start at the valuation 2026-11-20: IC-Dec04, L1-Nov25-19C" in text
+
+
+def test_a_short_condor_s_scenario_beta_counts_the_vol_the_map_moves(demo):
+    """One condor on a flat 18 % surface, priced here by vollib at SPX (1 +- 1 %) and vol
+    0.18 (1 +- 1 %)^beta (the map's VIX' / VIX): (V+ - V-) / (2 % x equity). The vol term
+    is most of it: at the vol held the beta is another number."""
+    from dataclasses import replace
+    from vollib.black_scholes_merton import black_scholes_merton
+    from core.model.inputs import Condor, VolSurface
+    from core.pricing.legs import build_legs
+    book, market = demo
+    c = Condor("A", date(2026, 12, 18), 2, 6500, 6600, 7050, 7150, 20.0)
+    book = replace(book, condors=(c,), hedges=())
+    m = replace(market, spx_vol=VolSurface(0.18), marks=(), spx_smiles=())
+    T = (settle_time(c.expiry, SPX) - m.as_of.timestamp()) / YEAR
+
+    def value(move, vol_moves=True):
+        S, vol = m.spx * (1 + move), 0.18 * ((1 + move) ** book.model.beta if vol_moves else 1.0)
+        legs = (("p", c.long_put, 1), ("p", c.short_put, -1), ("c", c.short_call, -1), ("c", c.long_call, 1))
+        return 200 * sum(u * black_scholes_merton(f, S, K, T, m.rate, vol, m.dividend_yield) for f, K, u in legs)
+    want = (value(0.01) - value(-0.01)) / (0.02 * book.equity)
+    beta, _ = margin.scenario_beta(build_legs(book, m), m, book, WhatIf())
+    assert beta[0] == pytest.approx(want, rel=1e-9)
+    held = (value(0.01, False) - value(-0.01, False)) / (0.02 * book.equity)
+    assert want > 0 > held  # short vol: the condor gains as SPX rises and VIX falls
