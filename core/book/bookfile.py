@@ -1,6 +1,7 @@
 """The book file (TOML): read with checks, write back keeping the user's comments."""
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -284,6 +285,10 @@ def _capital(t: Table) -> CapitalSettings:
                       why=f"must be above zero and below the box width {width:g} (a positive rate)")
         box = (width, price, t.get("box_days", "num", check=lambda v: 0 < v <= 3650,
                                    why="must be above zero and at most 3,650"))
+        rate = math.log(width / price) / (box[2] / 365.0)  # core.capital.finance.box_rate
+        if not rate <= 1.0:  # the range box_rate_pct takes when entered
+            raise t.error("box_price", f"the box lends at ln({width:g} / {price:g}) / ({box[2]:g} / 365)"
+                                       f" = {100 * rate:,.4g}% a year, over 100%: check its price and days")
     c = CapitalSettings(
         rf_pct=t.get("rf_pct", "num", default=d.rf_pct, **PCT),
         mrp_pct=t.get("mrp_pct", "num", default=d.mrp_pct, **within(0, 30, " (%)")),

@@ -26,7 +26,7 @@ from core.model.inputs import Book, Condor, Market, SignalInputs
 from core.model.instruments import SPX, settle_time
 from core.model.results import Analysis, CondorResult
 from core.pricing.kernels import bsm
-from core.pricing.legs import YEAR, build_legs
+from core.pricing.legs import SPX_BAND, YEAR, build_legs
 
 STEP = 5.0  # SPX lists 5-point strikes
 DTE = (1, 1000)  # calendar days a suggestion may ask for
@@ -116,21 +116,42 @@ def _deltas(market: Market, strikes: np.ndarray, vols: np.ndarray, T: float) -> 
     return np.abs(g.delta)
 
 
+def _short_deltas(book: Book, market: Market, expiry: date, root: str, K: np.ndarray, T: float,
+                  F: float) -> tuple[np.ndarray, np.ndarray]:
+    """|delta| of a short put at K[0] and a short call at K[1], and which of the two the smile
+    prices (a linear skew gives no vol far enough out: that side is too far out). Probed with
+    1-point wings: a short's vol is its own strike's, whatever its wing."""
+    def row(p, c):
+        return np.array([[p - 1.0, p, c, c + 1.0]])
+    try:
+        r = row(*K)
+        return _deltas(market, r, _probe(book, market, expiry, root, r), T)[0, 1:3], np.array([True, True])
+    except InputError:
+        pass
+    d, ok = np.zeros(2), np.zeros(2, dtype=bool)
+    for side, r in ((0, row(K[0], max(F, K[0] + 2.0))), (1, row(min(F, K[1] - 2.0), K[1]))):
+        try:
+            d[side], ok[side] = _deltas(market, r, _probe(book, market, expiry, root, r), T)[0, 1 + side], True
+        except InputError:
+            pass
+    return d, ok
+
+
 def solve_shorts(book: Book, market: Market, expiry: date, root: str, delta: float, wings: float,
                  T: float) -> tuple[float, float]:
     """The put and call strikes of |delta| `delta` on the smile (before rounding): bisection in
-    ln K, puts and calls together, the put's |delta| rising with K, the call's falling."""
+    ln K, puts and calls together, the put's |delta| rising with K, the call's falling. A strike
+    the smile gives no vol (past where a linear skew's vol leaves 0.01..5) counts as too far out."""
     F = market.spx * math.exp((market.rate - market.dividend_yield) * T)
     sd = max(market.vix / 100, 0.05) * math.sqrt(T)
-    lo, hi = np.log(F) + np.array([-8 * sd, -2 * sd]), np.log(F) + np.array([2 * sd, 8 * sd])  # put, call
+    lo, hi = np.log(F) + np.array([-8 * sd, -2 * sd]), np.log(F) + np.array([2 * sd, 8 * sd])  # (put, call)
     for _ in range(40):
         mid = 0.5 * (lo + hi)
-        K = np.exp(mid)
-        row = np.array([[K[0] - wings, K[0], K[1], K[1] + wings]])
-        d = _deltas(market, row, _probe(book, market, expiry, root, row), T)[0, 1:3]
-        above = d > delta  # put: too near the money, go down; call: too near, go up
-        hi = np.where([above[0], not above[1]], mid, hi)
-        lo = np.where([above[0], not above[1]], lo, mid)
+        d, ok = _short_deltas(book, market, expiry, root, np.exp(mid), T, F)
+        # put: too near the money, go down; call: too near, go up; no vol: toward the forward
+        down = np.where(ok, [d[0] > delta, d[1] <= delta], mid > math.log(F))
+        hi = np.where(down, mid, hi)
+        lo = np.where(down, lo, mid)
     K = np.exp(0.5 * (lo + hi))
     return float(K[0]), float(K[1])
 
@@ -162,12 +183,18 @@ def suggest(book: Book, market: Market, dte: int, delta: float, wings: float, qu
     expiry, am, source = nearest_expiry(market, int(dte), calendar)
     root = "SPX" if am else "SPXW"
     T = (settle_time(expiry, SPX, am) - market.as_of.timestamp()) / YEAR
-    sp, sc = _nearest_listed(book, market, expiry, root, delta, wings, T,
-                             *solve_shorts(book, market, expiry, root, delta, wings, T))
-    row = np.array([[sp - wings, sp, sc, sc + wings]])
-    if row[0, 0] <= 0:
-        raise InputError(f"the long put {row[0, 0]:g} is not above 0: narrower wings", field="--wings")
-    vols = _probe(book, market, expiry, root, row)
+    put, call = solve_shorts(book, market, expiry, root, delta, wings, T)
+    if math.floor(put / STEP) * STEP - wings < max(STEP, market.spx / SPX_BAND):
+        raise InputError(f"{wings:g}: the long put {math.floor(put / STEP) * STEP - wings:g} would be below"
+                         f" {max(STEP, market.spx / SPX_BAND):g} (short put near {put:,.0f}): narrower wings",
+                         field="--wings")
+    try:  # the shorts have vols (solve_shorts): a wing the smile does not reach is the wings' fault
+        sp, sc = _nearest_listed(book, market, expiry, root, delta, wings, T, put, call)
+        row = np.array([[sp - wings, sp, sc, sc + wings]])
+        vols = _probe(book, market, expiry, root, row)
+    except InputError as e:
+        raise InputError(f"{wings:g}: a wing the market prices no option at ({e}): narrower wings",
+                         field="--wings") from None
     g = bsm(np.array([False, False, True, True]), market.spx, row, T, market.rate, market.dividend_yield, vols)
     credit = round(float(g.price[0] @ np.array([-1.0, 1.0, 1.0, -1.0])), 2)  # shorts less wings, at mid
     if credit <= 0:
