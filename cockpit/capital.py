@@ -57,7 +57,8 @@ def capital_lines(c: CapitalResult) -> list[tuple[str, str]]:
                     f" = {t.notional_pct:.2f}% of equity, Reg-T {t.reg_t:,.0f} $, expected settlement"
                     f" {t.expected_settlement:,.0f} $, P&L {t.expected_pnl:+,.0f} $ ="
                     f" {100 * t.expected_pnl / t.reg_t:+.1f}% of Reg-T, IRR {pct(t.irr, 1)}/yr {since}"
-                    f" (max profit {pct(t.irr_max_profit, 1)}/yr)", ""))
+                    f" (max profit {pct(t.irr_max_profit, 1)}/yr)"
+                    + ("" if t.live else "; settled by the valuation: not in the buying power or the rules"), ""))
     lo_pm, hi_pm = s.pm_range_pct
     out.append((f"Buying power: Reg-T {c.reg_t:,.0f} $ = {100 * c.reg_t / c.equity:.1f}% of equity"
                 f" (condors {c.reg_t_condors:,.0f} $, hedges {c.reg_t_hedges:,.0f} $);"

@@ -294,3 +294,19 @@ def test_a_short_condor_s_scenario_beta_counts_the_vol_the_map_moves(demo):
     assert beta[0] == pytest.approx(want, rel=1e-9)
     held = (value(0.01, False) - value(-0.01, False)) / (0.02 * book.equity)
     assert want > 0 > held  # short vol: the condor gains as SPX rises and VIX falls
+
+
+def test_a_tranche_settled_by_a_what_if_holds_no_buying_power_and_is_not_concurrent(demo):
+    """20 days on, IC-Dec04 (Dec 04) has settled: two expirations are concurrent (warn, band
+    3-5), its Reg-T leaves the book's, its max loss leaves the tranche cap; its IRR stays."""
+    from core.capital.calculator import capital, capital_to_dict
+    from core.engine import analyze
+    book, market = demo
+    now, later = capital(analyze(book, market)), capital(analyze(book, market, WhatIf(days=20)))
+    assert [t.live for t in now.tranches] == [True, True, True]
+    assert [t.live for t in later.tranches] == [False, True, True]
+    rule = {r.name: r for r in later.rules}
+    assert rule["expirations"].status == "warn" and rule["expirations"].line.startswith("2 concurrent")
+    assert later.reg_t_condors == pytest.approx(now.reg_t_condors - (50 - 12.6) * 300)
+    assert later.tranches[0].irr == later.tranches[0].irr_max_profit is not None  # settled worthless: max profit
+    assert [t["live"] for t in capital_to_dict(later)[1]] == [False, True, True]

@@ -35,6 +35,8 @@ class TrancheCapital:
     irr_max_profit: float | None  # a year, if every condor expires worthless
     start: date  # the first flow: the earliest opened date (a condor without one: the valuation date)
     undated: tuple[str, ...] = ()  # condors without an opened date: their flows start at the valuation
+    live: bool = True  # some condor still has time to expiry; False: settled by the valuation (a what-if's
+    # days), so its Reg-T is released and neither the buying power nor the rules count it (its IRR stays)
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,9 @@ def capital(a: Analysis, spx_closes: Daily | None = None) -> CapitalResult:
     spread = None if book_irr is None else (book_irr - cost) * 1e4
     pm, pm_move, contracts = margin.portfolio_margin(legs, market, book, a.whatif, s.pm_range_pct)
     drag = a.alvh.drag_pct if a.alvh else None
-    checks = (rules.expirations(len(tranches), s.expirations),
-              rules.tranche_cap([(str(t.expiry), t.notional_pct) for t in tranches], cost * 100,
+    live = [t for t in tranches if t.live]
+    checks = (rules.expirations(len(live), s.expirations),
+              rules.tranche_cap([(str(t.expiry), t.notional_pct) for t in live], cost * 100,
                                 s.wacc_trigger_pct, s.notional_pct),
               rules.beta_band(beta, s.beta_band),
               rules.drag(drag, book.alvh.drag_budget_pct),
@@ -110,7 +113,7 @@ def capital(a: Analysis, spx_closes: Daily | None = None) -> CapitalResult:
         condor_beta=float(betas[:nc].sum()), hedge_beta=float(betas[nc:].sum()),
         vol_beta=margin.vol_beta(legs, market, book, a.whatif), cost_of_equity=coe, parts=parts,
         wacc=cost, vol=vol, vol_source=vol_source, drift=drift, irr=book_irr, irr_max_profit=best_irr,
-        spread_bp=spread, reg_t_condors=sum(t.reg_t for t in tranches), reg_t_hedges=sum(hedge_bp),
+        spread_bp=spread, reg_t_condors=sum(t.reg_t for t in live), reg_t_hedges=sum(hedge_bp),
         pm=pm, pm_move=pm_move, pm_contracts=contracts, tranches=tuple(tranches), rules=checks, start=start,
         undated_hedges=tuple(h.id for h in book.hedges if h.opened is None))
 
@@ -172,7 +175,8 @@ def _tranches(a: Analysis, betas: np.ndarray, start: date, vol: float, drift: fl
         out.append(TrancheCapital(expiry, tuple(x.id for x in condors), float(betas[mine].sum()),
                                   max_loss, 100 * max_loss / a.book.equity, bp, settle, credit - settle,
                                   irr(_merge(theirs)), irr(_merge(top)), min(x.opened or start for x in condors),
-                                  tuple(x.id for x in condors if x.opened is None)))
+                                  tuple(x.id for x in condors if x.opened is None),
+                                  any(a.condors[i].dte > 0 for i in mine)))
         flows += theirs
         best += top
     return flows, best, out
@@ -225,6 +229,6 @@ def capital_to_dict(c: CapitalResult) -> tuple[dict, list[dict]]:
                  "irr_max_profit": t.irr_max_profit, "irr_start": t.start.isoformat(), "irr_undated": list(t.undated),
                  "notional_pct": t.notional_pct, "max_loss": t.max_loss,
                  "reg_t": t.reg_t, "expected_settlement": t.expected_settlement,
-                 "expected_pnl": t.expected_pnl} for t in c.tranches]
+                 "expected_pnl": t.expected_pnl, "live": t.live} for t in c.tranches]
     return out, tranches
 
