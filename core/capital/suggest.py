@@ -19,6 +19,7 @@ import numpy as np
 from core.capital.calculator import CapitalResult, capital
 from core.capital.margin import reg_t_condor
 from core.capital.probability import CondorOdds, odds, real_world_for
+from core.capital.rules import cap_in_force
 from core.engine import analyze
 from core.history.daily import Daily
 from core.model.errors import InputError
@@ -222,13 +223,13 @@ def tranche_cap(book: Book, c: CapitalResult, max_loss_pct: float) -> tuple[floa
     while WACC is above its trigger (the tighter of it and max_loss_pct), else max_loss_pct."""
     s = book.capital
     own = f"--max-loss-pct {max_loss_pct:g}%"
-    if c.wacc * 100 <= s.wacc_trigger_pct:
+    cap = cap_in_force(c.wacc * 100, s.wacc_trigger_pct, s.notional_pct)  # the rule's own test
+    if cap is None:
         return max_loss_pct, f"{own} (the [capital] tranche cap is not in force: WACC {c.wacc:.2%}" \
                              f" <= {s.wacc_trigger_pct:g}%)"
-    if s.notional_pct[0] < max_loss_pct:
-        return s.notional_pct[0], f"the [capital] tranche cap {s.notional_pct[0]:g}% (WACC {c.wacc:.2%}" \
-                                  f" > {s.wacc_trigger_pct:g}%)"
-    return max_loss_pct, f"{own} (tighter than the [capital] tranche cap {s.notional_pct[0]:g}%)"
+    if cap < max_loss_pct:
+        return cap, f"the [capital] tranche cap {cap:g}% (WACC {c.wacc:.2%} > {s.wacc_trigger_pct:g}%)"
+    return max_loss_pct, f"{own} (tighter than the [capital] tranche cap {cap:g}%)"
 
 
 def _book(a: Analysis, c: CapitalResult) -> dict:
