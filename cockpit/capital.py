@@ -56,12 +56,12 @@ def capital_lines(c: CapitalResult) -> list[tuple[str, str]]:
         out.append((f"  {t.expiry} {', '.join(t.ids)}: beta {t.beta:+.3f}, max loss {t.max_loss:,.0f} $"
                     f" = {t.notional_pct:.2f}% of equity, Reg-T {t.reg_t:,.0f} $, expected settlement"
                     f" {t.expected_settlement:,.0f} $, P&L {t.expected_pnl:+,.0f} $ ="
-                    f" {100 * t.expected_pnl / t.reg_t:+.1f}% of Reg-T, IRR {pct(t.irr, 1)}/yr {since}"
+                    f" {t.expected_pnl_pct:+.1f}% of Reg-T, IRR {pct(t.irr, 1)}/yr {since}"
                     f" (max profit {pct(t.irr_max_profit, 1)}/yr)"
                     + ("" if t.live else "; settled by the valuation: not in the buying power or the rules"), ""))
     lo_pm, hi_pm = s.pm_range_pct
-    out.append((f"Buying power: Reg-T {c.reg_t:,.0f} $ = {100 * c.reg_t / c.equity:.1f}% of equity"
+    out.append((f"Buying power: Reg-T {c.reg_t:,.0f} $ = {c.reg_t_pct:.1f}% of equity"
                 f" (condors {c.reg_t_condors:,.0f} $, hedges {c.reg_t_hedges:,.0f} $);"
-                f" portfolio-margin estimate {c.pm:,.0f} $ = {100 * c.pm / c.equity:.1f}%"
+                f" portfolio-margin estimate {c.pm:,.0f} $ = {c.pm_pct:.1f}%"
                 f" (worst at SPX {100 * c.pm_move:+.1f}% of {lo_pm:g}% to {hi_pm:+g}%, FINRA 4210(g))", ""))
     return out

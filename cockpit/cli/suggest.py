@@ -88,6 +88,6 @@ def suggestion_lines(s) -> list[str]:
         f"Hedge ratio {_ratio(s.before)} -> {_ratio(s.after)} {target}".rstrip(),
         f"Beta {k0.beta:+.3f} -> {k1.beta:+.3f} (band {k1.settings.beta_band[0]:g} to {k1.settings.beta_band[1]:g})"
         f" · Reg-T {s.reg_t:,.0f} $ · book Reg-T {k0.reg_t:,.0f} -> {k1.reg_t:,.0f} $"
-        f" ({100 * k1.reg_t / k1.equity:.1f}% of equity) · PM est. {k0.pm:,.0f} -> {k1.pm:,.0f} $",
+        f" ({k1.reg_t_pct:.1f}% of equity) · PM est. {k0.pm:,.0f} -> {k1.pm:,.0f} $",
         *(f"After: {rule.text}" for rule in k1.rules),
     ]

@@ -38,6 +38,11 @@ class TrancheCapital:
     live: bool = True  # some condor still has time to expiry; False: settled by the valuation (a what-if's
     # days), so its Reg-T is released and neither the buying power nor the rules count it (its IRR stays)
 
+    @property
+    def expected_pnl_pct(self) -> float:
+        """The expected P&L, % of the tranche's Reg-T."""
+        return 100 * self.expected_pnl / self.reg_t
+
 
 @dataclass(frozen=True)
 class CapitalResult:
@@ -76,6 +81,16 @@ class CapitalResult:
     @property
     def reg_t(self) -> float:
         return self.reg_t_condors + self.reg_t_hedges
+
+    @property
+    def reg_t_pct(self) -> float:
+        """Reg-T, % of equity."""
+        return 100 * self.reg_t / self.equity
+
+    @property
+    def pm_pct(self) -> float:
+        """The portfolio-margin estimate, % of equity."""
+        return 100 * self.pm / self.equity
 
 
 def capital(a: Analysis, spx_closes: Daily | None = None) -> CapitalResult:
@@ -220,8 +235,8 @@ def capital_to_dict(c: CapitalResult) -> tuple[dict, list[dict]]:
         "irr_undated": list(c.undated),
         "spread_target_bp": list(c.settings.spread_bp),
         "buying_power": {"reg_t": c.reg_t, "reg_t_condors": c.reg_t_condors, "reg_t_hedges": c.reg_t_hedges,
-                         "reg_t_pct": 100 * c.reg_t / c.equity, "portfolio_margin": c.pm,
-                         "portfolio_margin_pct": 100 * c.pm / c.equity, "pm_worst_move": c.pm_move,
+                         "reg_t_pct": c.reg_t_pct, "portfolio_margin": c.pm,
+                         "portfolio_margin_pct": c.pm_pct, "pm_worst_move": c.pm_move,
                          "pm_range_pct": list(c.settings.pm_range_pct)},
         "rules": [{"name": r.name, "status": r.status, "line": r.line} for r in c.rules],
     }
