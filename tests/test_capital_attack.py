@@ -90,3 +90,14 @@ def test_wings_past_the_index_name_the_wings_not_the_market_file(capsys, wings):
 def test_wings_past_the_smile_name_the_wings(capsys):
     line = refused(capsys, run("suggest", "--wings", "5000"))
     assert line.startswith("alvh: --wings:"), line
+
+
+# ---- a what-if date before the valuation: "-5 d", not "+-5 d" -------------------------
+
+def test_a_past_what_if_date_is_signed_once_in_the_grid_and_the_odds(capsys):
+    assert run("report", "--grid", "--days", "-5") == 0
+    out = capsys.readouterr().out
+    assert "+-" not in out
+    assert "what-if date (-5 d)" in out and "PoP -5d" in out
+    assert run("report", "--grid", "--days", "7") == 0
+    assert "what-if date (+7 d)" in capsys.readouterr().out

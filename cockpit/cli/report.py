@@ -140,7 +140,7 @@ def print_probability(a: Analysis, odds, risk: list[dict], moves: int, demo: boo
              f"{' (DEMO history)' if real.demo else ''}, drift rf + MRP {100 * real.drift:.1f}%/yr")
     t = _table(f"Probability, % (risk-neutral from the smile · {world})")
     days = a.whatif.days
-    for col in ("ID", "PoP expiry", *((f"PoP +{days:g}d",) if days else ()), "Touch put", "Touch call",
+    for col in ("ID", "PoP expiry", *((f"PoP {days:+g}d",) if days else ()), "Touch put", "Touch call",
                 "Max loss", "±1σ pts"):
         t.add_column(col, justify="left" if col == "ID" else "right")
     for c, o in zip(a.condors, odds.condors):
@@ -154,7 +154,7 @@ def print_probability(a: Analysis, odds, risk: list[dict], moves: int, demo: boo
     if b:
         line = f"Package (condors + hedges) PoP at {b.horizon}: {pct(b.pop)} · {pct(b.pop_real)} %"
         if days:
-            line += f"; at the what-if date (+{days:g} d): {pct(b.pop_whatif)} · {pct(b.pop_whatif_real)} %"
+            line += f"; at the what-if date ({days:+g} d): {pct(b.pop_whatif)} · {pct(b.pop_whatif_real)} %"
         console.print(printable(line), markup=False, highlight=False)
     if risk:
         r = _table(f"Risk contribution: share of the book's P&L variance over {moves} 5-day SPX moves"

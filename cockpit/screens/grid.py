@@ -47,7 +47,7 @@ def _style(x: float, scale: float, pal, background: str | None) -> str:
 def grid_table(g, horizon: bool, pal=None, background: str | None = None) -> Table:
     """Rows SPX moves (highest first), columns VIX levels; the title says when and in what."""
     pnl = g.pnl_horizon if horizon else g.pnl_t0
-    when = f"what-if date (+{g.days:g} d)" if horizon else "T+0"
+    when = f"what-if date ({g.days:+g} d)" if horizon else "T+0"
     # the box's one-space divider between columns, no padding: 8 VIX columns of "-44.3k~" fit 76
     t = Table(title=f"{UNITS} at {when}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
               padding=0, show_edge=False)
