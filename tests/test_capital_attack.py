@@ -101,3 +101,34 @@ def test_a_past_what_if_date_is_signed_once_in_the_grid_and_the_odds(capsys):
     assert "what-if date (-5 d)" in out and "PoP -5d" in out
     assert run("report", "--grid", "--days", "7") == 0
     assert "what-if date (+7 d)" in capsys.readouterr().out
+
+
+# ---- the grid on a narrow terminal: every cell whole, in whole thousands ---------------
+
+@pytest.mark.parametrize("size", [(60, 20), (56, 18)])
+def test_the_grid_at_60_columns_shows_every_cell_whole(tmp_path, size):
+    from cockpit.screens.grid import GridScreen
+    from cockpit_helpers import make_cockpit, sync, text_of
+
+    @sync
+    async def go():
+        app = make_cockpit(tmp_path, signals=False)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("g")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, GridScreen)
+            shown = text_of(screen.query_one("#grid-body"))
+            assert "…" not in shown, shown  # "-42.…" told nothing
+            assert "0*" in shown and "~" in shown
+            row = next(line for line in shown.splitlines() if line.strip().startswith("-20%"))
+            assert len(row.split()) == 9 and "-44k" in row, row
+            await app.run_action("app.pop_screen")
+            await pilot.resize_terminal(120, 40) if hasattr(pilot, "resize_terminal") else None
+    go()
+
+
+def test_compact_cells_are_whole_thousands():
+    from cockpit.screens.grid import cell_text
+    assert [cell_text(x, compact=True) for x in (-44312.4, 1346.0, 512.4, -0.3, 999.6)] == \
+        ["-44k", "+1k", "+512", "0", "+1k"]

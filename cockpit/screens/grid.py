@@ -21,10 +21,11 @@ NOW, ON_MAP = "*", "~"
 UNITS = "$ P&L, package (condors + hedges)"
 
 
-def cell_text(x: float) -> str:
-    """Dollars, signed, in thousands from 1,000 up ("-44.3k", "+512"; zero is "0")."""
+def cell_text(x: float, compact: bool = False) -> str:
+    """Dollars, signed, in thousands from 1,000 up ("-44.3k", "+512"; zero is "0");
+    `compact`: whole thousands ("-44k"), for a terminal too narrow for the tenths."""
     if abs(x) >= 999.5:
-        return f"{x / 1000:+.1f}k"
+        return f"{x / 1000:+.0f}k" if compact else f"{x / 1000:+.1f}k"
     return "0" if round(x) == 0 else f"{x:+.0f}"
 
 
@@ -44,8 +45,9 @@ def _style(x: float, scale: float, pal, background: str | None) -> str:
         else f"{colour} on {Color.from_triplet(mix).name}"
 
 
-def grid_table(g, horizon: bool, pal=None, background: str | None = None) -> Table:
-    """Rows SPX moves (highest first), columns VIX levels; the title says when and in what."""
+def grid_table(g, horizon: bool, pal=None, background: str | None = None, compact: bool = False) -> Table:
+    """Rows SPX moves (highest first), columns VIX levels; the title says when and in what.
+    `compact`: cells in whole thousands (cell_text), so 8 columns fit 56 characters."""
     pnl = g.pnl_horizon if horizon else g.pnl_t0
     when = f"what-if date ({g.days:+g} d)" if horizon else "T+0"
     # the box's one-space divider between columns, no padding: 8 VIX columns of "-44.3k~" fit 76
@@ -63,10 +65,18 @@ def grid_table(g, horizon: bool, pal=None, background: str | None = None) -> Tab
             style = _style(float(pnl[i, j]), scale, pal, background)
             if mark != " ":
                 style = (style + " underline").strip()
-            cells.append(Text(cell_text(float(pnl[i, j])) + mark, style=style))
+            cells.append(Text(cell_text(float(pnl[i, j]), compact) + mark, style=style))
         label = "0%" if move == 0 else f"{move:+.1%}".replace(".0%", "%")
         t.add_row(Text(label, style="bold" if move == 0 else ""), *cells)
     return t
+
+
+def full_width(g, horizon: bool) -> int:
+    """Characters the grid needs with every cell in tenths of a thousand."""
+    from rich.console import Console
+    from rich.measure import Measurement
+    console = Console(width=1000, file=None, color_system=None)
+    return Measurement.get(console, console.options, grid_table(g, horizon)).maximum
 
 
 def legend(g) -> str:
@@ -117,11 +127,17 @@ class GridScreen(ModalScreen[None]):
     def show(self) -> None:
         from cockpit.pane import Palette
         g, pal = self.grid, Palette.from_variables(self.app.theme_variables)
+        # the box's border, padding and scroll bar take 6 of the terminal's columns
+        compact = full_width(g, self.horizon) > min(self.app.size.width, 100) - 6
         note = "" if g.days else " (today: . or > moves the what-if date)"
         self.query_one("#grid-body", Static).update(Group(
-            grid_table(g, self.horizon, pal, self.app.theme_variables.get("surface")),
+            grid_table(g, self.horizon, pal, self.app.theme_variables.get("surface"), compact),
             Text(legend(g), style="dim"),
             Text(f"space: {'T+0' if self.horizon else 'the what-if date'}" + note, style="dim")))
+
+    def on_resize(self, _) -> None:
+        if self.grid is not None:
+            self.show()
 
     def action_toggle(self) -> None:
         self.horizon = not self.horizon
