@@ -723,3 +723,28 @@ def test_generated_book_breakevens_vs_reference():
     f = lambda S: sum(expiry_payoff(c, S) for c in bk.condors)  # noqa: E731
     for x in a.totals.breakevens_expiry:
         assert f(x) == pytest.approx(0, abs=1e-6)
+
+
+def test_book_and_candidates_priced_together_as_apart():
+    """The engine prices the book's distinct legs and the hedge candidates' in one call
+    (joined_legs), now and in the stress set: every price and Greek is the one each set
+    gets priced alone, bit for bit."""
+    from core.hedge.alvh import hedge_menus
+    from core.pricing.legs import build_legs, distinct_legs, joined_legs, leg_prices, leg_values, market_state
+
+    book, market = load_book(DEMO_BOOK), load_market(DEMO_MARKET)
+    distinct, _ = distinct_legs(build_legs(book, market))
+    for whatif in (WhatIf(), WhatIf(spx_move=-0.1, days=3.0)):
+        now = market_state(market, book.model, whatif)
+        cands = hedge_menus(book, market, now.t)[1]
+        both, n = joined_legs(distinct, cands), len(distinct.owner)
+        s = book.stress
+        stressed = market_state(market, book.model, whatif, spx_move=np.array([x.spx_move for x in s]),
+                                days=np.array([x.days for x in s]),
+                                vix_fixed=np.array([np.nan if x.vix is None else x.vix for x in s]))
+        for together, apart in ((leg_values(both, now), (leg_values(distinct, now), leg_values(cands, now))),
+                                ((leg_prices(both, stressed),), ((leg_prices(distinct, stressed),),
+                                                                 (leg_prices(cands, stressed),)))):
+            for x, a, b in zip(together, *apart):
+                assert x[..., :n].tobytes() == np.ascontiguousarray(a).tobytes()
+                assert np.ascontiguousarray(x[..., n:]).tobytes() == np.ascontiguousarray(b).tobytes()
