@@ -43,7 +43,8 @@ def refusal(text: str) -> InputError:
 # ---- [capital]: a box whose computed rate is no rate ------------------------------
 
 @pytest.mark.parametrize("box,field", [("box_width = 100\nbox_price = 1e-300\nbox_days = 1e-9", "capital.box_price"),
-                                       ("box_width = 1000\nbox_price = 10\nbox_days = 1", "capital.box_price")])
+                                       ("box_width = 1000\nbox_price = 10\nbox_days = 1", "capital.box_price"),
+                                       ("box_width = 3650\nbox_price = 20\nbox_days = 5e-324", "capital.box_price")])
 def test_a_box_whose_rate_is_over_100_pct_is_refused_like_an_entered_one(box, field):
     e = refusal(box)
     assert e.file == "b.toml" and e.field == field and e.line == 6

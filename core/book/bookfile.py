@@ -285,7 +285,7 @@ def _capital(t: Table) -> CapitalSettings:
                       why=f"must be above zero and below the box width {width:g} (a positive rate)")
         box = (width, price, t.get("box_days", "num", check=lambda v: 0 < v <= 3650,
                                    why="must be above zero and at most 3,650"))
-        rate = math.log(width / price) / (box[2] / 365.0)  # core.capital.finance.box_rate
+        rate = math.log(width / price) * 365.0 / box[2]  # core.capital.finance.box_rate; 5e-324 days: inf
         if not rate <= 1.0:  # the range box_rate_pct takes when entered
             raise t.error("box_price", f"the box lends at ln({width:g} / {price:g}) / ({box[2]:g} / 365)"
                                        f" = {100 * rate:,.4g}% a year, over 100%: check its price and days")
