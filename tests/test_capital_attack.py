@@ -133,3 +133,15 @@ def test_compact_cells_are_whole_thousands():
     from cockpit.screens.grid import cell_text
     assert [cell_text(x, compact=True) for x in (-44312.4, 1346.0, 512.4, -0.3, 999.6)] == \
         ["-44k", "+1k", "+512", "0", "+1k"]
+
+
+@pytest.mark.parametrize("q", ["1000001", "1" + "0" * 30])
+def test_a_quantity_no_book_file_takes_is_refused(capsys, q):
+    line = refused(capsys, run("suggest", "--quantity", q))
+    assert line.startswith("alvh: --quantity:") and "1,000,000" in line
+
+
+def test_the_helper_s_quantity_bound_is_the_book_file_s():
+    from core.book.bookfile import QUANTITY
+    from core.capital.suggest import MAX_QUANTITY
+    assert QUANTITY["check"](MAX_QUANTITY) and not QUANTITY["check"](MAX_QUANTITY + 1)

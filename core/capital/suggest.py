@@ -33,6 +33,7 @@ STEP = 5.0  # SPX lists 5-point strikes
 DTE = (1, 1000)  # calendar days a suggestion may ask for
 DELTA = (0.01, 0.49)  # short-strike |delta|: past 0.5 the short put would sit above the call
 MAX_LOSS_PCT = 2.0  # default cap: one tranche's max loss, % of equity
+MAX_QUANTITY = 1_000_000  # core.book.bookfile.QUANTITY: the book file takes no more
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,9 @@ def check_inputs(dte: float, delta: float, wings: float, quantity: int | None, m
     if not (wings > 0 and float(wings / STEP).is_integer()):
         raise InputError(f"{wings:g}: points from each short strike to its wing, a positive multiple of"
                          f" {STEP:g}", field="--wings")
-    if quantity is not None and quantity < 1:
-        raise InputError(f"{quantity}: at least 1 condor", field="--quantity")
+    if quantity is not None and not 1 <= quantity <= MAX_QUANTITY:
+        raise InputError(f"{quantity}: whole condors, 1 to {MAX_QUANTITY:,} (what a book file takes)",
+                         field="--quantity")
     if not 0 < max_loss_pct <= 100:
         raise InputError(f"{max_loss_pct:g}: % of equity one tranche may lose, above 0 and at most 100",
                          field="--max-loss-pct")
