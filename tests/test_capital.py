@@ -86,9 +86,10 @@ def test_scenario_beta_of_a_long_future_is_its_notional_over_equity(demo):
                 owner=np.array([0, 0]), vol=np.array([0.22, 0.22]), fut=np.full(2, np.nan),
                 fut_decay=np.zeros(2), entry=np.array([0.0]), n_condors=0, notes=())
     book = Book(equity=equity)
-    beta, value = margin.scenario_beta(legs, market, book, WhatIf())
+    beta = margin.scenario_beta(legs, market, book, WhatIf())
     notional = 100 * market.spx * math.exp(-market.dividend_yield * T)
     assert beta[0] == pytest.approx(notional / equity, rel=1e-9)
+    value = margin.position_values(legs, market, book, WhatIf(), [0.0])[0]  # parity: a forward
     assert value[0] == pytest.approx(notional - 100 * K * math.exp(-market.rate * T), rel=1e-9)
 
 
@@ -128,6 +129,9 @@ def test_portfolio_margin_is_the_worst_loss_of_the_scan(demo):
     now = margin.position_values(legs, market, book, WhatIf(), [0.0]).sum()
     assert pm == pytest.approx(max(now - v.min(), 37.5 * contracts)) and move in moves
     assert contracts == 4 * (3 + 2 + 2)
+    # 20 days on (Dec 10): IC-Dec04 has settled, so its 3 x 4 contracts count for nothing
+    assert margin.portfolio_margin(legs, market, book, WhatIf(days=20), (-8.0, 6.0))[2] == 4 * (2 + 2)
+    assert margin.portfolio_margin(legs, market, book, WhatIf(days=13.9), (-8.0, 6.0))[2] == 4 * (3 + 2 + 2)
 
 
 WACC_BOOK = """[account]
@@ -290,7 +294,7 @@ def test_a_short_condor_s_scenario_beta_counts_the_vol_the_map_moves(demo):
         legs = (("p", c.long_put, 1), ("p", c.short_put, -1), ("c", c.short_call, -1), ("c", c.long_call, 1))
         return 200 * sum(u * black_scholes_merton(f, S, K, T, m.rate, vol, m.dividend_yield) for f, K, u in legs)
     want = (value(0.01) - value(-0.01)) / (0.02 * book.equity)
-    beta, _ = margin.scenario_beta(build_legs(book, m), m, book, WhatIf())
+    beta = margin.scenario_beta(build_legs(book, m), m, book, WhatIf())
     assert beta[0] == pytest.approx(want, rel=1e-9)
     held = (value(0.01, False) - value(-0.01, False)) / (0.02 * book.equity)
     assert want > 0 > held  # short vol: the condor gains as SPX rises and VIX falls

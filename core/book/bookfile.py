@@ -130,7 +130,7 @@ def _within_account(equity: float, condor_tables, condors, hedge_tables, hedges)
     futures notional) is over MAX_LOSS_X_EQUITY times the account is a mistyped quantity."""
     cap = MAX_LOSS_X_EQUITY * max(equity, MIN_EQUITY_FOR_SIZE)
     for t, c in zip(condor_tables, condors):
-        loss = (c.max_width - c.credit) * c.quantity * 100
+        loss = c.max_loss_each * c.quantity
         if loss > cap:
             raise t.error("quantity", f"{c.quantity:,} condors can lose ${loss:,.0f} at expiry,"
                                       f" over {MAX_LOSS_X_EQUITY}x the equity ${max(equity, MIN_EQUITY_FOR_SIZE):,.0f}")

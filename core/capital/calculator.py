@@ -99,7 +99,7 @@ def capital(a: Analysis, spx_closes: Daily | None = None) -> CapitalResult:
     book, market, s = a.book, a.market, a.book.capital
     rf, rf_source = risk_free(book, market)
     legs = build_legs(book, market)
-    betas, _ = margin.scenario_beta(legs, market, book, a.whatif)
+    betas = margin.scenario_beta(legs, market, book, a.whatif)
     nc = len(book.condors)
     beta = float(betas.sum())
     coe = capm(rf, beta, s.mrp_pct / 100)
@@ -201,7 +201,7 @@ def _hedge_flows(h, futures_margin: float, start: date, flows: list, best: list)
     """A hedge's premium paid when opened (nothing back: its pay-off is in the stresses), and
     a VIX future's margin held until its expiry."""
     opened = h.opened or start
-    premium = h.quantity * MULT[SPX] * sum(leg.ratio * leg.price for leg in h.legs if leg.kind != "vix_future")
+    premium = margin.hedge_premium(h)
     out = [(opened, -premium)] if premium else []
     for leg in h.legs:
         if leg.kind == "vix_future" and futures_margin:

@@ -20,11 +20,11 @@ def position_values(legs: Legs, market: Market, book: Book, whatif: WhatIf, move
     return by_position(leg_prices(legs, st) * (legs.units * legs.mult), legs)
 
 
-def scenario_beta(legs: Legs, market: Market, book: Book, whatif: WhatIf) -> tuple[np.ndarray, np.ndarray]:
-    """Each position's (P&L at SPX +1 % - P&L at SPX -1 %) / (2 % x equity), and its
-    value now, $: the beta of a tranche or of the book is the sum of its positions'."""
-    v = position_values(legs, market, book, whatif, (-BETA_STEP, 0.0, BETA_STEP))
-    return (v[2] - v[0]) / (2 * BETA_STEP * book.equity), v[1]
+def scenario_beta(legs: Legs, market: Market, book: Book, whatif: WhatIf) -> np.ndarray:
+    """Each position's (P&L at SPX +1 % - P&L at SPX -1 %) / (2 % x equity): the beta of a
+    tranche or of the book is the sum of its positions'."""
+    v = position_values(legs, market, book, whatif, (-BETA_STEP, BETA_STEP))
+    return (v[1] - v[0]) / (2 * BETA_STEP * book.equity)
 
 
 def vol_beta(legs: Legs, market: Market, book: Book, whatif: WhatIf) -> float | None:
@@ -43,23 +43,29 @@ def reg_t_condor(width: float, credit: float, quantity: int) -> float:
     return (width - credit) * MULT[SPX] * quantity
 
 
+def hedge_premium(h: Hedge) -> float:
+    """$ net premium paid for a hedge's option legs (VIX and VXX options alike: 100 a point)."""
+    return h.quantity * MULT[VIX_OPT] * sum(leg.ratio * leg.price for leg in h.legs if leg.kind != "vix_future")
+
+
 def reg_t_hedge(h: Hedge, futures_margin: float) -> float:
     """A hedge's requirement: its option legs' net premium paid (long options are paid in
     full), and `futures_margin` $ per VIX future contract."""
-    premium = sum(leg.ratio * leg.price for leg in h.legs if leg.kind != "vix_future") * MULT[VIX_OPT]
     futures = sum(abs(leg.ratio) for leg in h.legs if leg.kind == "vix_future") * futures_margin
-    return (max(premium, 0.0) + futures) * h.quantity
+    return max(hedge_premium(h), 0.0) + futures * h.quantity
 
 
 def portfolio_margin(legs: Legs, market: Market, book: Book, whatif: WhatIf,
                      range_pct: tuple[float, float]) -> tuple[float, float, int]:
     """The worst loss of the whole book over SPX moved from range_pct[0] to range_pct[1] %
     (PM_POINTS points, VIX by the spot-vol map), at least PM_MIN_PER_CONTRACT per SPX option
-    contract: (requirement $, the move where the loss is worst, the contracts counted)."""
+    contract still open at the valuation: (requirement $, the move where the loss is worst, the
+    contracts counted)."""
     moves = np.linspace(range_pct[0] / 100, range_pct[1] / 100, PM_POINTS)
     v = position_values(legs, market, book, whatif, np.concatenate([[0.0], moves])).sum(axis=1)
     pnl = v[1:] - v[0]
     worst = int(np.argmin(pnl))
-    contracts = int(np.sum(np.abs(legs.units[(legs.underlying == SPX)])))
+    t = market_state(market, book.model, whatif).t
+    contracts = int(np.sum(np.abs(legs.units[(legs.underlying == SPX) & (legs.settle > t)])))  # settled legs hold none
     return max(-float(pnl[worst]), PM_MIN_PER_CONTRACT * contracts), float(moves[worst]), contracts
 

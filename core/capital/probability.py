@@ -17,14 +17,14 @@ import numpy as np
 
 from core.capital.finance import index_drift
 from core.history.signals import realized_vol
-from core.model.inputs import Book, Market
+from core.model.inputs import Book, CapitalSettings, Market
 from core.model.results import Analysis
 from core.pricing.kernels import bsm_price
 from core.pricing.legs import YEAR, build_legs
 from core.pricing.normal import ndtr
 
-MRP = 0.055  # market risk premium, the default
-WINDOW = 252  # daily returns the realized vol is measured over
+MRP = CapitalSettings().mrp_pct / 100  # the [capital] defaults: market risk premium
+WINDOW = CapitalSettings().vol_window_days  # and daily returns the realized vol is measured over
 MIN_VOL = 0.01  # the fitted smile is floored here far outside the strikes it saw
 # an ATM straddle is worth E|S_T - K| ~ S sigma sqrt(T) sqrt(2/pi): 1 sigma = straddle x sqrt(pi/2)
 STRADDLE_TO_SIGMA = math.sqrt(math.pi / 2)

@@ -117,7 +117,7 @@ def tranche_risk(book: Book, market: Market, moves, whatif: WhatIf = WhatIf(),
     rows = []
     for k, (e, g) in enumerate(zip(expiries, groups)):
         wanted = [max(1, round(mult[k] * book.condors[i].quantity)) for i in g]
-        each = [(book.condors[i].max_width - book.condors[i].credit) * 100 for i in g]
+        each = [book.condors[i].max_loss_each for i in g]
         held, capped = within_cap(wanted, each, book.equity, cap_pct)
         ids = [book.condors[i].id for i in g]
         rows.append({"kind": "tranche", "expiry": e.isoformat(), "condors": ids,

@@ -62,7 +62,7 @@ class Suggestion:
     @property
     def max_loss_each(self) -> float:
         """$ one condor can lose: the wider wing less the credit, x 100."""
-        return (self.condor.max_width - self.condor.credit) * 100
+        return self.condor.max_loss_each
 
 
 def check_inputs(dte: float, delta: float, wings: float, quantity: int | None, max_loss_pct: float) -> None:
@@ -207,7 +207,7 @@ def suggest(book: Book, market: Market, dte: int, delta: float, wings: float, qu
     before = analyze(book, market, signals=signals)
     cap_before = capital(before, spx_closes)
     pct, why = tranche_cap(book, cap_before, max_loss_pct)
-    held = sum((c.max_width - c.credit) * c.quantity * 100 for c in book.condors if c.expiry == expiry)
+    held = sum(c.max_loss_each * c.quantity for c in book.condors if c.expiry == expiry)
     each = (wings - credit) * 100
     cap = max(int(math.floor((book.equity * pct / 100 - held) / each + 1e-9)), 0)
     condor = Condor(_free_id(book, expiry, taken), expiry, quantity or max(cap, 1), *row[0].tolist(), credit,

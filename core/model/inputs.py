@@ -32,6 +32,11 @@ class Condor:
     def max_width(self) -> float:
         return max(self.short_put - self.long_put, self.long_call - self.short_call)
 
+    @property
+    def max_loss_each(self) -> float:
+        """$ one condor can lose: the wider side's width less the credit, x $100 a point."""
+        return (self.max_width - self.credit) * 100.0
+
 
 @dataclass(frozen=True)
 class HedgeLeg:
