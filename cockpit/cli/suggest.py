@@ -82,7 +82,7 @@ def suggestion_lines(s) -> list[str]:
         f" ±{o.move:,.0f} pts",
         f"Δ {r.greeks.delta:+.1f} $/SPX pt · Γ {r.greeks.gamma:+.4f} /pt · Θ {r.greeks.theta:+.0f} $/day"
         f" · V {r.greeks.vega:+.0f} $/vol pt",
-        f"Book after: net Δ {b1.beta_weighted_delta:+.1f} ({fmt.chg(b1.beta_weighted_delta, b0.beta_weighted_delta, '+.1f') or '0'})"
+        f"Book after: net Δ {b1.beta_weighted_delta:+.1f} $/SPX pt ({fmt.chg(b1.beta_weighted_delta, b0.beta_weighted_delta, '+.1f') or '0'})"
         f" · Θ {b1.greeks.theta:+.0f} ({fmt.chg(b1.greeks.theta, b0.greeks.theta) or '0'}) $/day"
         f" · V {b1.spx_vega:+.0f} ({fmt.chg(b1.spx_vega, b0.spx_vega) or '0'}) $/SPX vol pt",
         f"Hedge ratio {_ratio(s.before)} -> {_ratio(s.after)} {target}".rstrip(),
