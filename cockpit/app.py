@@ -283,14 +283,45 @@ class Cockpit(BookKeys, App):
         if self.session.live is None:
             self.say("no suggestion: the engine has not priced the book")
             return
-        self.push_screen(SuggestForm(self.session), self._condor_saved)
+        self.push_screen(SuggestForm(self.session), self._proposed)
+
+    def _proposed(self, result) -> None:
+        if result is not None:
+            condor = result[1]
+            self.session.propose(condor)
+            self.say(f"proposed {condor.id} as a what-if (not in the book): N adds it, X or r drops it")
+
+    def action_commit_proposed(self) -> None:
+        """The proposed condor into the book by the typed-condor path (undo, save, journal alike)."""
+        from cockpit.screens.condor_form import with_condor
+        s = self.session
+        condor = s.proposed
+        if condor is None:
+            self.say("no proposed condor: n proposes one")
+            return
+        problem = s.problem(with_condor(s.book, condor, None), edited=(None, condor.id))
+        if problem:  # the market moved since: it stays proposed
+            self.say(f"{condor.id} not added: {problem}")
+            return
+        s.proposed = None
+        self._condor_saved((None, condor))
+
+    def action_drop_proposed(self) -> None:
+        s = self.session
+        if s.proposed is None:
+            self.say("no proposed condor: n proposes one")
+            return
+        condor = s.proposed
+        s.propose(None)
+        self.say(f"dropped the proposed {condor.id}")
 
     def action_capital(self) -> None:
         from cockpit.screens.capital import CapitalScreen
         if self.session.view is None:
             self.say("no capital figures: the engine has not priced the book")
             return
-        self.push_screen(CapitalScreen(self.session.view, self.session.db, self.palette))
+        s = self.session
+        self.push_screen(CapitalScreen(s.view, s.db, self.palette, s.proposed and s.proposed.id))
 
     def action_help(self) -> None:
         from cockpit.screens.help import HelpScreen
@@ -318,7 +349,10 @@ class Cockpit(BookKeys, App):
     # ---- edits ----------------------------------------------------------------------
 
     def edit(self, book, label: str, action: str = "edit") -> None:
+        proposed = self.session.proposed
         self.session.edit(book, label, action)
+        if proposed and not self.session.proposed:
+            label += f"; {self.session.notice}"
         for name, items in (("condors", book.condors), ("hedges", book.hedges)):
             self.selected[name] = max(0, min(self.selected[name], len(items) - 1))
         self.say(label)

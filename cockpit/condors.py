@@ -28,8 +28,9 @@ def alert_level(c: CondorResult) -> int:
 
 
 def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | None, broken=()):
-    """broken: (condor, reason) for those the engine cannot price, listed last with the reason."""
-    moved = not view.whatif.is_live
+    """broken: (condor, reason) for those the engine cannot price, listed after the book's with
+    the reason; a proposed condor (n: in the view, not the book) last, as +ID."""
+    moved = fmt.moved(live, view)
     if not view.condors and not broken:
         return Text("no condors: press a to add one", style=pal.off)
     quoted = any(c.close_natural is not None for c in view.condors)  # bid/ask marks on every leg
@@ -41,25 +42,31 @@ def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | N
              ("Δ $/pt", "r"), ("Θ $/d", "r")]
     # risk-neutral, at expiry, from where the view values; the report adds the real world
     chances = odds(view).condors
-    rows = []
-    for i, (c, was, p) in enumerate(zip(view.condors, live.condors, chances)):
+    rows, new = [], []
+    was_by_id = {c.condor.id: c for c in live.condors}
+    for i, (c, p) in enumerate(zip(view.condors, chances)):
         x = c.condor
+        was = was_by_id.get(x.id)
         level = alert_level(c)
         flag = ("", "!", "!!")[level]  # readable without colour too
-        row = [f"{flag}{x.id}", f"{x.expiry:%b%d}", fmt.dte(c.dte), fmt.strikes(x), str(x.quantity),
-               f"{x.credit:.2f}", fmt.num(c.mark, ".2f")]
+        row = [f"{flag}{'' if was else '+'}{x.id}", f"{x.expiry:%b%d}", fmt.dte(c.dte), fmt.strikes(x),
+               str(x.quantity), f"{x.credit:.2f}", fmt.num(c.mark, ".2f")]
         if quoted:
             row += ["" if c.close_natural is None else fmt.num(c.close_natural, ".2f"),
                     "" if c.slippage is None else fmt.money(-c.slippage)]
         row.append(Text(fmt.money(c.pnl), style=pal.pnl(c.pnl)))
-        if moved:
-            row.append(Text(fmt.chg(c.pnl, was.pnl), style=pal.pnl(c.pnl - was.pnl)))
+        if moved:  # a proposed condor's all of it: live does not hold it
+            then = was.pnl if was else 0.0
+            row.append(Text(fmt.chg(c.pnl, then), style=pal.pnl(c.pnl - then)))
         life = c.pnl_lifetime
         row += [fmt.money(c.pnl_realized), Text(fmt.money(life), style=pal.pnl(life))]
         row += [fmt.pair(c.breakevens_expiry), fmt.pair(c.breakevens_t0),
                 f"{c.nearest_short[0].upper()} {c.distance_pct:+.1f}% {fmt.sigmas(c)}",
                 f"{100 * p.pop:.0f}", f"{p.move:,.0f}", fmt.num(c.greeks.delta, "+,.1f"), fmt.money(c.greeks.theta)]
         style = (None, pal.warn, pal.alert)[level] or ""
+        if was is None:  # never selected: e, c and x act on the book
+            new.append((row, (style + " italic").strip()))
+            continue
         if i == selected:
             style += " reverse"
         rows.append((row, style.strip() or None))
@@ -68,10 +75,13 @@ def condor_table(live: Analysis, view: Analysis, pal: Palette, selected: int | N
                ""] + [""] * (2 if quoted else 0) + ["not priced"]
         row += [""] * (len(cols) - len(row))
         rows.append((row, f"{pal.alert} reverse".strip() if len(rows) == selected else pal.alert or None))
+    rows += new
     t = view.totals
     # one flat Group: the pane folds only a table at its top level
     return Group(grid(cols, rows, drop=DROP), *(Text(f"✗ {x.id} not priced: {why} (e edits, x deletes)", style=pal.alert)
                                      for x, why in broken),
+                 *(Text(f"+{c.condor.id} proposed: a what-if, not in the book (N adds it, X drops it)",
+                        style=pal.warn) for c in fmt.proposed(live, view)),
                  *([Text("Mark: the quotes' mid where every leg is quoted; Natural: the debit to close at"
                          " the shorts' asks and the wings' bids; Slip $: what that costs over the mid",
                          style=pal.off)] if quoted else []),

@@ -52,11 +52,22 @@ def legs(h: HedgeResult) -> str:
     return " ".join(parts)
 
 
-def whatif(a: Analysis) -> str:
+def proposed(live: Analysis, view: Analysis) -> tuple[CondorResult, ...]:
+    """The view's condors that live does not hold: the proposed one (n), not in the book."""
+    held = {c.condor.id for c in live.condors}
+    return tuple(c for c in view.condors if c.condor.id not in held)
+
+
+def moved(live: Analysis, view: Analysis) -> bool:
+    """The view is not live: a what-if move, or a proposed condor."""
+    return not view.whatif.is_live or len(view.condors) != len(live.condors)
+
+
+def whatif(a: Analysis, proposed: int = 0) -> str:
     w = a.whatif
-    if w.is_live:
+    if w.is_live and not proposed:
         return "live"
-    bits = []
+    bits = [f"+{proposed} proposed condor{'s' if proposed > 1 else ''}"] if proposed else []
     if w.spx_move:
         bits.append(f"SPX {w.spx_move:+.1%}")
     if w.vix_move:

@@ -31,7 +31,7 @@ def _columns(a: Analysis) -> list[tuple]:
 
 
 def greeks_table(live: Analysis, view: Analysis, pal: Palette):
-    moved = not view.whatif.is_live
+    moved = fmt.moved(live, view)
     cols = [("", "l"), ("Condors", "r"), ("Hedges", "r"), ("Net", "r")] + ([("Net vs live", "r")] if moved else [])
     now, then = _columns(view), _columns(live)
     rows = []
@@ -83,7 +83,7 @@ def body(live: Analysis, view: Analysis, pal: Palette, r2=None) -> Group:
     if view.alvh is None:
         parts.append(Text("hedge ratio: hedge engine n/a", style=pal.off))
     else:
-        was = live.alvh.ratio if live.alvh and not view.whatif.is_live else None
+        was = live.alvh.ratio if live.alvh and fmt.moved(live, view) else None
         parts += ratio_lines(view.alvh.ratio, was, pal)
     return Group(*parts)
 

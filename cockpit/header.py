@@ -25,8 +25,7 @@ def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime
                                                    pal.warn if stale else pal.off),
         f" · SPX {m.spx:,.2f} · VIX {m.vix:.2f}", f" · VIX3M {m.vix3m:.2f}" if m.vix3m else "",
         f" · regime {regime or '…'}")
-    w = view.whatif
-    if w.is_live:
+    if not fmt.moved(live, view):
         t = view.totals
         # valued at as_of (line one): the room goes to P&L, which must fit 80 columns
         second = Text.assemble(("LIVE", pal.ok), " · P&L $ unrealized ", (fmt.money(t.pnl), pal.pnl(t.pnl)),
@@ -34,7 +33,7 @@ def lines(live: Analysis, view: Analysis, pal: Palette, *, now: datetime, regime
                                (fmt.money(t.pnl_total), pal.pnl(t.pnl_total)))
     else:
         second = Text.assemble(
-            (" " + fmt.whatif(view) + " ", f"reverse {pal.warn}"),
+            (" " + fmt.whatif(view, len(fmt.proposed(live, view))) + " ", f"reverse {pal.warn}"),
             f" SPX {view.at.spx:,.2f} ({fmt.chg(view.at.spx, live.at.spx, '+,.2f') or '0'})",
             f" · VIX {view.at.vix:.2f} ({fmt.chg(view.at.vix, live.at.vix, '+.2f') or '0'})",
             f" · valued {view.at.time:%Y-%m-%d %H:%M}",

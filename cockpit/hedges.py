@@ -13,7 +13,7 @@ from core.model.results import AlvhResult, Analysis
 def held_table(live: Analysis, view: Analysis, pal: Palette, selected: int, broken=()):
     if not view.hedges and not broken:
         return Text("no hedges held", style=pal.off)
-    moved = not view.whatif.is_live
+    moved = fmt.moved(live, view)
     cols = [("ID", "l"), ("L", "r"), ("Qty", "r"), ("Legs", "l"), ("DTE", "r"), ("Mark", "r"),
             ("P&L $", "r")] + ([("vs live", "r")] if moved else [])
     cols += [("Real $", "r"), ("Life $", "r")]  # realized by closes of this id; lifetime = both
@@ -66,7 +66,7 @@ def body(live: Analysis, view: Analysis, pal: Palette, selected: int, broken=())
     if a is None:
         parts.append(Text("hedge engine: n/a", style=pal.off))
         return Group(*parts)
-    layers, trades = layers_table(a, live.alvh if not view.whatif.is_live else None, pal)
+    layers, trades = layers_table(a, live.alvh if fmt.moved(live, view) else None, pal)
     parts += [layers, *trades]
     parts += [Text(f"L{x.layer} {x.note}", style=pal.warn if x.dormant else "")
               for x in a.layers if x.note]

@@ -16,7 +16,7 @@ from core.model.results import Analysis
 def stress_table(live: Analysis, view: Analysis, pal: Palette):
     if view.alvh is None:
         return Text("stress: hedge engine n/a", style=pal.off)
-    moved = not view.whatif.is_live and live.alvh is not None
+    moved = fmt.moved(live, view) and live.alvh is not None
     rows = []
     for i, s in enumerate(view.alvh.stress):
         row = [f"{s.name}", Text(fmt.money(s.package_pnl), style=pal.pnl(s.package_pnl))]

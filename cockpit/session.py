@@ -1,8 +1,10 @@
 """What the cockpit is working on: book, market, what-if, undo history, last good numbers.
 
 Every number shown comes from `core.engine.analyze`: `live` at the market as it
-is, `view` with the what-if applied. A position the engine cannot price (its
-error names it) is set aside in `broken` with the reason, and the rest prices.
+is, `view` with the what-if applied and the proposed condor (`n`) added: that one is
+in the view alone, never in the book, until committed as an edit. A position the
+engine cannot price (its error names it) is set aside in `broken` with the reason,
+and the rest prices.
 Any other engine error never loses the numbers: the last good pair stays and
 `error` says what went wrong.
 """
@@ -90,6 +92,8 @@ class Session:
     journal_error: str | None = None  # why the last save's edits are not in the journal yet
     # book edits since the last save, (action, label, book before, after, when): journaled on save
     pending: list[tuple] = field(default_factory=list)
+    proposed: Condor | None = None  # a what-if condor (n): priced in the view only, never saved
+    _proposal: tuple = field(default=(None, None, None), init=False, repr=False)  # (book, condor, book with it)
 
     def __post_init__(self) -> None:
         self._saved = self.book
@@ -139,10 +143,11 @@ class Session:
             return self._analyze(whatif)
         return self._analyze(whatif, book, market)
 
-    def price(self, book: Book, market: Market):
+    def price(self, book: Book, market: Market, proposed: Condor | None = None):
         """(live, view, broken, awaiting) for a would-be book and market: what has expired is
         settled in memory (or, with no price yet, set aside as awaiting), each position whose
-        error names it set aside with its reason, and the rest priced. Any other error raises."""
+        error names it set aside with its reason, and the rest priced. Any other error raises.
+        The view holds `proposed` too."""
         done = self._settled(book, market)
         broken: dict[str, str] = {w.id: f"{w.label}: S enters it" for w in done.awaiting}
         for _ in range(len(book.condors) + len(book.hedges) + 1):
@@ -157,8 +162,21 @@ class Session:
                 broken[named[0]] = _no_demo(named[1], market)
         else:  # every position set aside and still failing: cannot happen, but bounded
             raise InputError("no position of the book can be priced")
-        view = live if self.whatif.is_live else self._run(self.whatif, rest, market)
-        return live, view, broken, done.awaiting
+        return live, self._view(live, market, proposed), broken, done.awaiting
+
+    def _view(self, live: Analysis, market: Market, proposed: Condor | None) -> Analysis:
+        """The what-if of the book as priced live, with the proposed condor if any."""
+        if proposed is None:
+            return live if self.whatif.is_live else self._run(self.whatif, live.book, market)
+        held, condor, book = self._proposal
+        if held is not live.book or condor is not proposed:  # one book object: the engine's cache keeps it
+            book = replace(live.book, condors=live.book.condors + (proposed,))
+            self._proposal = (live.book, proposed, book)
+        try:
+            return self._run(self.whatif, book, market)
+        except InputError as exc:  # e.g. a market it cannot price at: the book's numbers still show
+            self.proposed, self.notice = None, f"proposed condor {proposed.id} dropped: {exc}"
+            return self._view(live, market, None)
 
     def _settled(self, book: Book, market: Market):
         """Expired positions settled on the market file's and the store's prices; on the market
@@ -197,19 +215,28 @@ class Session:
         return None
 
     def recompute(self, live: bool = True) -> bool:
-        """Re-run the engine (the live view too unless only the what-if moved)."""
+        """Re-run the engine (the live view too unless only the what-if moved). A proposed
+        condor whose id the book now holds, or that no longer prices, is dropped (said in notice)."""
+        p = self.proposed
+        if p and p.id in {x.id for x in self.book.condors + self.book.hedges}:
+            self.proposed, self.notice = None, f"proposed condor {p.id} dropped: the book holds {p.id} now"
         try:
             if live or self.live is None:
-                new_live, new_view, broken, awaiting = self.price(self.book, self.market)
+                new_live, new_view, broken, awaiting = self.price(self.book, self.market, self.proposed)
                 self.awaiting = {w.id: w for w in awaiting}
             else:  # the what-if alone moved: the book as last priced (settled, set aside)
                 broken, new_live = self.broken, self.live
-                new_view = new_live if self.whatif.is_live else self._run(self.whatif, new_live.book, self.market)
+                new_view = self._view(new_live, self.market, self.proposed)
         except Exception as exc:  # noqa: BLE001 - any engine failure must leave the app running
             self.error = f"engine: {type(exc).__name__}: {exc}"
             return False
         self.live, self.view, self.broken, self.error = new_live, new_view, broken, None
         return True
+
+    def propose(self, condor: Condor | None) -> bool:
+        """Price the book with this condor as the view (None drops it); the book is unchanged."""
+        self.proposed = condor
+        return self.recompute(live=False)
 
     def shift(self, spx: float = 0.0, vix: float = 0.0, days: float = 0.0) -> bool:
         w = self.whatif
@@ -219,7 +246,7 @@ class Session:
         return self.recompute(live=False)
 
     def reset_whatif(self) -> bool:
-        self.whatif = WhatIf()
+        self.whatif, self.proposed = WhatIf(), None
         return self.recompute(live=False)
 
     def set_market(self, market: Market, label: str | None = None) -> bool:

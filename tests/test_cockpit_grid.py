@@ -1,6 +1,6 @@
 """The cockpit's g (the SPX x VIX grid) and n (the new-tranche form): opened by their keys
 and from the palette, the grid toggling T+0 and the what-if date, its day keys moving the
-what-if, fitting 80x24; the form adding the suggested condor by the typed-condor path."""
+what-if, fitting 80x24; the form proposing the suggested condor, N adding it by the typed-condor path."""
 from __future__ import annotations
 
 import pytest
@@ -87,7 +87,7 @@ def test_the_form_parses_a_blank_quantity_as_the_largest():
 
 
 @sync
-async def test_n_suggests_previews_and_adds_the_condor_undo_takes_it_back(tmp_path):
+async def test_n_suggests_previews_and_proposes_the_condor_N_adds_it_undo_takes_it_back(tmp_path):
     app = make_cockpit(tmp_path, signals=False)
     async with app.run_test(size=(80, 24)) as pilot:
         s = app.session
@@ -112,6 +112,9 @@ async def test_n_suggests_previews_and_adds_the_condor_undo_takes_it_back(tmp_pa
         await pilot.press("enter")
         await pilot.pause()
         assert not isinstance(app.screen, SuggestForm)
+        assert s.proposed == condor and s.book is before  # a what-if until N
+        await pilot.press("N")
+        await pilot.pause()
         assert s.book.condors[-1] == condor and len(s.book.condors) == len(before.condors) + 1
         assert s.dirty and s.pending[-1][0] == "add"  # journaled on save like a typed condor
         await pilot.press("u")

@@ -29,13 +29,15 @@ class CapitalScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,C,q", "app.pop_screen", "Close the capital screen")]
 
-    def __init__(self, analysis, db, palette=None):
+    def __init__(self, analysis, db, palette=None, proposed: str | None = None):
+        """proposed: the id of the condor the analysis holds as a what-if (n), not in the book."""
         super().__init__()
-        self.analysis, self.db, self.palette = analysis, db, palette
+        self.analysis, self.db, self.palette, self.proposed = analysis, db, palette, proposed
 
     def compose(self):
         with VerticalScroll() as v:
             live = "" if self.analysis.whatif.is_live else " · at the what-if"
+            live += f" · with +{self.proposed} proposed (not in the book)" if self.proposed else ""
             v.border_title = f"Capital{live} · esc closes"
             yield Static("computing…", id="capital-body")
 

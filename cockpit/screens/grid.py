@@ -117,8 +117,8 @@ class GridScreen(ModalScreen[None]):
         from core.capital.grid import scenario_grid
         from core.model.errors import InputError
         s = self.session
-        try:  # the book as the panes price it (what is set aside stays out)
-            self.grid = scenario_grid(s.live.book, s.market, s.whatif.days)
+        try:  # the book as the panes price it (what is set aside stays out, a proposed condor in)
+            self.grid = scenario_grid(s.view.book, s.market, s.whatif.days)
         except InputError as exc:
             self.query_one("#grid-body", Static).update(Text(f"no grid: {exc}"))
             return
@@ -130,8 +130,10 @@ class GridScreen(ModalScreen[None]):
         # the box's border, padding and scroll bar take 6 of the terminal's columns
         compact = full_width(g, self.horizon) > min(self.app.size.width, 100) - 6
         note = "" if g.days else " (today: . or > moves the what-if date)"
+        p = self.session.proposed
         self.query_one("#grid-body", Static).update(Group(
             grid_table(g, self.horizon, pal, self.app.theme_variables.get("surface"), compact),
+            *([Text(f"with +{p.id} proposed: a what-if, not in the book", style="bold")] if p else []),
             Text(legend(g), style="dim"),
             Text(f"space: {'T+0' if self.horizon else 'the what-if date'}" + note, style="dim")))
 

@@ -1,6 +1,7 @@
 """n: a new condor tranche by DTE, delta and wings (core.capital.suggest), previewed with the
-book it would make, then added on enter or ctrl+s by the same path as a typed condor (a), so
-undo, saving and the journal treat it alike."""
+book it would make; enter or ctrl+s proposes it: a what-if the panes price with the book (never
+saved), which N adds by the same path as a typed condor (a), so undo, saving and the journal
+treat it alike."""
 from __future__ import annotations
 
 from textual.binding import Binding
@@ -38,7 +39,7 @@ class SuggestForm(FormScreen):
     SuggestForm Grid { grid-size: 6; grid-columns: 8 1fr 8 1fr 11 1fr; }
     #suggestion { height: auto; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Add the condor")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Propose the condor")]
 
     def __init__(self, session):
         super().__init__()
@@ -60,7 +61,7 @@ class SuggestForm(FormScreen):
     def compose(self):
         with VerticalScroll() as v:
             v.border_title = "New tranche: a condor by DTE, delta and wings"
-            v.border_subtitle = "enter or ctrl+s adds it (u undoes) · esc cancels · tab next field"
+            v.border_subtitle = "enter or ctrl+s proposes it (N adds) · esc cancels · tab next field"
             with Grid():
                 for name, label, default in FIELDS:
                     yield Label(label)
