@@ -219,3 +219,17 @@ def test_bad_config_csv_folder_and_unwritable_folder(db, capsys, tmp_path):
 
 def test_the_parser_shift_bound_is_the_runners():
     assert cli_backtest.SHIFTS == runner.SHIFTS
+
+
+def test_the_monte_carlo_split_over_workers_gives_the_same_figures(tape):
+    """Paths never mix, so two worker processes give what one process gives, to the bit, and
+    their progress reaches the end."""
+    from dataclasses import replace
+    from core.backtest.montecarlo import MIN_PATHS, monte_carlo
+    cfg = replace(DEFAULT, bootstrap=replace(DEFAULT.bootstrap, years=0.25))
+    names = ("unhedged", "hedged")
+    seen = []
+    alone = monte_carlo(tape, cfg, names, 2 * MIN_PATHS, workers=1)
+    split = monte_carlo(tape, cfg, names, 2 * MIN_PATHS, workers=2, progress=lambda d, t: seen.append((d, t)))
+    assert split == alone and alone["paths"] == 2 * MIN_PATHS
+    assert seen[-1] == (63, 63) and all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))

@@ -46,6 +46,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--monte-carlo", nargs="?", const=0, default=None, metavar="PATHS",
                    type=_whole(1, MAX_PATHS),
                    help="also run the block bootstrap, with PATHS paths (default: the config's [bootstrap] paths)")
+    p.add_argument("--workers", metavar="N", type=_whole(1, 1024), default=None,
+                   help="the Monte Carlo's worker processes (default: one a core; 1 runs in this process)")
     p.set_defaults(func=cmd_backtest)
 
 
@@ -75,7 +77,7 @@ def cmd_backtest(args) -> int:
     paths = None if args.monte_carlo is None else args.monte_carlo or cfg.bootstrap.paths
     with progress_bar("stepping the days") as progress:
         b = run(tape, cfg, hedged=not args.unhedged, unhedged=not args.hedged, shifts=args.shifts,
-                mc_paths=paths or 0, progress=progress)
+                mc_paths=paths or 0, workers=args.workers, progress=progress)
     if csv is not None:
         write_csv(csv, b.daily)
     if args.json:
@@ -103,10 +105,10 @@ def load_tape(db, start, end):
     return tape
 
 
-def run(tape, cfg, *, hedged, unhedged, shifts, mc_paths, progress):
+def run(tape, cfg, *, hedged, unhedged, shifts, mc_paths, progress, workers=None):
     from core.backtest import runner
     return runner.backtest(tape, cfg, hedged=hedged, unhedged=unhedged, shifts=shifts, mc_paths=mc_paths,
-                           progress=progress)
+                           workers=workers, progress=progress)
 
 
 # ---- JSON -------------------------------------------------------------------------------

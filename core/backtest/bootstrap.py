@@ -37,6 +37,13 @@ def resample(tape: Tape, paths: int, days: int, block_days: float,
              seed: int) -> tuple[Tape, np.ndarray]:
     """`paths` paths of `days` days drawn from a one-path history tape, and the (paths,
     days) matrix of the history day index each path's day was taken from."""
+    idx = indices(tape, paths, days, block_days, seed)
+    return take(tape, idx), idx
+
+
+def indices(tape: Tape, paths: int, days: int, block_days: float, seed: int) -> np.ndarray:
+    """The (paths, days) history day indices `resample` draws; `take` turns any rows of
+    them into their paths, each path the same whichever rows come with it."""
     if tape.paths != 1:
         raise ValueError(f"resample reads a history tape of 1 path, not {tape.paths}")
     if not 1 <= days <= tape.days:
@@ -47,12 +54,10 @@ def resample(tape: Tape, paths: int, days: int, block_days: float,
     if not block_days >= 1:
         raise ValueError(f"block_days is a mean block length in days, at least 1, "
                          f"not {block_days}")
-    idx = _indices(tape, paths, days, block_days, seed)
-    return _take(tape, idx), idx
+    return _draw(tape, paths, days, block_days, seed)
 
 
-def _indices(tape: Tape, paths: int, days: int, block_days: float,
-             seed: int) -> np.ndarray:
+def _draw(tape: Tape, paths: int, days: int, block_days: float, seed: int) -> np.ndarray:
     close, vix = tape.spx[0], tape.vix[0]
     last = tape.days - 1
     # a sampleable day has a return (so never day 0) and a VIX to be matched on
@@ -92,7 +97,7 @@ def _filled(values: np.ndarray) -> np.ndarray:
     return values[at]
 
 
-def _take(tape: Tape, idx: np.ndarray) -> Tape:
+def take(tape: Tape, idx: np.ndarray) -> Tape:
     close, days, later = tape.spx[0], idx.shape[1], idx[:, 1:]
     prev = np.roll(close, 1)  # the close before each day (day 0's is never sampled)
     # out= into the result: at 1,000 x 2,520 each temporary is 20 MB of fresh memory

@@ -43,8 +43,9 @@ def programs_for(hedged: bool, unhedged: bool) -> tuple[str, ...]:
 
 
 def backtest(tape, cfg, *, hedged: bool = True, unhedged: bool = True, shifts: int = SHIFTS,
-             mc_paths: int = 0, progress=None) -> Backtest:
-    """`progress(done, total)` is called as days are stepped (history, then Monte Carlo)."""
+             mc_paths: int = 0, workers: int | None = None, progress=None) -> Backtest:
+    """`progress(done, total)` is called as days are stepped (history, then Monte Carlo);
+    `workers`: the Monte Carlo's processes (default one a core, 1 runs here)."""
     names = programs_for(hedged, unhedged)
     offsets = [0] + [s for k in range(1, shifts + 1) for s in (-k, k)]
     hedge_flag = np.array([n == "hedged" for _ in offsets for n in names])
@@ -64,7 +65,12 @@ def backtest(tape, cfg, *, hedged: bool = True, unhedged: bool = True, shifts: i
                       max(x[n][f] for x in sens if x[n][f] is not None))
                   for f in ("cagr", "max_drawdown", "sharpe") if any(x[n][f] is not None for x in sens)}
               for n in names}
-    mc = _monte_carlo(tape, cfg, names, mc_paths, _part(progress, tape.days, total)) if mc_paths else None
+    mc = None
+    if mc_paths:
+        from core.backtest.montecarlo import monte_carlo
+        part = _part(progress, tape.days, total)
+        mc = monte_carlo(tape, cfg, names, mc_paths, workers=workers,
+                         progress=None if part is None else (lambda done, d: part(done * tape.days // d, d)))
     claims = metrics.claims(rows.get("unhedged"), rows.get("hedged"), mc)
     daily = _daily(tape, r, names)
     models = {k: int(v[0].sum()) for k, v in r.real.items()}
@@ -83,34 +89,6 @@ def _part(progress, offset, total):
 def _brief(s, i):
     row = s.row(i)
     return {f: row[f] for f in ("cagr", "max_drawdown", "sharpe", "drag_pct")}
-
-
-def _monte_carlo(tape, cfg, names, paths, progress):
-    from core.backtest.bootstrap import resample
-    b = cfg.bootstrap
-    days = min(int(round(b.years * 252)), tape.days)
-    mkt, _ = resample(tape, paths, days, b.block_days, b.seed)
-    hedge_flag = np.array([n == "hedged" for n in names for _ in range(paths)])
-    market_of = np.tile(np.arange(paths), len(names))
-    r = run(mkt, cfg, hedge_flag, np.zeros(len(market_of), int), market_of,
-            progress=None if progress is None else (lambda done, d: progress(done * tape.days // d, d)))
-    s = metrics.summary(r.dates, r.equity, r.cash_rate, r.theta, r.hedge_pnl, r.trades)
-    if len(names) < 2:
-        return {"paths": paths, "days": days, "block_days": b.block_days, "seed": b.seed,
-                names[0]: _spread(s, slice(None))}
-    from core.backtest.metrics import Summary
-    half = [Summary(**{f: getattr(s, f)[sl] for f in Summary.__dataclass_fields__})
-            for sl in (slice(0, paths), slice(paths, None))]
-    out = metrics.monte_carlo(half[0], half[1])
-    out.update(days=days, block_days=b.block_days, seed=b.seed)
-    return out
-
-
-def _spread(s, sl):
-    return {f: {"median": metrics.plain(np.nanmedian(getattr(s, f)[sl])),
-                "p5": metrics.plain(np.nanpercentile(getattr(s, f)[sl], 5)),
-                "p95": metrics.plain(np.nanpercentile(getattr(s, f)[sl], 95))}
-            for f in ("max_drawdown", "sharpe", "drag_pct")}
 
 
 def _daily(tape, r, names):

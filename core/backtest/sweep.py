@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import replace
 
 from core.backtest import metrics
+from core.backtest import workers as procs
 from core.backtest.config import _NOTES, KEYS, SECTIONS, BacktestConfig, config_text, parse_config
 from core.backtest.runner import backtest
 from core.model.errors import InputError
@@ -118,46 +118,18 @@ def _tell(progress, done, total):
 
 # ---- worker processes on this machine ---------------------------------------
 
-_TAPE = None  # a pool worker's tape, sent once by the initializer
-
-
-def _start_worker(tape) -> None:
-    import signal
-    global _TAPE
-    _TAPE = tape
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl-c stops the parent, not N tracebacks
-    _one_blas_thread()
-
-
-def _one_blas_thread() -> None:
-    """A worker shares the cores with the others: BLAS threads would only compete."""
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(limits=1, user_api="blas")
-
-
 def _pool_task(params: dict, cfg: BacktestConfig, shifts: int) -> dict:
-    return run_one(_TAPE, params, cfg, shifts)
+    return run_one(procs.tape(), params, cfg, shifts)
 
 
-def _in_pool(tape, configs, workers, shifts, progress):
-    # spawn, not fork: a fork of a parent running threads (a progress bar, a Dask client) can
-    # deadlock, and spawn is what macOS and Windows do anyway
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start_worker, initargs=(tape,))
-    try:
-        futures = {pool.submit(_pool_task, params, cfg, shifts): i
-                   for i, (params, cfg) in enumerate(configs)}
+def _in_pool(tape, configs, n, shifts, progress):
+    with procs.pool(n, tape) as pool:
+        futures = {pool.submit(_pool_task, params, cfg, shifts): i for i, (params, cfg) in enumerate(configs)}
         rows = [None] * len(configs)
         for done, f in enumerate(as_completed(futures), 1):
             rows[futures[f]] = f.result()
             _tell(progress, done, len(configs))
         return rows
-    except BaseException:  # ctrl-c or a failed combination: the running ones are not waited for
-        for process in list(pool._processes.values()):  # public only from Python 3.14 (terminate_workers)
-            process.terminate()
-        raise
-    finally:
-        pool.shutdown(cancel_futures=True)
 
 
 # ---- a Dask cluster -----------------------------------------------------------
@@ -168,7 +140,7 @@ _PINNED = False
 def _dask_task(params: dict, cfg: BacktestConfig, shifts: int, tape) -> dict:
     global _PINNED
     if not _PINNED:  # once per worker process
-        _one_blas_thread()
+        procs.one_blas_thread()
         _PINNED = True
     return run_one(tape, params, cfg, shifts)
 
