@@ -757,6 +757,27 @@ def test_no_look_ahead_with_a_tape_cut_just_before_an_event(series, six_years):
     same_until(full, run(cut, DEFAULT, [False, True], [0, 0], [0, 0]), cut.days)
 
 
+def test_a_path_is_the_same_whichever_paths_are_stepped_with_it(series):
+    """The Monte Carlo splits its paths over workers and claims the figures of one process:
+    every daily output of a path must not depend on how many paths run beside it. The marks
+    are priced a block of days at a time, the block's length set by the path count (600
+    bootstrap paths: one day a block, 300: three), so a leg sum whose rounding follows the
+    array's shape (a matmul: one cell alone is summed in another order) broke it, in theta."""
+    from core.backtest import bootstrap
+    tape = tape_from_series(series, start=date(2018, 1, 1), end=date(2020, 12, 31))
+    idx = bootstrap.indices(tape, 600, 40, 10.0, 1)
+
+    def stepped(ix):
+        m = len(ix)
+        return run(bootstrap.take(tape, ix), DEFAULT, np.repeat([False, True], m), np.zeros(2 * m, int),
+                   np.tile(np.arange(m), 2))
+
+    every, half = stepped(idx), stepped(idx[:300])
+    rows = np.r_[0:300, 600:900]
+    for k in OUTPUTS:
+        assert np.array_equal(getattr(every, k)[rows], getattr(half, k)), k
+
+
 def test_the_whole_real_history_hedged_and_unhedged(series):
     tape = tape_from_series(series)
     r = run(tape, DEFAULT, [False, True], [0, 0], [0, 0])

@@ -10,7 +10,6 @@ from core.backtest import model
 from core.pricing.kernels import bsm_price, bsm_price_theta
 
 IS_CALL = np.array([False, False, True, True])
-SIGN = np.array([1.0, -1.0, -1.0, 1.0])  # +1 long
 AM_HOURS = 6.5  # an AM root settles at the 9:30 open, 6.5 hours before the close we value at
 
 
@@ -95,6 +94,15 @@ def intrinsic(S, K):
     return np.maximum(np.where(IS_CALL, S - K, K - S), 0.0)
 
 
+def net(leg_values):
+    """A condor's value of (..., 4) per-leg values (long put, short put, short call, long
+    call): the wings less the shorts, summed leg by leg in one order whatever the array's
+    shape (a matmul's rounding follows the shape, so a day's figure would depend on how
+    many days and paths were priced beside it)."""
+    v = leg_values
+    return v[..., 0] - v[..., 1] - v[..., 2] + v[..., 3]
+
+
 def close_cost(leg_prices):
     """Points it costs to buy the condor back: shorts less wings."""
-    return leg_prices @ -SIGN
+    return -net(leg_prices)

@@ -232,7 +232,7 @@ class _Marks:
         rows, dm, q = self.urow[:, None], self.dm, self.cfg.model.dividend_yield
         atm, slope = model.atm_vol(dm.w[rows, dd], T), dm.slope[rows, dd]
         price, theta = condors.legs(S[..., None], K, T[..., None], r[..., None], q, atm[..., None], slope[..., None])
-        self.cost, self.theta = condors.close_cost(price), theta @ condors.SIGN
+        self.cost, self.theta = condors.close_cost(price), condors.net(theta)
         self.drop = None
         if self.layers.active:  # the hedged books' condors in each layer's stress
             b, rows = self.layers.books, self.layers.tape_rows[:, None]
