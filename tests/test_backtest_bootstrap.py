@@ -208,3 +208,20 @@ def test_on_the_real_history(tmp_path):
     daily = np.nanmean(np.abs(np.diff(logvix)))
     left, went = joins(idx)
     assert np.abs(logvix[went] - logvix[left]).mean() < 1.5 * daily
+
+
+def test_the_monte_carlos_relay_stops_at_a_failed_chunk():
+    """A worker's chunk that fails ends the wait at once (its error then raised, the other
+    workers stopped), not after every other chunk has run; and the bar is not filled."""
+    import queue
+    import threading
+    from concurrent.futures import Future
+    from core.backtest import montecarlo
+    failed, running = Future(), Future()
+    failed.set_exception(ValueError("a chunk failed"))
+    seen = []
+    t = threading.Thread(target=montecarlo._relay, args=(queue.Queue(), [running, failed], 2, 10,
+                                                          lambda d, n: seen.append(d)), daemon=True)
+    t.start()
+    t.join(5)
+    assert not t.is_alive() and seen == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import queue
+from concurrent.futures import FIRST_EXCEPTION, wait
 
 import numpy as np
 
@@ -71,6 +72,11 @@ def _in_pool(tape, cfg, names, chunks, days, progress):
             futures = [pool.submit(_task, cfg, names, c, i, told) for i, c in enumerate(chunks)]
             if progress:
                 _relay(told, futures, len(chunks), days, progress)
+            else:
+                wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in futures if f.done() and f.exception() is not None), None)
+            if failed is not None:  # its error, raised now: the pool stops the others
+                failed.result()
             return [f.result() for f in futures]
     finally:
         if manager:
@@ -78,9 +84,11 @@ def _in_pool(tape, cfg, names, chunks, days, progress):
 
 
 def _relay(told, futures, parts, days, progress):
-    """Pass on the workers' progress until every chunk is done."""
+    """Pass on the workers' progress until every chunk is done, or one has failed."""
     done = [0] * parts
     while not all(f.done() for f in futures):
+        if any(f.done() and f.exception() is not None for f in futures):
+            return
         try:
             part, d = told.get(timeout=0.2)
         except queue.Empty:

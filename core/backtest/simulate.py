@@ -278,8 +278,6 @@ class _Layers:
         self.books, first, self.book_of = np.unique(u_of[self.p], return_index=True, return_inverse=True)
         self.book_of = self.book_of.reshape(-1)
         self.tape_rows = self.rows[first]
-        self.rates = (np.nan_to_num(tape.tbill[self.tape_rows], nan=0.0) if cfg.cash.history
-                      else np.full((len(first), tape.days), cfg.cash.rate))
         self.on = np.array([k in cfg.hedge.layers for k in hedging.LAYERS])
         self.active = bool(len(self.p)) and bool(self.on.any())
         n = len(self.p)
