@@ -58,8 +58,22 @@ def _joined(parts):
 
 
 def _task(cfg, names, idx, part, told):
-    tell = None if told is None else (lambda done, _days: told.put((part, done)))
-    return _summaries(procs.tape(), cfg, names, idx, tell)
+    return _summaries(procs.tape(), cfg, names, idx, None if told is None else _teller(told, part))
+
+
+def _teller(told, part):
+    """A worker's progress put on the queue while the queue's helper process answers; the
+    progress is only shown, so once it is gone (killed) the worker goes on without it."""
+    gone = False
+
+    def tell(done, _days):
+        nonlocal gone
+        if not gone:
+            try:
+                told.put((part, done))
+            except (EOFError, OSError):
+                gone = True
+    return tell
 
 
 def _in_pool(tape, cfg, names, chunks, days, progress):
@@ -72,8 +86,7 @@ def _in_pool(tape, cfg, names, chunks, days, progress):
             futures = [pool.submit(_task, cfg, names, c, i, told) for i, c in enumerate(chunks)]
             if progress:
                 _relay(told, futures, len(chunks), days, progress)
-            else:
-                wait(futures, return_when=FIRST_EXCEPTION)
+            wait(futures, return_when=FIRST_EXCEPTION)  # at once after the relay, unless it lost its queue
             failed = next((f for f in futures if f.done() and f.exception() is not None), None)
             if failed is not None:  # its error, raised now: the pool stops the others
                 failed.result()
@@ -93,6 +106,8 @@ def _relay(told, futures, parts, days, progress):
             part, d = told.get(timeout=0.2)
         except queue.Empty:
             continue
+        except (EOFError, OSError):  # the queue's helper process is gone: no more progress, the run goes on
+            return
         done[part] = d
         progress(sum(done) // parts, days)
     progress(days, days)

@@ -4,8 +4,13 @@ history tape once, pins BLAS to one thread (the workers share the cores) and ign
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from contextlib import contextmanager
+
+from core.model.errors import InputError
+
+DIED = ("a worker process ended abruptly (killed, or out of memory) and took its share of the"
+        " work with it; nothing was written: run it again, or with --workers 1")
 
 _TAPE = None  # this worker's tape, sent once by the initializer
 
@@ -38,9 +43,16 @@ def pool(workers: int, shared):
                                    initializer=_start, initargs=(shared,))
     try:
         yield executor
+    except BrokenExecutor:  # a worker killed (kill -9, the OOM killer): one line, not a traceback
+        _terminate(executor)
+        raise InputError(DIED, field="--workers") from None
     except BaseException:
-        for process in list(executor._processes.values()):  # public only from Python 3.14 (terminate_workers)
-            process.terminate()
+        _terminate(executor)
         raise
     finally:
         executor.shutdown(cancel_futures=True)
+
+
+def _terminate(executor) -> None:
+    for process in list(executor._processes.values()):  # public only from Python 3.14 (terminate_workers)
+        process.terminate()
