@@ -67,3 +67,17 @@ def test_the_progress_relay_gone_does_not_stop_the_run(db, monkeypatch):
     split = montecarlo.monte_carlo(tape, cfg, names, 2 * montecarlo.MIN_PATHS, workers=2,
                                    progress=lambda d, t: seen.append((d, t)))
     assert split == alone and seen
+
+
+def _no_memory(*_args, **_kw):
+    raise MemoryError("Unable to allocate 1.88 GiB for an array with shape (100000, 2519)")
+
+
+def test_paths_beyond_the_memory_are_one_line_naming_the_flag(db, short, capsys, monkeypatch):
+    """--monte-carlo 100000 (in bounds) over ten years is ~2 GB an array: numpy's MemoryError
+    is a refusal saying what to lower, not a traceback."""
+    monkeypatch.setattr(montecarlo.bootstrap, "take", _no_memory)
+    code = run("backtest", "--db", db, "--config", short, *SPAN, "--shifts", "0",
+               "--monte-carlo", 50, "--workers", 1)
+    err = refused(capsys, code)
+    assert "memory" in err and "--monte-carlo" in err and "50 paths" in err

@@ -13,6 +13,7 @@ import numpy as np
 from core.backtest import bootstrap, metrics
 from core.backtest import workers as procs
 from core.backtest.simulate import run
+from core.model.errors import InputError
 
 MIN_PATHS = 100  # a worker's share of paths below which the pool's start-up costs more than it saves
 
@@ -23,12 +24,17 @@ def monte_carlo(tape, cfg, names, paths: int, progress=None, workers: int | None
     `progress(done, total)`: called as days are stepped, total = the paths' length."""
     b = cfg.bootstrap
     days = min(int(round(b.years * 252)), tape.days)
-    idx = bootstrap.indices(tape, paths, days, b.block_days, b.seed)
-    n = min(workers or os.cpu_count() or 1, max(paths // MIN_PATHS, 1))
-    if n <= 1:
-        parts = [_summaries(tape, cfg, names, idx, progress)]
-    else:
-        parts = _in_pool(tape, cfg, names, np.array_split(idx, n), days, progress)
+    try:
+        idx = bootstrap.indices(tape, paths, days, b.block_days, b.seed)
+        n = min(workers or os.cpu_count() or 1, max(paths // MIN_PATHS, 1))
+        if n <= 1:
+            parts = [_summaries(tape, cfg, names, idx, progress)]
+        else:
+            parts = _in_pool(tape, cfg, names, np.array_split(idx, n), days, progress)
+    except MemoryError:  # here or in a worker: each holds its paths' whole tape (~8 bytes a path-day a field)
+        raise InputError(f"not enough memory for {paths:,} paths of {days:,} days: fewer paths"
+                         " (--monte-carlo PATHS) or shorter ones ([bootstrap] years)",
+                         field="--monte-carlo") from None
     s = [_joined([p[j] for p in parts]) for j in range(len(names))]
     if len(names) < 2:
         return {"paths": paths, "days": days, "block_days": b.block_days, "seed": b.seed,
