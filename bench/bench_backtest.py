@@ -13,7 +13,6 @@ Needs ../shared/data (imported into a temporary store first).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from cockpit.cli.blas import one_blas_thread  # noqa: E402
 from core.backtest.bootstrap import resample  # noqa: E402
 from core.backtest.config import DEFAULT  # noqa: E402
 from core.backtest.montecarlo import monte_carlo  # noqa: E402
+from core.backtest.workers import cores  # noqa: E402
 from core.backtest.simulate import run  # noqa: E402
 from core.backtest.tape import tape_from_series  # noqa: E402
 from core.history.store import load_daily  # noqa: E402
@@ -99,7 +99,7 @@ def main() -> None:
     line(f"bootstrap {n:,} paths x {days:,} days, one process", together, alone)
     t = time.perf_counter()
     monte_carlo(tape, DEFAULT, ("unhedged", "hedged"), n)  # drawing, start-up and figures included
-    line(f"  the same in {os.cpu_count()} worker processes (--monte-carlo)", time.perf_counter() - t, alone, 30.0)
+    line(f"  the same in {cores()} worker processes (--monte-carlo)", time.perf_counter() - t, alone, 30.0)
     print(f"  (drawing the {n:,} paths: {drawn:.2f} s; looped = the same day-step path by path, timed on a"
           " few paths and scaled)")
 

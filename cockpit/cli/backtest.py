@@ -47,7 +47,8 @@ def add_parsers(sub) -> None:
                    type=_whole(1, MAX_PATHS),
                    help="also run the block bootstrap, with PATHS paths (default: the config's [bootstrap] paths)")
     p.add_argument("--workers", metavar="N", type=_whole(1, 1024), default=None,
-                   help="the Monte Carlo's worker processes (default: one a core; 1 runs in this process)")
+                   help="the Monte Carlo's worker processes (default: one a core; 1 runs in this process;"
+                        " each takes 100 paths at least, so under 200 paths it runs in this process)")
     p.set_defaults(func=cmd_backtest)
 
 

@@ -4,7 +4,6 @@ this process or split over worker processes. A path's figures are the same eithe
 how fast they come."""
 from __future__ import annotations
 
-import os
 import queue
 from concurrent.futures import FIRST_EXCEPTION, wait
 
@@ -26,7 +25,7 @@ def monte_carlo(tape, cfg, names, paths: int, progress=None, workers: int | None
     days = min(int(round(b.years * 252)), tape.days)
     try:
         idx = bootstrap.indices(tape, paths, days, b.block_days, b.seed)
-        n = min(workers or os.cpu_count() or 1, max(paths // MIN_PATHS, 1))
+        n = min(workers or procs.cores(), max(paths // MIN_PATHS, 1))
         if n <= 1:
             parts = [_summaries(tape, cfg, names, idx, progress)]
         else:

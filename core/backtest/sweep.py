@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import os
 import re
 from concurrent.futures import as_completed
 from dataclasses import replace
@@ -99,7 +98,7 @@ def sweep(tape, configs, *, workers: int | None = None, scheduler: str | None = 
     configs = list(configs)
     if scheduler is not None:
         return _on_dask(tape, configs, scheduler, shifts, progress)
-    workers = min(workers or os.cpu_count() or 1, len(configs))
+    workers = min(workers or procs.cores(), len(configs))
     if workers <= 1:
         from threadpoolctl import threadpool_limits
         rows = []

@@ -4,6 +4,7 @@ history tape once, pins BLAS to one thread (the workers share the cores) and ign
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from contextlib import contextmanager
 
@@ -17,6 +18,15 @@ _TAPE = None  # this worker's tape, sent once by the initializer
 
 def tape():
     return _TAPE
+
+
+def cores() -> int:
+    """The cores this process may run on (its affinity or container limit where the platform
+    says, which os.cpu_count ignores)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def _start(shared) -> None:
