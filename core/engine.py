@@ -178,7 +178,7 @@ def _fixed(book: Book, market: Market) -> _Fixed:
     credit = np.array([x.credit for x in c])
     quotes = {(m.kind, m.expiry, m.strike, m.root): m for m in market.marks if m.bid is not None}
     realized = realized_by_id(book)
-    max_loss = [(x.max_width - x.credit) * x.quantity * 100 for x in c]
+    max_loss = [x.max_loss_each * x.quantity for x in c]
     fixed = _Fixed(legs, realized, _book_expiry_roots(legs), _assumptions(book, market, legs),
                    condor_expiry_roots(K[:, 0], K[:, 1], K[:, 2], K[:, 3], credit) if c else [],
                    [_quoted_close(x, quotes) for x in c], np.array([x.quantity * 100 for x in c], dtype=float),

@@ -84,7 +84,7 @@ def legs(S, K, T, r, q, atm, slope):
 
 
 def prices(S, K, T, r, q, atm, slope):
-    """Per-leg prices only (a third of `legs`' cost): what a stress needs."""
+    """Per-leg prices only, no theta: what an entry's credit and a stress need."""
     F = S * np.exp((r - q) * T)
     return bsm_price(IS_CALL, S, K, T, r, q, model.smile_vol(atm, slope, F, K, T))
 
