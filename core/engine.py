@@ -18,6 +18,7 @@ from core.book.lifecycle import realized_by_id
 from core.pricing.legs import FUT_FLOOR, VIX_CAP, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, build_legs, \
     by_position, distinct_legs, joined_legs, leg_prices, leg_values, map_cap_reached, market_state, moved_future
 from core.model.instruments import NEW_YORK
+from core.pricing.arrays import distinct
 from core.pricing.kernels import Greeks
 from core.model.inputs import Book, Market, SignalInputs, WhatIf
 from core.model.results import (Analysis, BookResult, CondorResult, GreekSet, HedgeResult,
@@ -235,7 +236,7 @@ def _book_expiry_roots(legs: Legs) -> tuple[float, ...]:
         return ()
     K, w = legs.strike[:4 * nc], (legs.units * legs.mult)[:4 * nc]
     call = legs.is_call[:4 * nc]
-    kinks = np.unique(K)
+    kinks = distinct(K)
 
     def below(weight):  # sums over strikes < each kink, and over strikes <= it
         order = np.argsort(K)

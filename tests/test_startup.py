@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-# pandas ~0.15 s and scipy.special ~0.2 s of imports; rich only draws the tables, asyncio only serves
-NOT_IMPORTED = ("pandas", "scipy.special", "rich", "asyncio")
+# pandas ~0.15 s and scipy.special ~0.2 s of imports; rich only draws the tables, asyncio only serves;
+# numpy.ma (~20 ms) comes with np.unique's first call
+NOT_IMPORTED = ("pandas", "scipy.special", "rich", "asyncio", "numpy.ma")
 
 
-def test_report_json_imports_no_pandas_scipy_special_rich_or_asyncio(tmp_path):
+def test_report_json_imports_no_pandas_scipy_special_rich_asyncio_or_numpy_ma(tmp_path):
     code = ("import contextlib, io, sys\n"
             "from cockpit.cli.main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
@@ -40,3 +41,14 @@ def test_ndtr_is_scipys_to_the_bit():
     got, want = ndtr(x), scipy_ndtr(x)
     assert np.array_equal(got, want, equal_nan=True)
     assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_distinct_is_numpys_unique_and_union():
+    from core.pricing.arrays import distinct
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 2, 50, 1000):
+        a = rng.choice(np.round(rng.normal(6800, 300, 40)), n)  # repeats, as strikes have
+        b = rng.choice(a, n // 3) if n else a
+        assert np.array_equal(distinct(a), np.unique(a))
+        assert np.array_equal(distinct(a, b), np.union1d(a, b))
+    assert np.array_equal(distinct(np.array([[3.0, -0.0], [0.0, 3.0]])), [0.0, 3.0])

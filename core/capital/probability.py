@@ -21,6 +21,7 @@ from core.model.inputs import Book, CapitalSettings, Market
 from core.model.results import Analysis
 from core.pricing.kernels import bsm_price
 from core.pricing.legs import YEAR, build_legs
+from core.pricing.arrays import distinct
 from core.pricing.normal import ndtr
 
 MRP = CapitalSettings().mrp_pct / 100  # the [capital] defaults: market risk premium
@@ -141,10 +142,10 @@ def fit_smiles(book: Book, market: Market) -> tuple[Smiles, np.ndarray, np.ndarr
     settle = legs.settle[:4 * nc:4]
     x = np.log(K / market.spx)
     coef, lo, hi = np.zeros((nc, 3)), np.zeros(nc), np.zeros(nc)
-    for t in np.unique(settle):
+    for t in distinct(settle):
         mine = settle == t
         xs, vs = x[mine].ravel(), vol[mine].ravel()
-        deg = min(2, len(np.unique(xs)) - 1)
+        deg = min(2, len(distinct(xs)) - 1)
         fit = np.polyfit(xs, vs, deg)[::-1] if deg > 0 else vs[:1]
         coef[mine] = np.pad(fit, (0, 3 - len(fit)))
         lo[mine], hi[mine] = xs.min(), xs.max()

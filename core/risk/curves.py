@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.pricing.arrays import distinct
 from core.pricing.normal import ndtr
 from core.risk.breakevens import smooth_roots
 from core.pricing.legs import FUT_FLOOR, SPX, VIX_FUT, VIX_OPT, VXX_OPT, YEAR, Legs, MarketState, merge_legs, \
@@ -280,7 +281,7 @@ def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, hori
     merged, spot_vol = _merged(legs), _SpotVol(market, model, st)
     spx_grid = float(st.spx) * GRID_PACKAGE
     kinks = spot_vol.kinks(merged, horizon)  # on the grid, so refinement sees smooth curves only
-    spx_grid = np.union1d(spx_grid, kinks[(kinks > spx_grid[0]) & (kinks < spx_grid[-1])])
+    spx_grid = distinct(spx_grid, kinks[(kinks > spx_grid[0]) & (kinks < spx_grid[-1])])
     blocks, grids = [], []
     curves = [(st.t, 1, 1, spx_grid), (horizon, 1, 1, spx_grid)]
     if nc:
@@ -295,7 +296,7 @@ def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, hori
         gone = legs.settle[cond].reshape(nc, 4) <= st.t  # a what-if past expiry: kinks at the strikes
         if gone.any():
             grid = np.sort(np.concatenate([grid, np.where(gone, K, np.nan)], axis=1), axis=1)
-            book_grid = np.union1d(book_grid, K[gone & (K > book_grid[0]) & (K < book_grid[-1])])
+            book_grid = distinct(book_grid, K[gone & (K > book_grid[0]) & (K < book_grid[-1])])
         grids.append(grid)
         curves.insert(0, (st.t, 0, 0, book_grid))  # the book: its condors at T+0, vols held
     times, moves, hedged, grid = zip(*curves)
