@@ -53,6 +53,21 @@ def vollib_loop(legs) -> None:
         vega(f, S, K, T, r, sig, q)
 
 
+def machine_line() -> str:
+    """What bounds the engine here, for figures read against another machine's: ns per element of
+    ndtr and exp on a 32k array (the scan's kernels; numpy's float64 exp and log are SIMD only
+    with AVX-512F, scalar libm without), and the cost of one small numpy call."""
+    from numpy._core._multiarray_umath import __cpu_features__ as cpu
+
+    from core.pricing.normal import ndtr
+    x, small = np.random.default_rng(0).normal(size=32768), np.ones(24)
+    out = np.empty_like(x)
+    per = [median_time(lambda f=f: f(x, out=out), repeat=200) / x.size * 1e9 for f in (ndtr, np.exp)]
+    call = median_time(lambda: [np.add(small, small) for _ in range(1000)], repeat=20) * 1e3
+    return (f"Machine: ndtr {per[0]:.1f} ns/element, exp {per[1]:.1f} ns/element"
+            f" (AVX-512F {'yes' if cpu.get('AVX512F') else 'no'}); one small numpy call {call:.2f} µs")
+
+
 def bench_pricing() -> None:
     legs = random_legs(N_LEGS, seed=1)
     ours = median_time(lambda: bsm(*legs), repeat=50) / N_LEGS * 1e6
@@ -114,5 +129,6 @@ def bench_analyze() -> None:
 if __name__ == "__main__":
     one_blas_thread()
     print("BLAS pinned to one thread, as `alvh` runs")
+    print(machine_line())
     bench_pricing()
     bench_analyze()
