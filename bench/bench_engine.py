@@ -55,8 +55,9 @@ def vollib_loop(legs) -> None:
 
 def machine_line() -> str:
     """What bounds the engine here, for figures read against another machine's: ns per element of
-    ndtr and exp on a 32k array (the scan's kernels; numpy's float64 exp and log are SIMD only
-    with AVX-512F, scalar libm without), and the cost of one small numpy call."""
+    ndtr and exp on a 32k array (the scan's kernels; numpy 2.x's float64 exp and log have a SIMD
+    path only on its AVX-512 (Skylake-X) dispatch: without AVX-512F they run an element at a time),
+    and the cost of one small numpy call."""
     from numpy._core._multiarray_umath import __cpu_features__ as cpu
 
     from core.pricing.normal import ndtr

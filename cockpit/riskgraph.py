@@ -113,9 +113,9 @@ class RiskPane(Pane):
             self.plot.refresh()
             return
         c = a.curve
-        keep = _window(c.spx, view)
+        keep, keep0 = _window(c.spx, view), _window(c.t0_spx, view)
         x = c.spx[keep].tolist()
-        plt.plot(x, c.t0[keep].tolist(), label="T+0", marker="braille")
+        plt.plot(c.t0_spx[keep0].tolist(), c.t0[keep0].tolist(), label="T+0", marker="braille")
         plt.plot(x, c.horizon[keep].tolist(), label=f"{a.horizon}", marker="braille")
         plt.plot(x, c.expiry[keep].tolist(), label="expiry", marker="braille")
         plt.hline(0)
@@ -128,7 +128,7 @@ class RiskPane(Pane):
         plt.title(f"Package P&L $ vs SPX · spot {view.at.spx:,.0f}" +
                   ("" if view.whatif.is_live else f" (live {live.at.spx:,.0f})"))
         plt.xlabel("SPX")
-        ys = [y for curve in (c.t0, c.horizon, c.expiry) for y in curve[keep].tolist()]
+        ys = c.t0[keep0].tolist() + [y for curve in (c.horizon, c.expiry) for y in curve[keep].tolist()]
         lo, hi = min(ys + [0.0]), max(ys + [0.0])  # the zero line is always on the plot
         ticks = nice_ticks(lo, hi)
         plt.ylim(min(lo, ticks[0]), max(hi, ticks[-1]))

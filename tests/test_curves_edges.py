@@ -161,5 +161,17 @@ def test_edge_books_roots_match_a_dense_scan(name, w):
         assert roots == pytest.approx(tuple(_dense_roots(S, _package_pnl(bk, m, w, S, days))), abs=0.5)
         assert np.all(np.abs(_package_pnl(bk, m, w, roots, days)) < TOLERANCE)
     # the risk curve at its own points
-    assert a.alvh.curve.t0 == pytest.approx(_package_pnl(bk, m, w, g, 0.0), abs=1e-3)
+    assert a.alvh.curve.t0 == pytest.approx(_package_pnl(bk, m, w, a.alvh.curve.t0_spx, 0.0), abs=1e-3)
     assert a.alvh.curve.horizon == pytest.approx(_package_pnl(bk, m, w, g, hz), abs=1e-3)
+
+
+def test_t0_curve_leaves_out_the_horizons_kinks():
+    """The demo's horizon (the Dec 4 condor's expiry) kinks the horizon curve at that condor's
+    strikes; T+0, all options live, is priced on the package grid alone, and equals the
+    package P&L there."""
+    from core.risk.curves import GRID_PACKAGE
+    book, market = demo()
+    c = analyze(book, market).alvh.curve
+    assert np.array_equal(c.t0_spx, market.spx * GRID_PACKAGE)
+    assert len(c.spx) > len(c.t0_spx) and np.all(np.isin(c.t0_spx, c.spx))
+    assert c.t0 == pytest.approx(_package_pnl(book, market, WhatIf(), c.t0_spx, 0.0), abs=1e-3)

@@ -362,7 +362,7 @@ def test_a_floored_future_is_the_same_in_tables_curve_and_delta():
     assert up.hedges[0].beta_delta == 0.0  # floored: SPX moving further changes nothing
     live = analyze(book, market, WhatIf())
     curve = live.alvh.curve
-    assert curve.spx[-1] == pytest.approx(1.3 * market.spx, rel=1e-12)
+    assert curve.spx[-1] == curve.t0_spx[-1] == pytest.approx(1.3 * market.spx, rel=1e-12)
     assert curve.t0[-1] == pytest.approx(up.totals.pnl, rel=1e-9)  # the graph agrees with the table
 
 

@@ -321,8 +321,8 @@ def _book_odds(a: Analysis, smiles: Smiles, settle, real, g_q, g_p) -> BookOdds 
     tau = a.whatif.days / 365.0
     scale = a.at.vol_scale
 
-    def chance(bes, values, spot, horizon, vol_scale, real_vol=None):
-        pnl = (lambda p: np.interp(p, curve.spx, values))
+    def chance(bes, levels, values, spot, horizon, vol_scale, real_vol=None):
+        pnl = (lambda p: np.interp(p, levels, values))
         b = _padded([bes])
         if real_vol is not None:
             return float(prob_positive(b, pnl, lambda Ks: above(spot, Ks, horizon, g_p, real_vol), a.at.spx)[0])
@@ -336,7 +336,7 @@ def _book_odds(a: Analysis, smiles: Smiles, settle, real, g_q, g_p) -> BookOdds 
     S, live = a.at.spx, a.market.spx
     w = tau > 0
     return BookOdds(
-        x.horizon, chance(x.breakevens_horizon, curve.horizon, S, T, scale),
-        chance(x.breakevens_horizon, curve.horizon, S, T, scale, real.vol) if real else None,
-        chance(x.breakevens_t0, curve.t0, live, tau, 1.0) if w else None,
-        chance(x.breakevens_t0, curve.t0, live, tau, 1.0, real.vol) if real and w else None)
+        x.horizon, chance(x.breakevens_horizon, curve.spx, curve.horizon, S, T, scale),
+        chance(x.breakevens_horizon, curve.spx, curve.horizon, S, T, scale, real.vol) if real else None,
+        chance(x.breakevens_t0, curve.t0_spx, curve.t0, live, tau, 1.0) if w else None,
+        chance(x.breakevens_t0, curve.t0_spx, curve.t0, live, tau, 1.0, real.vol) if real and w else None)

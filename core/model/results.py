@@ -236,6 +236,7 @@ class RiskCurve:
     t0: np.ndarray
     horizon: np.ndarray  # at the horizon date, VIX legs at their remaining time
     expiry: np.ndarray  # condors at their own expiry payoff, hedges at the horizon
+    t0_spx: np.ndarray  # t0's own levels: the grid without the horizon's kinks (T+0 is smooth there)
 
 
 @dataclass(frozen=True)

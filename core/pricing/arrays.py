@@ -6,7 +6,8 @@ import numpy as np
 
 
 def distinct(*parts: np.ndarray) -> np.ndarray:
-    """The sorted distinct values of the arrays together (np.union1d; np.unique of one)."""
+    """The sorted distinct values of the arrays together (np.union1d; np.unique of one), for
+    values without NaN: each NaN would be kept, where numpy keeps one."""
     x = np.sort(np.concatenate([np.ravel(p) for p in parts]))
     keep = np.ones(len(x), dtype=bool)
     keep[1:] = x[1:] != x[:-1]

@@ -279,11 +279,15 @@ def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, hori
         return Scan([], (), (), (), None)
     condor_entry, hedge_entry = legs.entry[:nc].sum(), legs.entry[nc:].sum()
     merged, spot_vol = _merged(legs), _SpotVol(market, model, st)
-    spx_grid = float(st.spx) * GRID_PACKAGE
-    kinks = spot_vol.kinks(merged, horizon)  # on the grid, so refinement sees smooth curves only
-    spx_grid = distinct(spx_grid, kinks[(kinks > spx_grid[0]) & (kinks < spx_grid[-1])])
+    base = float(st.spx) * GRID_PACKAGE
+
+    def kinked(t):  # options expired by t kink the curve: on its grid, so refinement sees smooth pieces
+        kinks = spot_vol.kinks(merged, t)
+        return distinct(base, kinks[(kinks > base[0]) & (kinks < base[-1])])
+    # T+0 has none of the horizon's kinks: at 1,000 condors 48 levels instead of 185
+    t0_grid, spx_grid = kinked(st.t), kinked(horizon)
     blocks, grids = [], []
-    curves = [(st.t, 1, 1, spx_grid), (horizon, 1, 1, spx_grid)]
+    curves = [(st.t, 1, 1, t0_grid), (horizon, 1, 1, spx_grid)]
     if nc:
         cond = slice(0, 4 * nc)
         K = legs.strike[cond].reshape(nc, 4)
@@ -304,14 +308,14 @@ def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, hori
                          times, moves, hedged, condor_entry, hedge_entry * np.array(hedged)))
     grids.append(_padded(grid))
     values = [blocks[0](np.arange(nc), grids[0])] if nc else []
-    package = np.arange(len(curves) - 2, len(curves))
-    spx, other, _ = blocks[-1].parts(package, np.broadcast_to(spx_grid, (2, len(spx_grid))))
+    k = len(curves)
+    t0 = blocks[-1](np.array([k - 2]), t0_grid[None])[0]
+    spx, other, _ = blocks[-1].parts(np.array([k - 1]), spx_grid[None])
     book = [blocks[-1](np.zeros(1, dtype=int), book_grid[None])[0]] if nc else []
-    values.append(_padded(book + list(spx + other)))
+    values.append(_padded(book + [t0, (spx + other)[0]]))
     roots = [r for block, grid, value in zip(blocks, grids, values) for r in smooth_roots(block, grid, value, block.with_slope)]
-    n = len(spx_grid)
-    curve = RiskCurve(spx=spx_grid, t0=values[-1][-2, :n], horizon=values[-1][-1, :n],
-                      expiry=_condor_payoff(merged, spx_grid, condor_entry) + other[-1])
+    curve = RiskCurve(spx=spx_grid, t0=t0, horizon=values[-1][-1, :len(spx_grid)],
+                      expiry=_condor_payoff(merged, spx_grid, condor_entry) + other[-1], t0_spx=t0_grid)
     return Scan(roots[:nc], roots[nc] if nc else (), roots[-2], roots[-1], curve)
 
 
