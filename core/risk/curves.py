@@ -311,11 +311,12 @@ def scan(market: Market, model: ModelSettings, legs: Legs, st: MarketState, hori
     k = len(curves)
     t0 = blocks[-1](np.array([k - 2]), t0_grid[None])[0]
     spx, other, _ = blocks[-1].parts(np.array([k - 1]), spx_grid[None])
+    at_horizon = (spx + other)[0]
     book = [blocks[-1](np.zeros(1, dtype=int), book_grid[None])[0]] if nc else []
-    values.append(_padded(book + [t0, (spx + other)[0]]))
+    values.append(_padded(book + [t0, at_horizon]))
     roots = [r for block, grid, value in zip(blocks, grids, values) for r in smooth_roots(block, grid, value, block.with_slope)]
-    curve = RiskCurve(spx=spx_grid, t0=t0, horizon=values[-1][-1, :len(spx_grid)],
-                      expiry=_condor_payoff(merged, spx_grid, condor_entry) + other[-1], t0_spx=t0_grid)
+    curve = RiskCurve(spx=spx_grid, t0=t0, horizon=at_horizon,
+                      expiry=_condor_payoff(merged, spx_grid, condor_entry) + other[0], t0_spx=t0_grid)
     return Scan(roots[:nc], roots[nc] if nc else (), roots[-2], roots[-1], curve)
 
 
